@@ -1,0 +1,348 @@
+"""The network: configuration, parameters, normalisation and the batched forward pass.
+
+The network is the article's family: ``k`` square kernels of side ``f`` slide over a
+28x28 image with stride 1 and no padding (``r = 28 - f + 1`` positions a side,
+``P = r*r`` positions); the "pooling" takes, at each position, the maximum over the
+kernels; then ``tanh``, a fully connected hidden layer with ``tanh``, and a softmax
+over the ten classes.
+
+Shapes used throughout (``N`` images in a batch):
+
+- images ``X``: ``(N, 28, 28)``, already normalised (see :class:`Normalisation`);
+- kernels ``K``: ``(k, f*f)``, each row a kernel flattened row-major;
+- ``W1``: ``(P, H)``, ``W2``: ``(H, 10)``; optional biases ``b1``: ``(H,)``, ``b2``: ``(10,)``;
+- window matrix: ``(N, P, f*f)``, position ``p = r_idx*r + c_idx`` (row-major), the
+  window flattened row-major (the transpose of the article's ``F``).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Config", "Normalisation", "Forward", "Model", "windows", "softmax"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Architecture of a network of the article's family.
+
+    Parameters
+    ----------
+    kernels : int
+        Number of convolution kernels ``k`` (the article: 9).
+    kernel_size : int
+        Side ``f`` of each square kernel (the article: 8).
+    hidden : int
+        Size ``H`` of the hidden layer (the article: 100).
+    biases : bool
+        Whether the dense layers have biases ``b1`` (H,) and ``b2`` (10,). The article has none.
+    image_size : int
+        Side of the input images (28 for MNIST).
+    classes : int
+        Number of output classes (10).
+    """
+
+    kernels: int = 9
+    kernel_size: int = 8
+    hidden: int = 100
+    biases: bool = False
+    image_size: int = 28
+    classes: int = 10
+
+    def __post_init__(self):
+        for name in ("kernels", "kernel_size", "hidden", "image_size", "classes"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+        if self.kernel_size > self.image_size:
+            raise ValueError(
+                f"kernel_size {self.kernel_size} is larger than the image ({self.image_size})")
+
+    @property
+    def side(self) -> int:
+        """Positions a side, ``r = image_size - kernel_size + 1``."""
+        return self.image_size - self.kernel_size + 1
+
+    @property
+    def positions(self) -> int:
+        """Number of window positions ``P = r*r``."""
+        return self.side * self.side
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every parameter array, by name."""
+        s = {
+            "K": (self.kernels, self.kernel_size * self.kernel_size),
+            "W1": (self.positions, self.hidden),
+            "W2": (self.hidden, self.classes),
+        }
+        if self.biases:
+            s["b1"] = (self.hidden,)
+            s["b2"] = (self.classes,)
+        return s
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        for k, v in known.items():
+            known[k] = bool(v) if k == "biases" else int(v)
+        return cls(**known)
+
+
+@dataclass
+class Normalisation:
+    """An affine map from raw pixels (0 to 255) to the network's input.
+
+    ``x = (pixels - offset) / scale``. The article's normalisation has ``offset`` the mean
+    of the training pixels and ``scale`` their **variance**; the usual one scales to
+    [0, 1] and standardises, which is the same map with ``offset = 255*mean`` and
+    ``scale = 255*std``.
+
+    Parameters
+    ----------
+    offset, scale : float
+        In raw pixel units (0-255).
+    kind : str
+        ``"article"`` (divide by the variance) or ``"standard"`` (mean and standard
+        deviation of the [0, 1] pixels).
+    """
+
+    offset: float = 0.0
+    scale: float = 255.0
+    kind: str = "standard"
+
+    def apply(self, pixels: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """Normalise raw pixels ``(..., 28, 28)`` in 0-255; returns the same shape."""
+        return ((np.asarray(pixels, dtype=np.float64) - self.offset) / self.scale).astype(dtype, copy=False)
+
+    def to_dict(self) -> dict:
+        return {"offset": float(self.offset), "scale": float(self.scale), "kind": str(self.kind)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalisation":
+        return cls(float(d["offset"]), float(d["scale"]), str(d.get("kind", "standard")))
+
+    @classmethod
+    def fit(cls, pixels: np.ndarray, kind: str) -> "Normalisation":
+        """Fit to raw training pixels ``(N, 28, 28)`` in 0-255.
+
+        ``kind="article"``: one scalar mean and the variance over the whole array.
+        ``kind="standard"``: mean and standard deviation of ``pixels/255``.
+        """
+        x = np.asarray(pixels, dtype=np.float64)
+        if kind == "article":
+            return cls(float(x.mean()), float(x.var()), "article")
+        if kind == "standard":
+            x01 = x / 255.0
+            return cls(255.0 * float(x01.mean()), 255.0 * float(x01.std()), "standard")
+        raise ValueError(f"unknown normalisation {kind!r}: use 'article' or 'standard'")
+
+
+class Forward(NamedTuple):
+    """Everything the forward pass computes for a batch of ``N`` images.
+
+    Attributes
+    ----------
+    maps : ndarray, (N, k, r, r)
+        Feature map of every kernel (the convolution before pooling).
+    winner : ndarray of int, (N, r, r)
+        Index of the kernel with the largest response at each position (first on ties).
+    pooled : ndarray, (N, P)
+        The pooled layer ``l0``: ``tanh(max_k maps)`` (no tanh with the article's test quirk).
+    hidden : ndarray, (N, H)
+        The hidden layer ``l1 = tanh(l0 @ W1 [+ b1])``.
+    proba : ndarray, (N, 10)
+        Class probabilities ``softmax(l1 @ W2 [+ b2])``.
+    """
+
+    maps: np.ndarray
+    winner: np.ndarray
+    pooled: np.ndarray
+    hidden: np.ndarray
+    proba: np.ndarray
+
+
+def windows(X: np.ndarray, f: int) -> np.ndarray:
+    """Every ``f x f`` window of a batch of images, as rows.
+
+    Parameters
+    ----------
+    X : ndarray, (N, S, S)
+    f : int
+
+    Returns
+    -------
+    ndarray, (N, P, f*f), P = (S-f+1)**2
+        A contiguous copy; row ``p = i*r + j`` is ``X[n, i:i+f, j:j+f]`` flattened.
+    """
+    X = np.asarray(X)
+    n, s, _ = X.shape
+    r = s - f + 1
+    view = np.lib.stride_tricks.sliding_window_view(X, (f, f), axis=(1, 2))
+    return view.reshape(n, r * r, f * f)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis of ``z`` ``(..., C)``, stabilised by the row maximum."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class Model:
+    """A network of the article's family with its normalisation and training record.
+
+    Parameters
+    ----------
+    config : Config
+    params : dict of str to ndarray
+        ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, 10) and, with biases, ``b1`` (H,), ``b2`` (10,).
+    norm : Normalisation
+        How raw pixels become the network's input.
+    record : dict
+        What is known of how the model was made: mode, iterations, data source, figures.
+    name : str
+        A short name for display (file stem, "untrained", ...).
+    """
+
+    config: Config
+    params: dict
+    norm: Normalisation = field(default_factory=Normalisation)
+    record: dict = field(default_factory=dict)
+    name: str = "untrained"
+
+    def __post_init__(self):
+        self.check()
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def article_init(cls, config: Config, rng: np.random.RandomState | None = None,
+                     norm: Normalisation | None = None) -> "Model":
+        """The article's initialisation: uniform in [-1, 1), drawn as ``K``, ``W1``, ``W2``.
+
+        ``rng = np.random.RandomState(S)`` draws the same numbers as the article's code
+        after ``np.random.seed(S)``. Biases, if any, start at zero.
+        """
+        rng = np.random.mtrand._rand if rng is None else rng
+        shapes = config.shapes()
+        params = {}
+        for key in ("K", "W1", "W2"):
+            params[key] = 2.0 * rng.random_sample(shapes[key]) - 1.0
+        for key in ("b1", "b2"):
+            if key in shapes:
+                params[key] = np.zeros(shapes[key])
+        return cls(config, params, norm or Normalisation(), {}, "untrained")
+
+    @classmethod
+    def scaled_init(cls, config: Config, rng: np.random.Generator,
+                    norm: Normalisation | None = None, dtype=np.float32) -> "Model":
+        """Fan-in scaled initialisation (Glorot-uniform style) for the backprop mode."""
+        shapes = config.shapes()
+        f2 = config.kernel_size ** 2
+        params = {
+            "K": rng.uniform(-1, 1, shapes["K"]) * np.sqrt(3.0 / f2),
+            "W1": rng.uniform(-1, 1, shapes["W1"]) * np.sqrt(6.0 / (config.positions + config.hidden)),
+            "W2": rng.uniform(-1, 1, shapes["W2"]) * np.sqrt(6.0 / (config.hidden + config.classes)),
+        }
+        for key in ("b1", "b2"):
+            if key in shapes:
+                params[key] = np.zeros(shapes[key])
+        params = {k: v.astype(dtype) for k, v in params.items()}
+        return cls(config, params, norm or Normalisation(), {}, "untrained")
+
+    def copy(self) -> "Model":
+        """A deep copy (parameters, record, normalisation)."""
+        return Model(self.config, {k: v.copy() for k, v in self.params.items()},
+                     copy.deepcopy(self.norm), copy.deepcopy(self.record), self.name)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` unless every parameter has its shape and is finite."""
+        shapes = self.config.shapes()
+        missing = set(shapes) - set(self.params)
+        extra = set(self.params) - set(shapes)
+        if missing:
+            raise ValueError(f"missing parameter arrays: {', '.join(sorted(missing))}")
+        if extra:
+            raise ValueError(f"unexpected parameter arrays: {', '.join(sorted(extra))}")
+        for key, shape in shapes.items():
+            a = self.params[key]
+            if not isinstance(a, np.ndarray) or a.shape != shape:
+                got = getattr(a, "shape", type(a).__name__)
+                raise ValueError(f"{key} has shape {got}, expected {shape}")
+            if not np.issubdtype(a.dtype, np.floating):
+                raise ValueError(f"{key} holds {a.dtype}, expected floating-point numbers")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{key} holds NaN or infinity")
+
+    @property
+    def dtype(self):
+        return self.params["K"].dtype
+
+    def astype(self, dtype) -> "Model":
+        """A copy with every parameter in ``dtype``."""
+        m = self.copy()
+        m.params = {k: v.astype(dtype) for k, v in m.params.items()}
+        return m
+
+    # -- forward ------------------------------------------------------------------
+    def forward(self, X: np.ndarray, *, pooled_tanh: bool = True, maps: bool = True) -> Forward:
+        """Forward pass on a batch of normalised images.
+
+        Parameters
+        ----------
+        X : ndarray, (N, 28, 28) or (28, 28)
+            Normalised images (see :meth:`Normalisation.apply`).
+        pooled_tanh : bool
+            ``False`` leaves out the tanh on the pooled layer, as the article's test code does.
+        maps : bool
+            Whether to return the feature maps (else ``Forward.maps`` is None).
+
+        Returns
+        -------
+        Forward
+        """
+        X = np.asarray(X)
+        if X.ndim == 2:
+            X = X[None]
+        c = self.config
+        p = self.params
+        dt = self.dtype
+        X = X.astype(dt, copy=False)
+        n = X.shape[0]
+        A = windows(X, c.kernel_size) @ p["K"].T           # (N, P, k)
+        win = A.argmax(axis=2)                               # (N, P)
+        l0 = np.take_along_axis(A, win[..., None], axis=2)[..., 0]
+        if pooled_tanh:
+            l0 = np.tanh(l0)
+        z1 = l0 @ p["W1"]
+        if "b1" in p:
+            z1 = z1 + p["b1"]
+        l1 = np.tanh(z1)
+        z2 = l1 @ p["W2"]
+        if "b2" in p:
+            z2 = z2 + p["b2"]
+        fmaps = A.transpose(0, 2, 1).reshape(n, c.kernels, c.side, c.side) if maps else None
+        return Forward(fmaps, win.reshape(n, c.side, c.side), l0, l1, softmax(z2))
+
+    def prepare(self, images01: np.ndarray) -> np.ndarray:
+        """Normalise images in [0, 1] ``(N, 28, 28)`` as this model was trained."""
+        return self.norm.apply(np.asarray(images01, dtype=np.float64) * 255.0, self.dtype)
+
+    def predict_proba(self, images01: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, 10)`` for images ``(N, 28, 28)`` in [0, 1], white on black."""
+        return self.forward(self.prepare(images01), maps=False).proba
+
+    def see(self, image01: np.ndarray) -> Forward:
+        """Every intermediate for one image ``(28, 28)`` in [0, 1]; arrays keep the batch axis of 1."""
+        return self.forward(self.prepare(np.asarray(image01)[None]))
+
+    @property
+    def title(self) -> str:
+        """Name and test accuracy, for window titles."""
+        acc = self.record.get("argmax_accuracy")
+        return f"{self.name} ({acc:.2f}% test accuracy)" if acc is not None else self.name
