@@ -1,0 +1,89 @@
+"""The command line as a user runs it: figures printed, JSON last, clear errors, the sample fallback."""
+import json
+
+import numpy as np
+import pytest
+
+from engine import cli, data, io
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network, no Keras cache, no DIGITLAB_MNIST: `auto` must fall back to the sample."""
+    monkeypatch.delenv("DIGITLAB_MNIST", raising=False)
+
+    def no_keras(*a, **k):
+        raise data.DataError("Keras could not download MNIST: no network (test)")
+    monkeypatch.setattr(data, "load_keras", no_keras)
+
+
+REQUIRED = {"mode", "iterations", "train_error", "test_error", "percent_correct", "argmax_accuracy",
+            "train_seconds", "images_per_second", "data_source"}
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_train_article_json_last_line(offline, capsys, tmp_path):
+    save = tmp_path / "m.npz"
+    rc = cli.main(["train", "--mode", "article", "--train", "300", "--epochs", "2", "--json",
+                   "--save", str(save)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "bundled sample" in out
+    res = last_json(out)
+    assert REQUIRED <= set(res)
+    assert res["mode"] == "article" and res["iterations"] == 2 and res["data_source"] == "sample"
+    assert 0 <= res["argmax_accuracy"] <= 100 and res["images_per_second"] > 0
+    m = io.load_model(save)
+    assert m.record["mode"] == "article" and m.record["iterations"] == 2
+
+
+def test_train_backprop_learns_on_the_sample(offline, capsys, tmp_path):
+    rc = cli.main(["train", "--mode", "backprop", "--epochs", "2", "--no-augment", "--json",
+                   "--kernels", "4", "--hidden", "32", "--save", str(tmp_path / "b.npz")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    res = last_json(out)
+    assert res["mode"] == "backprop" and res["iterations"] == 2
+    assert res["argmax_accuracy"] > 70.0   # 4,000 sample digits, two epochs
+
+
+def test_reproduce_on_the_sample_says_so(offline, capsys):
+    rc = cli.main(["reproduce", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "bundled sample" in out
+    assert "only 4,000 training images" in out
+    assert "percent correct" in out and "arg-max accuracy" in out and "article: 92.57" in out
+
+
+def test_evaluate_bad_model_file_is_one_clear_line(offline, capsys, tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a zip file at all")
+    rc = cli.main(["evaluate", str(bad)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "broken.npz" in err and "Traceback" not in err
+
+
+def test_bad_data_path_is_one_clear_line(capsys, tmp_path):
+    rc = cli.main(["train", "--data", str(tmp_path / "nowhere"), "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "nowhere" in err
+
+
+@pytest.mark.skipif(not io.SHIPPED_MODEL.exists(), reason="no shipped model yet")
+def test_evaluate_without_model_uses_the_shipped_one(offline, capsys):
+    rc = cli.main(["evaluate", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    res = last_json(out)
+    assert res["argmax_accuracy"] > 95.0
+    assert np.array(res["confusion"]).shape == (10, 10)
+
+
+def test_python_dash_m_engine_prints_help(capsys):
+    assert cli.main([]) == 0
+    assert "reproduce" in capsys.readouterr().out
