@@ -1,0 +1,298 @@
+"""The drawing canvas: draw a digit with the mouse or a tablet pen."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (QColor, QImage, QKeySequence, QPainter, QPainterPath, QPalette,
+                           QPen)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+__all__ = ["DrawingCanvas", "Stroke", "DEFAULT_BRUSH_WIDTH", "CANVAS_SIZE"]
+
+CANVAS_SIZE = 280
+"""Side of the canvas's backing image, in its own pixels (ten times MNIST's 28)."""
+
+DEFAULT_BRUSH_WIDTH = 22.0
+"""Brush width in canvas pixels. A digit about two thirds of the canvas high, scaled
+to MNIST's 20-pixel box, then has strokes about 2.3 pixels wide, as MNIST's have."""
+
+
+@dataclass
+class Stroke:
+    """One stroke: the points it passed through (canvas pixels), its width, and whether
+    it erases."""
+
+    points: list = field(default_factory=list)
+    width: float = DEFAULT_BRUSH_WIDTH
+    erase: bool = False
+
+
+def stroke_path(points) -> QPainterPath:
+    """A smooth path through every one of ``points`` (list of QPointF): a Catmull-Rom
+    spline, drawn as cubic Bezier segments, so the stroke passes through each pointer
+    event and bends smoothly between them instead of showing the straight chords."""
+    path = QPainterPath(points[0])
+    n = len(points)
+    if n == 1:
+        return path
+    if n == 2:
+        path.lineTo(points[1])
+        return path
+    for i in range(n - 1):
+        p0 = points[i - 1] if i > 0 else points[i]
+        p1, p2 = points[i], points[i + 1]
+        p3 = points[i + 2] if i + 2 < n else p2
+        path.cubicTo(p1 + (p2 - p0) / 6.0, p2 - (p3 - p1) / 6.0, p2)
+    return path
+
+
+class DrawingCanvas(QWidget):
+    """A square canvas to draw a digit on, white ink on black.
+
+    Strokes are drawn anti-aliased with round caps and joins onto a backing image of
+    ``size x size`` pixels (280 by default), shown scaled to the widget and kept square.
+
+    Mouse: left button draws, right button erases. Keys: Delete or Escape clears,
+    Ctrl+Z undoes the last stroke. A tablet pen draws (its eraser end erases).
+
+    Signals
+    -------
+    imageChanged()
+        The image changed: during a stroke (at every pointer move), at its end, on
+        clear and undo. Consumers throttle.
+    strokeFinished()
+        A stroke ended (button released).
+    """
+
+    imageChanged = Signal()
+    strokeFinished = Signal()
+
+    def __init__(self, parent=None, size: int = CANVAS_SIZE, brush_width: float = DEFAULT_BRUSH_WIDTH):
+        super().__init__(parent)
+        self._size = int(size)
+        self._brush = float(brush_width)
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._base = self._blank()      # all finished strokes
+        self._image = self._blank()     # finished strokes + the current one
+        self._tablet_down = False
+        self.setMinimumSize(280, 280)
+        sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        sp.setHeightForWidth(True)
+        self.setSizePolicy(sp)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setAttribute(Qt.WA_OpaquePaintEvent, False)
+        self.setCursor(Qt.CrossCursor)
+        self.setToolTip("Draw a digit: left button draws, right button erases.\n"
+                        "Delete or Escape clears, Ctrl+Z undoes the last stroke.")
+
+    # -- public API ---------------------------------------------------------------
+    def image(self) -> np.ndarray:
+        """The drawing, ``(size, size)`` float32 in [0, 1], white ink (1) on black (0)."""
+        img = self._image
+        ptr = img.constBits()
+        a = np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes())
+        a = a.reshape(img.height(), img.bytesPerLine())[:, :img.width()]
+        return a.astype(np.float32) / np.float32(255.0)
+
+    def qimage(self) -> QImage:
+        """A copy of the backing image (Format_Grayscale8)."""
+        return self._image.copy()
+
+    def canvas_size(self) -> int:
+        """Side of the backing image in canvas pixels."""
+        return self._size
+
+    def strokes(self) -> list[Stroke]:
+        """The finished strokes, oldest first (a copy of the list)."""
+        return list(self._strokes)
+
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None
+
+    def brush_width(self) -> float:
+        return self._brush
+
+    def set_brush_width(self, width: float) -> None:
+        """Width of the next strokes, in canvas pixels (at least 1)."""
+        self._brush = max(1.0, float(width))
+
+    def clear(self) -> None:
+        """Remove every stroke."""
+        if self.is_empty():
+            return
+        self._strokes.clear()
+        self._current = None
+        self._rerender()
+
+    def undo(self) -> None:
+        """Remove the last stroke (draw or erase)."""
+        if self._current is not None:
+            self._current = None
+        elif self._strokes:
+            self._strokes.pop()
+        else:
+            return
+        self._rerender()
+
+    def set_strokes(self, strokes) -> None:
+        """Replace the drawing by ``strokes`` (list of :class:`Stroke`)."""
+        self._strokes = [Stroke([QPointF(p) for p in s.points], s.width, s.erase) for s in strokes]
+        self._current = None
+        self._rerender()
+
+    # -- geometry -----------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(400, 400)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, w: int) -> int:
+        return w
+
+    def target_rect(self) -> QRectF:
+        """Where the backing image is shown: the largest centred square in the widget."""
+        side = float(min(self.width(), self.height()))
+        return QRectF((self.width() - side) / 2.0, (self.height() - side) / 2.0, side, side)
+
+    def to_canvas(self, pos: QPointF) -> QPointF:
+        """A widget position as a position on the backing image (canvas pixels)."""
+        r = self.target_rect()
+        k = self._size / r.width() if r.width() > 0 else 1.0
+        return QPointF((pos.x() - r.x()) * k, (pos.y() - r.y()) * k)
+
+    # -- drawing ------------------------------------------------------------------
+    def _blank(self) -> QImage:
+        img = QImage(self._size, self._size, QImage.Format_Grayscale8)
+        img.fill(0)
+        return img
+
+    def _paint_stroke(self, painter: QPainter, s: Stroke) -> None:
+        colour = QColor(0, 0, 0) if s.erase else QColor(255, 255, 255)
+        pen = QPen(colour, s.width, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.NoBrush)
+        if len(s.points) == 1:
+            # a click: a round dot
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(colour)
+            painter.drawEllipse(s.points[0], s.width / 2.0, s.width / 2.0)
+        else:
+            painter.drawPath(stroke_path(s.points))
+
+    def _render(self, target: QImage, strokes) -> None:
+        p = QPainter(target)
+        p.setRenderHint(QPainter.Antialiasing, True)
+        for s in strokes:
+            self._paint_stroke(p, s)
+        p.end()
+
+    def _rerender(self) -> None:
+        self._base = self._blank()
+        self._render(self._base, self._strokes)
+        self._refresh_current()
+        self.update()
+        self.imageChanged.emit()
+
+    def _refresh_current(self) -> None:
+        if self._current is None:
+            self._image = self._base
+        else:
+            self._image = self._base.copy()
+            self._render(self._image, [self._current])
+
+    def _begin(self, pos: QPointF, erase: bool) -> None:
+        self._current = Stroke([self.to_canvas(pos)], self._brush, erase)
+        self._refresh_current()
+        self.update()
+        self.imageChanged.emit()
+
+    def _extend(self, pos: QPointF) -> None:
+        if self._current is None:
+            return
+        q = self.to_canvas(pos)
+        last = self._current.points[-1]
+        if abs(q.x() - last.x()) + abs(q.y() - last.y()) < 0.25:
+            return
+        self._current.points.append(q)
+        self._refresh_current()
+        self.update()
+        self.imageChanged.emit()
+
+    def _end(self, pos: QPointF | None = None) -> None:
+        if self._current is None:
+            return
+        if pos is not None:
+            self._extend(pos)
+        self._strokes.append(self._current)
+        self._current = None
+        self._base = self._image
+        self.update()
+        self.imageChanged.emit()
+        self.strokeFinished.emit()
+
+    # -- events -------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.Window))
+        r = self.target_rect()
+        p.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        p.drawImage(r, self._image)
+        frame = pal.color(QPalette.Highlight) if self.hasFocus() else pal.color(QPalette.Mid)
+        p.setPen(QPen(frame, 1))
+        p.setBrush(Qt.NoBrush)
+        p.drawRect(r.adjusted(0, 0, -1, -1))
+        p.end()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            self._begin(event.position(), erase=False)
+        elif event.button() == Qt.RightButton:
+            self._begin(event.position(), erase=True)
+        else:
+            super().mousePressEvent(event)
+            return
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._current is not None and event.buttons() & (Qt.LeftButton | Qt.RightButton):
+            self._extend(event.position())
+            event.accept()
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._current is not None and event.button() in (Qt.LeftButton, Qt.RightButton):
+            self._end(event.position())
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event) -> None:
+        t = event.type()
+        erase = event.pointerType().name == "Eraser" if hasattr(event.pointerType(), "name") else False
+        if t == event.Type.TabletPress:
+            self._tablet_down = True
+            self._begin(event.position(), erase=erase or event.button() == Qt.RightButton)
+        elif t == event.Type.TabletMove:
+            if self._tablet_down:
+                self._extend(event.position())
+        elif t == event.Type.TabletRelease:
+            if self._tablet_down:
+                self._tablet_down = False
+                self._end(event.position())
+        event.accept()   # no synthesised mouse events for the pen
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key_Delete, Qt.Key_Escape, Qt.Key_Backspace):
+            self.clear()
+            event.accept()
+        elif event.matches(QKeySequence.Undo):
+            self.undo()
+            event.accept()
+        else:
+            super().keyPressEvent(event)

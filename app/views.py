@@ -1,0 +1,305 @@
+"""Views of what the network makes of the drawing: the prediction, and its insides."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+__all__ = ["PredictionView", "NetView", "kernel_colours", "NOT_SURE_BELOW"]
+
+NOT_SURE_BELOW = 0.5
+"""Below this best probability the prediction says "not sure"."""
+
+
+def kernel_colours(k: int) -> np.ndarray:
+    """One distinct colour a kernel: ``(k, 4)`` uint8 RGBA."""
+    cols = [pg.intColor(i, hues=max(k, 1), values=1, maxValue=255, minValue=150, sat=200)
+            for i in range(k)]
+    return np.array([[c.red(), c.green(), c.blue(), 255] for c in cols], dtype=np.uint8)
+
+
+def _palette_colours(widget: QWidget) -> tuple[QColor, QColor]:
+    pal = widget.palette()
+    return pal.color(QPalette.Base), pal.color(QPalette.Text)
+
+
+def _image_box(layout: pg.GraphicsLayout, title: str | None, colour, row=None, col=None):
+    """A cell of a pyqtgraph layout holding one ImageItem, with a small title above it
+    if ``title`` is given; returns (viewbox, item, label or None)."""
+    label = None
+    if title is None:
+        vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True,
+                               enableMouse=False, enableMenu=False)
+    else:
+        cell = layout.addLayout(row=row, col=col)
+        cell.setSpacing(0)
+        cell.setContentsMargins(1, 1, 1, 1)
+        label = cell.addLabel(title, color=colour, size="8pt")
+        label.setMaximumHeight(14)
+        cell.nextRow()
+        vb = cell.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+    vb.setDefaultPadding(0.0)
+    item = pg.ImageItem(axisOrder="row-major")
+    vb.addItem(item)
+    return vb, item, label
+
+
+class PredictionView(QWidget):
+    """The predicted digit in large type, the ten probabilities as bars, and the 28x28
+    image the network receives."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        base, text = _palette_colours(self)
+        self.digit = QLabel("–")
+        f = QFont(self.font())
+        f.setPointSize(64)
+        f.setBold(True)
+        self.digit.setFont(f)
+        self.digit.setAlignment(Qt.AlignCenter)
+        self.digit.setToolTip("The digit the network reads")
+        self.caption = QLabel("Draw a digit")
+        self.caption.setAlignment(Qt.AlignCenter)
+        self.caption.setToolTip(f"The network's confidence; \"not sure\" below {NOT_SURE_BELOW:.0%}")
+
+        self.bars_plot = pg.PlotWidget(background=base)
+        self.bars_plot.setToolTip("Probability of each digit")
+        pi = self.bars_plot.getPlotItem()
+        pi.setMouseEnabled(x=False, y=False)
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        pi.setYRange(-0.01, 1.04, padding=0)
+        pi.setXRange(-0.6, 9.6, padding=0)
+        for name in ("left", "bottom"):
+            ax = pi.getAxis(name)
+            ax.setPen(text)
+            ax.setTextPen(text)
+        pi.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
+        pi.getAxis("left").setTicks([[(v, f"{v:.1f}") for v in (0, 0.5, 1.0)]])
+        pi.showGrid(y=True, alpha=0.25)
+        self._bar_brush = pg.mkBrush(self.palette().color(QPalette.Mid))
+        self._top_brush = pg.mkBrush(self.palette().color(QPalette.Highlight))
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7,
+                                    brushes=[self._bar_brush] * 10, pen=pg.mkPen(None))
+        pi.addItem(self.bars)
+        self.bars_plot.setMinimumHeight(150)
+
+        self.input_widget = pg.GraphicsLayoutWidget()
+        self.input_widget.setBackground(base)
+        self.input_widget.setToolTip("The 28x28 image the network receives")
+        self.input_vb, self.input_item, _ = _image_box(self.input_widget.ci, None, text)
+        self.input_item.setImage(np.zeros((28, 28), np.float32), levels=(0, 1))
+        self.input_widget.setMinimumSize(150, 150)
+
+        self.setMinimumWidth(240)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.digit)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.bars_plot, 2)
+        lay.addWidget(self.input_widget, 2)
+
+    def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool) -> None:
+        """Show probabilities ``(10,)`` and the network input ``(28, 28)``.
+
+        ``empty``: nothing is drawn (the bars drop to zero and the digit shows a dash).
+        """
+        if image28 is not None:
+            self.input_item.setImage(image28, autoLevels=False, levels=(0, 1))
+        if proba is None or empty:
+            self.bars.setOpts(height=np.zeros(10), brushes=[self._bar_brush] * 10)
+            self.digit.setText("–")
+            self.digit.setEnabled(True)
+            self.caption.setText("Draw a digit")
+            return
+        best = int(np.argmax(proba))
+        p = float(proba[best])
+        brushes = [self._bar_brush] * 10
+        brushes[best] = self._top_brush
+        self.bars.setOpts(height=np.asarray(proba, dtype=float), brushes=brushes)
+        self.digit.setText(str(best))
+        sure = p >= NOT_SURE_BELOW
+        self.digit.setEnabled(sure)   # greyed out when not sure, in any palette
+        self.caption.setText(f"{p:.0%} sure" if sure else f"not sure (maybe {best}, {p:.0%})")
+
+
+class NetView(QWidget):
+    """What the network sees: kernels, the feature map of every kernel, the winning
+    kernel at each position, and the pooled layer.
+
+    Clicking a kernel (or its feature map) highlights it, its feature map and its colour
+    in the winner map; clicking it again removes the highlight.
+
+    Signals
+    -------
+    kernelSelected(int)
+        The highlighted kernel, or -1 for none.
+    """
+
+    kernelSelected = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._arch = None
+        self._selected = -1
+        self._colours = np.zeros((0, 4), np.uint8)
+        self.kernel_boxes: list = []     # (viewbox, item, label) per kernel
+        self.map_boxes: list = []
+        base, text = _palette_colours(self)
+        self._text = text
+
+        self.kernels_widget = pg.GraphicsLayoutWidget()
+        self.maps_widget = pg.GraphicsLayoutWidget()
+        self.winner_widget = pg.GraphicsLayoutWidget()
+        self.pooled_widget = pg.GraphicsLayoutWidget()
+        for w in (self.kernels_widget, self.maps_widget, self.winner_widget, self.pooled_widget):
+            w.setBackground(base)
+            w.setMinimumSize(150, 150)
+            w.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
+        self.kernels_widget.setToolTip("The kernels (weights of each 8x8 filter). Click one to highlight it.")
+        self.maps_widget.setToolTip("Each kernel's response at every position over the drawing "
+                                    "(shared colour scale). Click one to highlight it.")
+        self.winner_widget.setToolTip("Which kernel responded most at each position, one colour a kernel")
+        self.pooled_widget.setToolTip("The pooled layer: tanh of the largest response at each position")
+        self.winner_vb, self.winner_item, _ = _image_box(self.winner_widget.ci, None, text)
+        self.pooled_vb, self.pooled_item, _ = _image_box(self.pooled_widget.ci, None, text)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setToolTip("The colour of each kernel in the winner map")
+        self.kernels_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.kernel_boxes))
+        self.maps_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.map_boxes))
+
+        self.kernel_cmap = pg.colormap.get("CET-D1")      # diverging: negative blue, positive red
+        self.map_cmap = pg.colormap.get("viridis")
+
+        def group(title, widget, extra=None):
+            box = QGroupBox(title)
+            v = QVBoxLayout(box)
+            v.setContentsMargins(4, 4, 4, 4)
+            v.addWidget(widget, 1)
+            if extra is not None:
+                v.addWidget(extra)
+            return box
+
+        self._groups = [group("Kernels", self.kernels_widget), group("Feature maps", self.maps_widget),
+                        group("Winning kernel", self.winner_widget, self.legend),
+                        group("Pooled layer", self.pooled_widget)]
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(2, 2, 2, 2)
+        self._columns = 0
+        self._arrange(2)
+
+    def _arrange(self, columns: int) -> None:
+        """Lay the four groups out in ``columns`` columns (4: a row, 2: a square)."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for g in self._groups:
+            self._grid.removeWidget(g)
+        for i, g in enumerate(self._groups):
+            self._grid.addWidget(g, i // columns, i % columns)
+        for i in range(4):
+            self._grid.setColumnStretch(i, 1 if i < columns else 0)
+            self._grid.setRowStretch(i, 1 if i < 4 // columns else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(4 if self.width() > 2.2 * self.height() else 2)
+
+    # -- building -----------------------------------------------------------------
+    def architecture(self):
+        return self._arch
+
+    def _build(self, k: int, f: int, r: int) -> None:
+        """(Re)create the grids for ``k`` kernels of side ``f`` and maps of side ``r``."""
+        self._arch = (k, f, r)
+        self._selected = -1
+        self._colours = kernel_colours(k)
+        cols = int(np.ceil(np.sqrt(k)))
+        for widget, boxes in ((self.kernels_widget, self.kernel_boxes), (self.maps_widget, self.map_boxes)):
+            widget.ci.clear()
+            boxes.clear()
+            for i in range(k):
+                colour = QColor(*self._colours[i][:3])
+                boxes.append(_image_box(widget.ci, f"{i + 1}", colour, row=i // cols, col=i % cols))
+        swatches = " ".join(
+            f'<span style="background-color: rgb({c[0]},{c[1]},{c[2]});">&nbsp;&nbsp;&nbsp;</span>&nbsp;{i + 1}'
+            for i, c in enumerate(self._colours))
+        self.legend.setText(swatches)
+        self._apply_highlight()
+
+    # -- updating -----------------------------------------------------------------
+    def update_views(self, model, fwd) -> None:
+        """Show the forward pass ``fwd`` (a :class:`engine.model.Forward` of one image)
+        of ``model``; rebuilds the grids only when the architecture changes."""
+        c = model.config
+        arch = (c.kernels, c.kernel_size, c.side)
+        if arch != self._arch:
+            self._build(*arch)
+        K = np.asarray(model.params["K"], dtype=np.float32).reshape(c.kernels, c.kernel_size, c.kernel_size)
+        kmax = float(np.abs(K).max()) or 1.0
+        klut = self.kernel_cmap.getLookupTable(nPts=256)
+        maps = np.asarray(fwd.maps[0], dtype=np.float32)           # (k, r, r)
+        lo, hi = float(maps.min()), float(maps.max())
+        if hi <= lo:
+            hi = lo + 1e-6
+        mlut = self.map_cmap.getLookupTable(nPts=256)
+        for i in range(c.kernels):
+            self.kernel_boxes[i][1].setImage(K[i], autoLevels=False, levels=(-kmax, kmax), lut=klut)
+            self.map_boxes[i][1].setImage(maps[i], autoLevels=False, levels=(lo, hi), lut=mlut)
+        self._winner = np.asarray(fwd.winner[0])
+        self._paint_winner()
+        pooled = np.asarray(fwd.pooled[0], dtype=np.float32).reshape(c.side, c.side)
+        plo, phi = float(pooled.min()), float(pooled.max())
+        self.pooled_item.setImage(pooled, autoLevels=False, levels=(plo, phi if phi > plo else plo + 1e-6),
+                                  lut=mlut)
+
+    def _winner_colours(self) -> np.ndarray:
+        cols = self._colours.copy()
+        if self._selected >= 0:
+            others = np.arange(len(cols)) != self._selected
+            grey = cols[others, :3].astype(np.float32).mean(axis=1, keepdims=True)
+            cols[others, :3] = (0.25 * cols[others, :3] + 0.35 * grey).astype(np.uint8)
+        return cols
+
+    def _paint_winner(self) -> None:
+        if getattr(self, "_winner", None) is None:
+            return
+        rgba = self._winner_colours()[self._winner]               # (r, r, 4)
+        self.winner_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+
+    # -- selection ----------------------------------------------------------------
+    def selected_kernel(self) -> int:
+        return self._selected
+
+    def select_kernel(self, index: int) -> None:
+        """Highlight kernel ``index`` (0-based) or none with -1."""
+        index = int(index) if self._arch and 0 <= index < self._arch[0] else -1
+        if index == self._selected:
+            return
+        self._selected = index
+        self._apply_highlight()
+        self._paint_winner()
+        self.kernelSelected.emit(index)
+
+    def _apply_highlight(self) -> None:
+        for boxes in (self.kernel_boxes, self.map_boxes):
+            for i, (vb, _item, _label) in enumerate(boxes):
+                if i == self._selected:
+                    vb.setBorder(pg.mkPen(QColor(*self._colours[i][:3]), width=3))
+                else:
+                    vb.setBorder(None)
+
+    def _clicked(self, ev, boxes) -> None:
+        pos = ev.scenePos()
+        for i, (vb, _item, label) in enumerate(boxes):
+            hit = vb.sceneBoundingRect().contains(pos)
+            if not hit and label is not None:
+                hit = label.sceneBoundingRect().contains(pos)
+            if hit:
+                self.select_kernel(-1 if i == self._selected else i)
+                ev.accept()
+                return
