@@ -20,7 +20,6 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,8 +258,8 @@ def load_npz(path, source: str = "local", description: str | None = None) -> Dat
         raise
     except EOFError:
         raise DataError(f"{path}: the file is cut short") from None
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, TypeError,
-            NotImplementedError, RuntimeError) as e:
+    except Exception as e:      # noqa: BLE001 - zipfile and numpy's header parser raise many
+        # types on damaged files (BadZipFile, zlib.error, ValueError, tokenize.TokenError, ...)
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
     xtr, ytr = _pair(arrays["x_train"], arrays["y_train"], f"{path} (x_train)", f"{path} (y_train)", "training")
     xte, yte = _pair(arrays["x_test"], arrays["y_test"], f"{path} (x_test)", f"{path} (y_test)", "test")
@@ -467,7 +466,7 @@ def load_keras(*, download: bool = True, progress=None, timeout: float = 15.0,
         raise DataError(f"{cache}: no Keras MNIST cache")
     download_keras(progress, timeout=timeout, env=env)
     ds = load_npz(cache, "keras")
-    ds.description = f"data: MNIST ({ds.counts}) downloaded by Keras's loader to {cache}"
+    ds.description = f"data: MNIST ({ds.counts}) downloaded to the Keras cache {cache}"
     return ds
 
 
