@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self.classify_now)
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
+        self._net_pending = None
+        self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
 
         self._make_actions()
         self._make_menus()
@@ -449,8 +451,15 @@ class MainWindow(QMainWindow):
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
         self.prediction.update_prediction(fwd.proba[0], x, empty)
-        self.net_view.update_views(model, fwd)
+        self._net_pending = (model, fwd)
+        if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
+            self._update_net_view()
         self.training_panel.set_probe(None if empty else x)
+
+    def _update_net_view(self) -> None:
+        if self._net_pending is not None:
+            self.net_view.update_views(*self._net_pending)
+            self._net_pending = None
 
     # ================================================================== training
     def _live_model(self, model) -> None:

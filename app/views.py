@@ -47,6 +47,26 @@ def _image_box(layout: pg.GraphicsLayout, title: str | None, colour, row=None, c
     return vb, item, label
 
 
+def _rgba_lut(cmap) -> np.ndarray:
+    """A colour map as a (256, 4) uint8 RGBA table."""
+    lut = np.asarray(cmap.getLookupTable(nPts=256, alpha=True), dtype=np.uint8)
+    if lut.shape[1] == 3:
+        lut = np.concatenate([lut, np.full((256, 1), 255, np.uint8)], axis=1)
+    return lut
+
+
+def colourise(values: np.ndarray, lo: float, hi: float, lut: np.ndarray) -> np.ndarray:
+    """Map ``values`` (any shape) linearly from [lo, hi] onto ``lut`` (256, 4): uint8 (..., 4)."""
+    span = hi - lo if hi > lo else 1.0
+    idx = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / span), 0, 255).astype(np.uint8)
+    return lut[idx]
+
+
+def _params_version(model) -> int:
+    """Changes when the kernels array is replaced (identity of the array object)."""
+    return id(model.params["K"])
+
+
 class PredictionView(QWidget):
     """The predicted digit in large type, the ten probabilities as bars, and the 28x28
     image the network receives."""
@@ -174,6 +194,11 @@ class NetView(QWidget):
 
         self.kernel_cmap = pg.colormap.get("CET-D1")      # diverging: negative blue, positive red
         self.map_cmap = pg.colormap.get("viridis")
+        self._klut = _rgba_lut(self.kernel_cmap)
+        self._mlut = _rgba_lut(self.map_cmap)
+        self._kernels_of = None
+        self._kernels_version = None
+        self.kernels_shown = self.maps_shown = self.pooled_shown = None
 
         def group(title, widget, extra=None):
             box = QGroupBox(title)
@@ -234,28 +259,37 @@ class NetView(QWidget):
     # -- updating -----------------------------------------------------------------
     def update_views(self, model, fwd) -> None:
         """Show the forward pass ``fwd`` (a :class:`engine.model.Forward` of one image)
-        of ``model``; rebuilds the grids only when the architecture changes."""
+        of ``model``; rebuilds the grids only when the architecture changes, redraws the
+        kernels only when the model changes.
+
+        The arrays are coloured here (one vectorised look-up for all maps) and handed to
+        the ImageItems as RGBA bytes, which they draw without further conversion.
+        """
         c = model.config
         arch = (c.kernels, c.kernel_size, c.side)
         if arch != self._arch:
             self._build(*arch)
-        K = np.asarray(model.params["K"], dtype=np.float32).reshape(c.kernels, c.kernel_size, c.kernel_size)
-        kmax = float(np.abs(K).max()) or 1.0
-        klut = self.kernel_cmap.getLookupTable(nPts=256)
-        maps = np.asarray(fwd.maps[0], dtype=np.float32)           # (k, r, r)
-        lo, hi = float(maps.min()), float(maps.max())
-        if hi <= lo:
-            hi = lo + 1e-6
-        mlut = self.map_cmap.getLookupTable(nPts=256)
+            self._kernels_of = None
+        if self._kernels_of is not model or self._kernels_version != _params_version(model):
+            K = np.asarray(model.params["K"], dtype=np.float32).reshape(c.kernels, c.kernel_size, c.kernel_size)
+            kmax = float(np.abs(K).max()) or 1.0
+            rgba = colourise(K, -kmax, kmax, self._klut)                # (k, f, f, 4)
+            for i in range(c.kernels):
+                self.kernel_boxes[i][1].setImage(rgba[i], autoLevels=False)
+            self.kernels_shown = K
+            self._kernels_of = model
+            self._kernels_version = _params_version(model)
+        maps = np.asarray(fwd.maps[0], dtype=np.float32)               # (k, r, r)
+        rgba = colourise(maps, float(maps.min()), float(maps.max()), self._mlut)
         for i in range(c.kernels):
-            self.kernel_boxes[i][1].setImage(K[i], autoLevels=False, levels=(-kmax, kmax), lut=klut)
-            self.map_boxes[i][1].setImage(maps[i], autoLevels=False, levels=(lo, hi), lut=mlut)
+            self.map_boxes[i][1].setImage(rgba[i], autoLevels=False)
+        self.maps_shown = maps
         self._winner = np.asarray(fwd.winner[0])
         self._paint_winner()
         pooled = np.asarray(fwd.pooled[0], dtype=np.float32).reshape(c.side, c.side)
-        plo, phi = float(pooled.min()), float(pooled.max())
-        self.pooled_item.setImage(pooled, autoLevels=False, levels=(plo, phi if phi > plo else plo + 1e-6),
-                                  lut=mlut)
+        self.pooled_item.setImage(colourise(pooled, float(pooled.min()), float(pooled.max()), self._mlut),
+                                  autoLevels=False)
+        self.pooled_shown = pooled
 
     def _winner_colours(self) -> np.ndarray:
         cols = self._colours.copy()

@@ -167,7 +167,8 @@ def test_drawing_updates_prediction_and_views(window, qtbot):
     assert window.prediction.digit.text() == str(int(np.argmax(p)))
     np.testing.assert_allclose(window.prediction.input_item.image, window.last_input)
     maps = window.last_forward.maps[0]
-    np.testing.assert_allclose(window.net_view.map_boxes[3][1].image, maps[3], rtol=1e-6)
+    np.testing.assert_allclose(window.net_view.maps_shown[3], maps[3], rtol=1e-6)
+    assert window.net_view.map_boxes[3][1].image.shape == (21, 21, 4)
     first = p.copy()
     drag(c, [(r.x() + x * k, r.y() + y * k) for x, y in line(60, 60, 220, 60)])
     qtbot.waitUntil(lambda: not np.allclose(window.last_proba, first), timeout=2000)
@@ -222,8 +223,9 @@ def test_grids_follow_the_architecture(window, tmp_path):
     io.save_model(other, path)
     assert window.open_model(path)
     assert len(window.net_view.kernel_boxes) == 4 and len(window.net_view.map_boxes) == 4
-    assert window.net_view.map_boxes[0][1].image.shape == (24, 24)
-    assert window.net_view.pooled_item.image.shape == (24, 24)
+    assert window.net_view.map_boxes[0][1].image.shape[:2] == (24, 24)
+    assert window.net_view.pooled_shown.shape == (24, 24)
+    assert window.net_view.kernels_shown.shape == (4, 5, 5)
 
 
 # -- models: open, save, errors --------------------------------------------------------
