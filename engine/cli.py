@@ -169,7 +169,8 @@ def cmd_reproduce(args) -> int:
                f"100 hidden, rate 0.01, at most 50 iterations, stop at error 0.1, no dropout, seed {args.seed}")
     _say(args, "iter  error      article")
     gen = train_article(model, Xtr, ytr, alpha=ARTICLE["alpha"], dropout=False, rng=rng,
-                        max_iter=ARTICLE["max_iter"], tol=ARTICLE["tol"], test=(Xte, yte))
+                        max_iter=ARTICLE["max_iter"], tol=ARTICLE["tol"], test=(Xte, yte),
+                        eval_every=ARTICLE["max_iter"])
     fig = _run_events(args, gen, article_table=True)
     fig["wall_seconds"] = time.perf_counter() - t0
     if fig.get("reason") == "converged":
@@ -229,7 +230,7 @@ def _train_article(args, ds, data, t0) -> int:
                f"{max_iter} iterations, tol {tol}, dropout {'on' if dropout else 'off'}, seed {seed}")
     _say(args, "iter  error")
     gen = train_article(model, Xtr, ytr, alpha=alpha, dropout=dropout, rng=rng, max_iter=max_iter,
-                        tol=tol, test=(Xte, yte))
+                        tol=tol, test=(Xte, yte), eval_every=args.eval_every or max_iter)
     fig = _run_events(args, gen)
     fig["wall_seconds"] = time.perf_counter() - t0
     _say(args, f"{fig.get('message', '')}; {fig['train_seconds']:.1f} s training, "
@@ -272,7 +273,7 @@ def _train_backprop(args, ds, data, t0) -> int:
         raise CliError(str(e)) from None
     from .training import train
     gen = train(model, stepper, max_iter=max_iter, tol=tol, test=(Xte.astype(dtype), yte),
-                eval_every=args.eval_every)
+                eval_every=args.eval_every or 1)
     fig = _run_events(args, gen)
     fig["wall_seconds"] = time.perf_counter() - t0
     _say(args, f"{fig.get('message', '')}; {fig['train_seconds']:.1f} s training, "
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=_positive_int, help="hidden layer size (default 100)")
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
+    t.add_argument("--eval-every", type=_positive_int, metavar="N",
+                   help="evaluate on the test set every N iterations (default: backprop every epoch, "
+                        "article only at the end)")
     g = t.add_argument_group("backprop mode")
     g.add_argument("--batch", type=_positive_int, help="mini-batch size")
     g.add_argument("--momentum", type=_nonneg_float, help="SGD momentum")
@@ -401,7 +405,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--biases", action=argparse.BooleanOptionalAction, default=None,
                    help="biases on the dense layers")
     g.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
-    g.add_argument("--eval-every", type=_positive_int, default=1, help="evaluate on the test set every N epochs")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="evaluate a model on the test set (default: the shipped model)")

@@ -22,7 +22,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 1
 
 
 def evaluate(model: Model, X: np.ndarray, labels: np.ndarray, *, pooled_tanh: bool = True,
-             batch: int = 2000) -> dict:
+             batch: int = 500) -> dict:
     """Evaluate ``model`` on normalised images.
 
     Parameters
