@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
             w, h = min(w, int(screen.width() * 0.95)), min(h, int(screen.height() * 0.92))
         self.resize(w, h)
         self.resizeDocks([self.net_dock], [int(w * 0.5)], Qt.Horizontal)
-        self.splitter.setSizes([int(w * 0.3), int(w * 0.2)])
+        self.splitter.setSizes([int(w * 0.33), int(w * 0.17)])
 
     # ================================================================== actions / menus
     def _make_actions(self) -> None:
