@@ -382,3 +382,22 @@ def test_launcher_with_arguments_runs_the_command_line(monkeypatch):
     monkeypatch.setattr(engine.cli, "main", lambda argv=None: seen.append(argv) or 0)
     assert launcher.main(["evaluate", "--json"]) == 0
     assert seen == [["evaluate", "--json"]]
+
+
+def test_tablet_pen_draws(canvas):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+    pen = QPointingDevice("test pen", 1, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+
+    def send(kind, y, buttons):
+        p = QPointF(140, y)
+        QApplication.sendEvent(canvas, QTabletEvent(kind, pen, p, canvas.mapToGlobal(p), 0.5, 0.0, 0.0, 0.0,
+                                                    0.0, 0.0, Qt.NoModifier, Qt.LeftButton, buttons))
+    send(QEvent.Type.TabletPress, 40, Qt.LeftButton)
+    for y in range(50, 240, 10):
+        send(QEvent.Type.TabletMove, y, Qt.LeftButton)
+    send(QEvent.Type.TabletRelease, 240, Qt.NoButton)
+    img = canvas.image()
+    assert img[40:240, 140].min() == 1.0 and len(canvas.strokes()) == 1
