@@ -13,9 +13,16 @@ normalised value of a black pixel.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
-from numba import njit, prange
+
+# The compiled loops run on an OpenMP thread team. Spinning idle OpenMP threads make a
+# batch several times slower when the cores are shared (the GUI thread, BLAS, other
+# programs); sleeping ones cost little. Read once, when numba starts its thread pool.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from numba import njit, prange  # noqa: E402
 
 __all__ = ["AUGMENT_DEFAULTS", "augment_batch", "random_affines"]
 
