@@ -74,7 +74,7 @@ class PredictionView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         base, text = _palette_colours(self)
-        self.digit = QLabel("–")
+        self.digit = QLabel(" ")
         f = QFont(self.font())
         f.setPointSize(64)
         f.setBold(True)
@@ -124,13 +124,13 @@ class PredictionView(QWidget):
     def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool) -> None:
         """Show probabilities ``(10,)`` and the network input ``(28, 28)``.
 
-        ``empty``: nothing is drawn (the bars drop to zero and the digit shows a dash).
+        ``empty``: nothing is drawn (the bars drop to zero and no digit is shown).
         """
         if image28 is not None:
             self.input_item.setImage(image28, autoLevels=False, levels=(0, 1))
         if proba is None or empty:
             self.bars.setOpts(height=np.zeros(10), brushes=[self._bar_brush] * 10)
-            self.digit.setText("–")
+            self.digit.setText(" ")
             self.digit.setEnabled(True)
             self.caption.setText("Draw a digit")
             return
