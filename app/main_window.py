@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
                                        "only shrunk to 28x28.")
         self.brush_slider = QSlider(Qt.Horizontal)
         self.brush_slider.setRange(4, 60)
+        self.brush_slider.setMinimumWidth(90)
         self.brush_slider.setValue(int(round(self.canvas.brush_width())))
         self.brush_slider.setToolTip("Brush width in canvas pixels (the canvas is 280 pixels wide)")
         self.brush_label = QLabel()
