@@ -75,7 +75,16 @@ def _record_json(record: dict) -> str:
 
 
 def _temp(folder: Path, name: str) -> tuple[int, str]:
-    return tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    """A temporary file beside the target, readable as a normal new file would be.
+
+    ``mkstemp`` creates it with mode 0600; the file that replaces the target gets the
+    usual ``0666 & ~umask`` instead.
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return fd, tmp
 
 
 def save_model(model: Model, path) -> Path:

@@ -310,3 +310,16 @@ def test_save_overwrites_and_leaves_no_temp_files(tmp_path):
     assert files_in(tmp_path) == ["m.npz", "trio"]
     assert files_in(tmp_path / "trio") == ["kernels.csv", "weights_01.csv", "weights_12.csv"]
     assert zipfile.is_zipfile(path)
+
+
+def test_saved_files_are_readable_like_any_new_file(tmp_path):
+    import os
+    import stat
+    from engine.model import Config, Model
+    m = Model.article_init(Config(2, 5, 4), np.random.RandomState(0))
+    umask = os.umask(0o022)
+    try:
+        out = io.save_model(m, tmp_path / "m.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o644
