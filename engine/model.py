@@ -314,9 +314,15 @@ class Model:
         dt = self.dtype
         X = X.astype(dt, copy=False)
         n = X.shape[0]
-        A = windows(X, c.kernel_size) @ p["K"].T           # (N, P, k)
-        win = A.argmax(axis=2)                               # (N, P)
-        l0 = np.take_along_axis(A, win[..., None], axis=2)[..., 0]
+        if maps:
+            A = windows(X, c.kernel_size) @ p["K"].T       # (N, P, k)
+            win = A.argmax(axis=2)                           # (N, P)
+            l0 = np.take_along_axis(A, win[..., None], axis=2)[..., 0]
+        else:
+            # Only the maximum and its kernel are needed: the fused compiled loop, with
+            # no (N, P, f*f) window matrix (checked against the path above in the tests).
+            from .backprop import conv_max
+            l0, win = conv_max(X, p["K"], c.kernel_size)
         if pooled_tanh:
             l0 = np.tanh(l0)
         z1 = l0 @ p["W1"]
@@ -327,6 +333,7 @@ class Model:
         if "b2" in p:
             z2 = z2 + p["b2"]
         fmaps = A.transpose(0, 2, 1).reshape(n, c.kernels, c.side, c.side) if maps else None
+        win = win.astype(np.intp, copy=False)
         return Forward(fmaps, win.reshape(n, c.side, c.side), l0, l1, softmax(z2))
 
     def prepare(self, images01: np.ndarray) -> np.ndarray:

@@ -54,6 +54,20 @@ def test_forward_matches_reference(cfg, pooled_tanh):
     assert fw.maps.shape == (3, cfg.kernels, r, r) and fw.winner.shape == (3, r, r)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_without_maps_takes_the_fused_path_and_agrees(dtype):
+    cfg = Config(5, 6, 20, biases=True)
+    m = Model.scaled_init(cfg, np.random.default_rng(3), dtype=dtype)
+    X = np.random.RandomState(4).randn(37, 28, 28).astype(dtype)
+    full = m.forward(X)
+    fast = m.forward(X, maps=False)
+    assert fast.maps is None
+    assert np.array_equal(full.winner, fast.winner)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for a, b in zip(full[2:], fast[2:]):
+        np.testing.assert_allclose(a, b, atol=tol)
+
+
 @given(st.integers(1, 8), st.integers(8, 12))
 @settings(max_examples=20, deadline=None)
 def test_windows_match_reference(f, s):
