@@ -401,3 +401,22 @@ def test_tablet_pen_draws(canvas):
     send(QEvent.Type.TabletRelease, 240, Qt.NoButton)
     img = canvas.image()
     assert img[40:240, 140].min() == 1.0 and len(canvas.strokes()) == 1
+
+
+@pytest.mark.skipif(not (ROOT / "resources" / "model.npz").exists(), reason="no shipped model")
+def test_shipped_model_loads_at_start_and_reads_a_drawn_one(qtbot, settings):
+    from app.main_window import MainWindow
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w._ask_save_changes = lambda: "discard"
+    assert w.current_model().name != "untrained"
+    assert "%" in w.windowTitle()                       # name and test accuracy
+    c = w.canvas
+    r = c.target_rect()
+    k = r.width() / 280
+    drag(c, [(r.x() + x * k, r.y() + y * k) for x, y in [(120, 60), (150, 40), (150, 230)]])
+    w.classify_now()
+    assert int(np.argmax(w.last_proba)) == 1
