@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QHBoxLayout,
-                               QLabel, QMainWindow, QMessageBox, QPushButton, QSlider, QSplitter,
+                               QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter,
                                QStyle, QVBoxLayout, QWidget)
 
 from engine.model import Config, Model
@@ -117,7 +117,12 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel()
         self.train_dock = QDockWidget("Train", self)
         self.train_dock.setObjectName("trainDock")
-        self.train_dock.setWidget(self.training_panel)
+        # in a scroll area: the panel's own minimum width must not force the window's
+        self.train_scroll = QScrollArea()
+        self.train_scroll.setWidgetResizable(True)
+        self.train_scroll.setFrameShape(QScrollArea.NoFrame)
+        self.train_scroll.setWidget(self.training_panel)
+        self.train_dock.setWidget(self.train_scroll)
         self.addDockWidget(Qt.RightDockWidgetArea, self.train_dock)
         self.tabifyDockWidget(self.net_dock, self.train_dock)
         self.net_dock.raise_()
@@ -154,8 +159,9 @@ class MainWindow(QMainWindow):
         if isinstance(geom, QByteArray) and not geom.isEmpty():
             self.restoreGeometry(geom)
         state = self.settings.value("windowState")
+        self._restored = False
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+            self._restored = self.restoreState(state)
 
         # -- the starting model --------------------------------------------------------
         if model is not None:
@@ -171,8 +177,21 @@ class MainWindow(QMainWindow):
         if screen is not None and screen.width() > 0:
             w, h = min(w, int(screen.width() * 0.95)), min(h, int(screen.height() * 0.92))
         self.resize(w, h)
-        self.resizeDocks([self.net_dock], [int(w * 0.5)], Qt.Horizontal)
-        self.splitter.setSizes([int(w * 0.33), int(w * 0.17)])
+        self._first_show = True
+
+    def _default_layout(self) -> None:
+        """Share the width between the drawing (canvas, prediction) and the docks."""
+        w = self.width()
+        dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
+        self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
+        self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._first_show:
+            self._first_show = False
+            if not self._restored:
+                self._default_layout()
 
     # ================================================================== actions / menus
     def _make_actions(self) -> None:

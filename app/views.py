@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
+from PySide6.QtWidgets import (QGraphicsRectItem, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 __all__ = ["PredictionView", "NetView", "kernel_colours", "NOT_SURE_BELOW"]
@@ -166,7 +166,7 @@ class NetView(QWidget):
         self._selected = -1
         self._colours = np.zeros((0, 4), np.uint8)
         self.kernel_boxes: list = []     # (viewbox, item, label) per kernel
-        self.map_boxes: list = []
+        self.map_cells: list = []        # QRectF of each kernel's map (and its label) in the mosaic
         base, text = _palette_colours(self)
         self._text = text
 
@@ -185,12 +185,22 @@ class NetView(QWidget):
         self.pooled_widget.setToolTip("The pooled layer: tanh of the largest response at each position")
         self.winner_vb, self.winner_item, _ = _image_box(self.winner_widget.ci, None, text)
         self.pooled_vb, self.pooled_item, _ = _image_box(self.pooled_widget.ci, None, text)
+        # The feature maps change at every pointer move: one mosaic image for all of them
+        # (one ImageItem to draw instead of one a kernel: 0.4 ms instead of 3.5 ms for 32
+        # maps), with the kernel numbers as static text and a frame for the highlight.
+        self.maps_vb, self.maps_item, _ = _image_box(self.maps_widget.ci, None, text)
+        self.maps_labels: list = []
+        self.maps_frame = QGraphicsRectItem()
+        self.maps_frame.setVisible(False)
+        self.maps_frame.setZValue(10)
+        self.maps_vb.addItem(self.maps_frame)
+        self._mosaic = None
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.RichText)
         self.legend.setToolTip("The colour of each kernel in the winner map")
         self.kernels_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.kernel_boxes))
-        self.maps_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.map_boxes))
+        self.maps_widget.scene().sigMouseClicked.connect(self._maps_clicked)
 
         self.kernel_cmap = pg.colormap.get("CET-D1")      # diverging: negative blue, positive red
         self.map_cmap = pg.colormap.get("viridis")
@@ -244,12 +254,31 @@ class NetView(QWidget):
         self._selected = -1
         self._colours = kernel_colours(k)
         cols = int(np.ceil(np.sqrt(k)))
-        for widget, boxes in ((self.kernels_widget, self.kernel_boxes), (self.maps_widget, self.map_boxes)):
-            widget.ci.clear()
-            boxes.clear()
-            for i in range(k):
-                colour = QColor(*self._colours[i][:3])
-                boxes.append(_image_box(widget.ci, f"{i + 1}", colour, row=i // cols, col=i % cols))
+        rows = int(np.ceil(k / cols))
+        self.kernels_widget.ci.clear()
+        self.kernel_boxes.clear()
+        for i in range(k):
+            colour = QColor(*self._colours[i][:3])
+            self.kernel_boxes.append(_image_box(self.kernels_widget.ci, f"{i + 1}", colour,
+                                                row=i // cols, col=i % cols))
+        # the mosaic: cells of r x r with a gap on the right and a band for the number on top
+        gap, band = max(1, r // 8), max(4, int(round(r * 0.55)))
+        self._mosaic_geom = (rows, cols, r, gap, band)
+        self._mosaic = np.zeros((rows * (band + r), cols * (r + gap), 4), np.uint8)   # transparent
+        for t in self.maps_labels:
+            self.maps_vb.removeItem(t)
+        self.maps_labels = []
+        self.map_cells = []
+        for i in range(k):
+            row, col = divmod(i, cols)
+            x0, y0 = col * (r + gap), row * (band + r)
+            self.map_cells.append(QRectF(x0, y0, r, band + r))
+            label = pg.TextItem(f"{i + 1}", color=QColor(*self._colours[i][:3]), anchor=(0.5, 1.0))
+            label.setPos(x0 + r / 2.0, y0 + band)
+            self.maps_vb.addItem(label)
+            self.maps_labels.append(label)
+        self.maps_item.setImage(self._mosaic, autoLevels=False)
+        self.maps_vb.setRange(QRectF(0, 0, self._mosaic.shape[1], self._mosaic.shape[0]), padding=0)
         swatches = " ".join(
             f'<span style="background-color: rgb({c[0]},{c[1]},{c[2]});">&nbsp;&nbsp;&nbsp;</span>&nbsp;{i + 1}'
             for i, c in enumerate(self._colours))
@@ -280,9 +309,13 @@ class NetView(QWidget):
             self._kernels_of = model
             self._kernels_version = _params_version(model)
         maps = np.asarray(fwd.maps[0], dtype=np.float32)               # (k, r, r)
-        rgba = colourise(maps, float(maps.min()), float(maps.max()), self._mlut)
-        for i in range(c.kernels):
-            self.map_boxes[i][1].setImage(rgba[i], autoLevels=False)
+        rgba = colourise(maps, float(maps.min()), float(maps.max()), self._mlut)   # (k, r, r, 4)
+        rows, cols, r, gap, band = self._mosaic_geom
+        cells = np.zeros((rows * cols, r, r, 4), np.uint8)
+        cells[:c.kernels] = rgba
+        grid = self._mosaic.reshape(rows, band + r, cols, r + gap, 4)
+        grid[:, band:, :, :r] = cells.reshape(rows, cols, r, r, 4).transpose(0, 2, 1, 3, 4)
+        self.maps_item.setImage(self._mosaic, autoLevels=False)
         self.maps_shown = maps
         self._winner = np.asarray(fwd.winner[0])
         self._paint_winner()
@@ -320,12 +353,35 @@ class NetView(QWidget):
         self.kernelSelected.emit(index)
 
     def _apply_highlight(self) -> None:
-        for boxes in (self.kernel_boxes, self.map_boxes):
-            for i, (vb, _item, _label) in enumerate(boxes):
-                if i == self._selected:
-                    vb.setBorder(pg.mkPen(QColor(*self._colours[i][:3]), width=3))
-                else:
-                    vb.setBorder(None)
+        for i, (vb, _item, _label) in enumerate(self.kernel_boxes):
+            if i == self._selected:
+                vb.setBorder(pg.mkPen(QColor(*self._colours[i][:3]), width=3))
+            else:
+                vb.setBorder(None)
+        if 0 <= self._selected < len(self.map_cells):
+            cell = self.map_cells[self._selected]
+            band = self._mosaic_geom[4]
+            pen = pg.mkPen(QColor(*self._colours[self._selected][:3]), width=3)
+            pen.setCosmetic(True)
+            self.maps_frame.setPen(pen)
+            self.maps_frame.setRect(cell.adjusted(0, band, 0, 0))
+            self.maps_frame.setVisible(True)
+        else:
+            self.maps_frame.setVisible(False)
+
+    def _maps_clicked(self, ev) -> None:
+        if not self.maps_vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        p = self.maps_vb.mapSceneToView(ev.scenePos())
+        for i, cell in enumerate(self.map_cells):
+            if cell.contains(p):
+                self.select_kernel(-1 if i == self._selected else i)
+                ev.accept()
+                return
+
+    def map_cell_center(self, index: int):
+        """Scene position of the centre of kernel ``index``'s feature map (for tests)."""
+        return self.maps_vb.mapViewToScene(self.map_cells[index].center())
 
     def _clicked(self, ev, boxes) -> None:
         pos = ev.scenePos()

@@ -168,7 +168,11 @@ def test_drawing_updates_prediction_and_views(window, qtbot):
     np.testing.assert_allclose(window.prediction.input_item.image, window.last_input)
     maps = window.last_forward.maps[0]
     np.testing.assert_allclose(window.net_view.maps_shown[3], maps[3], rtol=1e-6)
-    assert window.net_view.map_boxes[3][1].image.shape == (21, 21, 4)
+    nv = window.net_view
+    cell = nv.map_cells[3]
+    shown = nv.maps_item.image[int(cell.top()) + nv._mosaic_geom[4]:int(cell.bottom()),
+                               int(cell.left()):int(cell.right())]
+    assert shown.shape == (21, 21, 4) and len(np.unique(shown.reshape(-1, 4), axis=0)) > 5
     first = p.copy()
     drag(c, [(r.x() + x * k, r.y() + y * k) for x, y in line(60, 60, 220, 60)])
     qtbot.waitUntil(lambda: not np.allclose(window.last_proba, first), timeout=2000)
@@ -212,8 +216,15 @@ def test_clicking_a_kernel_highlights_it(window, qtbot):
     cols = nv._winner_colours()
     assert np.array_equal(cols[4], nv._colours[4])
     assert all(cols[i, :3].sum() < nv._colours[i, :3].sum() for i in range(len(cols)) if i != 4)
+    assert nv.maps_frame.isVisible()                      # its feature map is framed
     QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, pos)
     qtbot.waitUntil(lambda: nv.selected_kernel() == -1, timeout=2000)
+    assert not nv.maps_frame.isVisible()
+    # clicking a feature map selects its kernel too
+    mpos = nv.maps_widget.mapFromScene(nv.map_cell_center(2))
+    QTest.mouseClick(nv.maps_widget.viewport(), Qt.LeftButton, Qt.NoModifier, mpos)
+    qtbot.waitUntil(lambda: nv.selected_kernel() == 2, timeout=2000)
+    assert nv.kernel_boxes[2][0].border is not None
 
 
 def test_grids_follow_the_architecture(window, tmp_path):
@@ -222,8 +233,8 @@ def test_grids_follow_the_architecture(window, tmp_path):
     path = tmp_path / "small.npz"
     io.save_model(other, path)
     assert window.open_model(path)
-    assert len(window.net_view.kernel_boxes) == 4 and len(window.net_view.map_boxes) == 4
-    assert window.net_view.map_boxes[0][1].image.shape[:2] == (24, 24)
+    assert len(window.net_view.kernel_boxes) == 4 and len(window.net_view.map_cells) == 4
+    assert window.net_view.map_cells[0].width() == 24
     assert window.net_view.pooled_shown.shape == (24, 24)
     assert window.net_view.kernels_shown.shape == (4, 5, 5)
 
