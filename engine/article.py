@@ -80,10 +80,10 @@ def _tanh_pade(x):  # pragma: no cover - numba
 def _dot(a, b):  # pragma: no cover - numba
     """``sum(a * b)`` for two 1-D arrays of the same length.
 
-    The one place where the summation order is left to the compiler (``reassoc`` only, so
-    it vectorises, as a BLAS dot product does); every other operation of the kernel is
-    compiled with ``fastmath=False``. A reordered sum of ``H`` terms differs from the
-    sequential one by a few units in the last place.
+    One of the two places where the summation order is left to the compiler (``reassoc``
+    only, so it vectorises, as a BLAS dot product does; the other is :func:`_dot4`); every
+    other operation of the kernel is compiled with ``fastmath=False``. A reordered sum of
+    ``H`` terms differs from the sequential one by a few units in the last place.
     """
     s = 0.0
     for i in range(a.shape[0]):
@@ -91,7 +91,26 @@ def _dot(a, b):  # pragma: no cover - numba
     return s
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath={"reassoc"})
+def _dot4(a0, a1, a2, a3, v):  # pragma: no cover - numba
+    """The four sums ``a_i . v`` for four 1-D arrays ``a_i`` of the length of ``v``.
+
+    As :func:`_dot` (``reassoc`` only), with one pass over ``v`` for four rows of ``W1``.
+    """
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    for h in range(v.shape[0]):
+        x = v[h]
+        s0 += a0[h] * x
+        s1 += a1[h] * x
+        s2 += a2[h] * x
+        s3 += a3[h] * x
+    return s0, s1, s2, s3
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma: no cover - numba
     """Train on images ``start:stop`` in order; update ``K``, ``W1``, ``W2`` in place.
 
@@ -114,17 +133,24 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
     S = X.shape[1]
     nk = K.shape[0]
     ff = K.shape[1]
-    f = int(np.round(np.sqrt(ff)))
+    f = 1
+    while f * f < ff:
+        f += 1
     r = S - f + 1
     P = r * r
     H = W1.shape[1]
     C = W2.shape[1]
     seg = f * nk                      # one kernel row, all kernels: (f, k)
     segp = ((seg + 15) // 16) * 16    # padded with zeros to a multiple of 16 (whole vector loops)
+    rowlen = r * nk                   # one row of positions, all kernels
 
     A = np.zeros(P * nk + segp)       # (P, k) flattened, A[p*nk + kk], plus slack for padded runs
-    Kf = np.zeros(f * segp)           # Kf[i*segp + jj*nk + kk] = K[kk, i*f + f-1-jj]; zeros after seg
-    rowsum = np.empty(nk)
+    Kf = np.zeros((f + 1) * segp)     # Kf[i*segp + jj*nk + kk] = K[kk, i*f + f-1-jj]; zeros after
+    #                                   seg, and a last row of zeros (a padding term)
+    zrow = f * segp
+    arow0 = np.empty(rowlen)          # b * rowsum(K) repeated over a row of positions
+    colv = np.zeros(S + 4)            # one image column's non-background values (minus b) ...
+    coly = np.empty(S + 4, np.int64)  # ... and their rows, then sentinels
     winner = np.empty(P, np.int64)
     l0 = np.empty(P)
     s0 = np.empty(P)
@@ -145,57 +171,141 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
 
     for n in range(start, stop):
         img = X[n]
-        # ---- convolution: A = b*rowsum(K) + conv(img - b), scattering non-background pixels
+        # ---- convolution: A = b*rowsum(K) + conv(img - b), gathering per image column
         b = img[0, 0]
         for y in range(S):
+            irow = img[y]
             for x in range(S):
-                if img[y, x] < b:
-                    b = img[y, x]
+                b = min(b, irow[x])
         for kk in range(nk):
+            krow = K[kk]
             s = 0.0
             for j in range(ff):
-                s += K[kk, j]
-            rowsum[kk] = s
+                s += krow[j]
+            v = b * s
+            for pc in range(r):
+                arow0[pc * nk + kk] = v
             for i in range(f):
+                kfr = Kf[i * segp:i * segp + seg]
+                kin = krow[i * f:i * f + f]
                 for jj in range(f):
-                    Kf[i * segp + jj * nk + kk] = K[kk, i * f + f - 1 - jj]
-        for p in range(P):
-            for kk in range(nk):
-                A[p * nk + kk] = b * rowsum[kk]
-        for y in range(S):
-            i_lo = max(0, y - r + 1)
-            i_hi = min(f - 1, y)
-            for x in range(S):
+                    kfr[jj * nk + kk] = kin[f - 1 - jj]
+        for pr in range(r):
+            a = A[pr * rowlen:(pr + 1) * rowlen]
+            for t in range(rowlen):
+                a[t] = arow0[t]
+        for x in range(S):
+            # the column's non-background pixels, top to bottom
+            cnt = 0
+            for y in range(S):
                 v = img[y, x] - b
-                if v == 0.0:
+                if v != 0.0:
+                    colv[cnt] = v
+                    coly[cnt] = y
+                    cnt += 1
+            if cnt == 0:
+                continue
+            for c in range(cnt, cnt + 4):
+                colv[c] = 0.0
+                coly[c] = 2 * S + f               # beyond any window: the zero row of Kf
+            jj_lo = max(0, f - 1 - x)
+            jj_hi = min(f - 1, r + f - 2 - x)
+            if jj_hi == f - 1:
+                # run to the padded end: the zeros add nothing to the next positions
+                length = segp - jj_lo * nk
+            else:
+                length = (jj_hi - jj_lo + 1) * nk
+            col0 = (x - f + 1 + jj_lo) * nk
+            kofs = jj_lo * nk
+            m0 = 0
+            m1 = 0
+            for pr in range(max(0, coly[0] - f + 1), min(r - 1, coly[cnt - 1]) + 1):
+                # the pixels of this column in rows pr .. pr+f-1 all add to the same run of
+                # A (positions (pr, x-f+1 .. x), all kernels): four at a time, one store
+                while coly[m0] < pr:
+                    m0 += 1
+                while coly[m1] < pr + f:
+                    m1 += 1
+                if m1 == m0:
                     continue
-                jj_lo = max(0, f - 1 - x)
-                jj_hi = min(f - 1, r + f - 2 - x)
-                if jj_hi == f - 1:
-                    # run to the padded end: the zeros add nothing to the next positions
-                    length = segp - jj_lo * nk
-                else:
-                    length = (jj_hi - jj_lo + 1) * nk
-                for i in range(i_lo, i_hi + 1):
-                    base = ((y - i) * r + x - f + 1 + jj_lo) * nk
-                    kb = i * segp + jj_lo * nk
-                    a = A[base:base + length]
-                    kr = Kf[kb:kb + length]
+                base = pr * rowlen + col0
+                a = A[base:base + length]
+                m = m0
+                while m < m1:
+                    # terms past m1 have rows beyond the window: min() sends them to the
+                    # zero row of Kf (they add exactly zero)
+                    o0 = min(coly[m] - pr, f) * segp + kofs
+                    o1 = min(coly[m + 1] - pr, f) * segp + kofs
+                    o2 = min(coly[m + 2] - pr, f) * segp + kofs
+                    o3 = min(coly[m + 3] - pr, f) * segp + kofs
+                    v0 = colv[m]
+                    v1 = colv[m + 1]
+                    v2 = colv[m + 2]
+                    v3 = colv[m + 3]
+                    k0 = Kf[o0:o0 + length]
+                    k1 = Kf[o1:o1 + length]
+                    k2 = Kf[o2:o2 + length]
+                    k3 = Kf[o3:o3 + length]
                     for t in range(length):
-                        a[t] += v * kr[t]
-        # ---- "pooling" over kernels, tanh, and s0 = 1 - tanh(l0)**2
+                        acc = a[t] + v0 * k0[t]
+                        acc += v1 * k1[t]
+                        acc += v2 * k2[t]
+                        a[t] = acc + v3 * k3[t]
+                    m += 4
+        # ---- "pooling" over kernels (winner = first maximum), four positions at a time
+        p = 0
+        while p < P:
+            if p + 4 <= P:
+                i0 = p * nk
+                q0 = A[i0:i0 + nk]
+                q1 = A[i0 + nk:i0 + 2 * nk]
+                q2 = A[i0 + 2 * nk:i0 + 3 * nk]
+                q3 = A[i0 + 3 * nk:i0 + 4 * nk]
+                b0 = q0[0]
+                b1 = q1[0]
+                b2 = q2[0]
+                b3 = q3[0]
+                w0 = 0
+                w1 = 0
+                w2 = 0
+                w3 = 0
+                for kk in range(1, nk):
+                    a0 = q0[kk]
+                    a1 = q1[kk]
+                    a2 = q2[kk]
+                    a3 = q3[kk]
+                    w0 = kk if a0 > b0 else w0
+                    b0 = a0 if a0 > b0 else b0
+                    w1 = kk if a1 > b1 else w1
+                    b1 = a1 if a1 > b1 else b1
+                    w2 = kk if a2 > b2 else w2
+                    b2 = a2 if a2 > b2 else b2
+                    w3 = kk if a3 > b3 else w3
+                    b3 = a3 if a3 > b3 else b3
+                winner[p] = w0
+                winner[p + 1] = w1
+                winner[p + 2] = w2
+                winner[p + 3] = w3
+                l0[p] = b0
+                l0[p + 1] = b1
+                l0[p + 2] = b2
+                l0[p + 3] = b3
+                p += 4
+            else:
+                q0 = A[p * nk:p * nk + nk]
+                b0 = q0[0]
+                w0 = 0
+                for kk in range(1, nk):
+                    if q0[kk] > b0:
+                        b0 = q0[kk]
+                        w0 = kk
+                winner[p] = w0
+                l0[p] = b0
+                p += 1
+        # ---- tanh, and s0 = 1 - tanh(l0)**2
         amax = 0.0
         for p in range(P):
-            best = A[p * nk]
-            w = 0
-            for kk in range(1, nk):
-                a_ = A[p * nk + kk]
-                if a_ > best:
-                    best = a_
-                    w = kk
-            winner[p] = w
-            l0[p] = best
-            amax = max(amax, abs(best))
+            amax = max(amax, abs(l0[p]))
         if amax <= _TANH_RANGE:
             for p in range(P):
                 l0[p] = _tanh_pade(l0[p])
@@ -279,8 +389,19 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
         gg = 0.0
         for h in range(H):
             gg += gold[h] * g1[h]
+        p = 0
+        while p < P:
+            if p + 4 <= P:
+                d0, d1, d2, d3 = _dot4(W1[p], W1[p + 1], W1[p + 2], W1[p + 3], g1)
+                g0[p] = (d0 - alpha * (l0[p] * gg)) * s0[p]
+                g0[p + 1] = (d1 - alpha * (l0[p + 1] * gg)) * s0[p + 1]
+                g0[p + 2] = (d2 - alpha * (l0[p + 2] * gg)) * s0[p + 2]
+                g0[p + 3] = (d3 - alpha * (l0[p + 3] * gg)) * s0[p + 3]
+                p += 4
+            else:
+                g0[p] = (_dot(W1[p], g1) - alpha * (l0[p] * gg)) * s0[p]
+                p += 1
         for p in range(P):
-            g0[p] = (_dot(W1[p], g1) - alpha * (l0[p] * gg)) * s0[p]
             l0_prev[p] = l0[p]
         for h in range(H):
             gold_prev[h] = gold[h]
