@@ -14,12 +14,12 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
-                               QScrollArea, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QBrush, QColor, QFont, QTransform
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QGraphicsItem, QGraphicsSimpleTextItem, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from engine.events import Evaluated, Finished, IterationEnd, Progress
 from engine.model import Model
@@ -149,6 +149,10 @@ class TrainingPanel(QWidget):
         ``(model, data, settings) -> stepper`` replacing the engine's steppers (tests).
     """
 
+    #: The running-error curve is redrawn at most this often (seconds); the progress bar
+    #: follows every progress event.
+    CURVE_SECONDS = 0.25
+
     liveModel = Signal(object)
     modelTrained = Signal(object)
     statusMessage = Signal(str)
@@ -248,21 +252,23 @@ class TrainingPanel(QWidget):
         self.source_combo.setToolTip("Automatic: the chosen file or folder, else $DIGITLAB_MNIST, "
                                      "else Keras's MNIST, else the bundled sample")
         f.addRow("Source", self.source_combo)
-        row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText(".npz file or folder of IDX files")
+        f.addRow("Path", self.path_edit)
+        row = QHBoxLayout()
         self.file_button = QPushButton("File…")
         self.folder_button = QPushButton("Folder…")
+        self.file_button.setToolTip("Choose a Keras-layout .npz file")
+        self.folder_button.setToolTip("Choose a folder of the four MNIST IDX files")
         self.file_button.clicked.connect(self._choose_file)
         self.folder_button.clicked.connect(self._choose_folder)
-        row.addWidget(self.path_edit, 1)
+        self.download_button = QPushButton("Download")
+        self.download_button.setToolTip("Download MNIST through Keras into its cache (about 11 MB)")
+        self.download_button.clicked.connect(self.download_mnist)
         row.addWidget(self.file_button)
         row.addWidget(self.folder_button)
-        f.addRow("Path", row)
-        self.download_button = QPushButton("Download MNIST")
-        self.download_button.setToolTip("Download MNIST into Keras's cache (about 11 MB)")
-        self.download_button.clicked.connect(self.download_mnist)
-        f.addRow("", self.download_button)
+        row.addWidget(self.download_button)
+        f.addRow("", row)
         self.train_count_spin = self._spin(10, 60000, 20000, 1000, "Training images used (the first ones)")
         f.addRow("Training images", self.train_count_spin)
         self.source_combo.currentIndexChanged.connect(self._update_enabled)
@@ -309,7 +315,9 @@ class TrainingPanel(QWidget):
             s.valueChanged.connect(self._on_architecture_changed)
         lay.addWidget(g)
 
-        # -- buttons
+        lay.addStretch(1)
+
+        # -- buttons (below the scrolling settings, always in view)
         grid = QGridLayout()
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("A new run from freshly initialised weights")
@@ -329,15 +337,21 @@ class TrainingPanel(QWidget):
         grid.addWidget(self.stop_button, 0, 2)
         grid.addWidget(self.step_button, 1, 0)
         grid.addWidget(self.reset_button, 1, 1, 1, 2)
-        lay.addLayout(grid)
-        lay.addStretch(1)
 
         scroll = QScrollArea()
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(box.sizeHint().width() + 20)
-        return scroll
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        column = QWidget()
+        cl = QVBoxLayout(column)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(scroll, 1)
+        cl.addLayout(grid)
+        width = box.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4
+        column.setMinimumWidth(width)
+        column.setMaximumWidth(width + 60)
+        return column
 
     def _build_views(self) -> QWidget:
         box = QWidget()
@@ -360,22 +374,23 @@ class TrainingPanel(QWidget):
         grid_w = QWidget()
         grid = QGridLayout(grid_w)
         grid.setContentsMargins(0, 0, 0, 0)
-        pg.setConfigOptions(antialias=True)
 
         # error curves
-        self.error_plot = pg.PlotWidget(title="Error (mean squared output error)")
+        self.error_plot = pg.PlotWidget(title="Error")
         self.error_plot.setBackground("w")
         self.error_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.error_plot.setLabel("bottom", "iteration")
+        self.error_plot.setLabel("left", "error")
+        self.error_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.error_plot.showGrid(x=True, y=True, alpha=0.2)
         self.train_curve = self.error_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o",
                                                 symbolSize=5, symbolBrush="#1f77b4",
-                                                name="training (per iteration)")
+                                                name="training")
         self.test_curve = self.error_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="s",
                                                symbolSize=5, symbolBrush="#d62728", name="test")
-        self.running_curve = self.error_plot.plot([], [], pen=pg.mkPen("#7fb3e0", width=1,
+        self.running_curve = self.error_plot.plot([], [], pen=pg.mkPen("#4f9bd9", width=2,
                                                                        style=Qt.DashLine),
-                                                  name="running, this iteration")
+                                                  name="running (this iteration)")
         grid.addWidget(self.error_plot, 0, 0)
 
         # accuracy curves
@@ -384,12 +399,13 @@ class TrainingPanel(QWidget):
         self.accuracy_plot.addLegend(offset=(-5, -5), labelTextSize="8pt")
         self.accuracy_plot.setLabel("bottom", "iteration")
         self.accuracy_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.accuracy_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.argmax_curve = self.accuracy_plot.plot([], [], pen=pg.mkPen("#2ca02c", width=2),
                                                     symbol="o", symbolSize=5, symbolBrush="#2ca02c",
                                                     name="arg-max accuracy")
         self.percent_curve = self.accuracy_plot.plot([], [], pen=pg.mkPen("#9467bd", width=2),
                                                      symbol="t", symbolSize=6, symbolBrush="#9467bd",
-                                                     name="percent correct (article: all 10 outputs round right)")
+                                                     name="percent correct (article's rule)")
         grid.addWidget(self.accuracy_plot, 0, 1)
 
         # kernels
@@ -402,7 +418,7 @@ class TrainingPanel(QWidget):
         grid.addWidget(self.kernels_plot, 1, 0)
 
         # confusion matrix
-        self.confusion_plot = pg.PlotWidget(title="Confusion (rows: true digit, columns: predicted)")
+        self.confusion_plot = pg.PlotWidget(title="Confusion matrix (test set)")
         self.confusion_plot.setBackground("w")
         self.confusion_image = pg.ImageItem(np.zeros((10, 10)), axisOrder="row-major")
         self.confusion_image.setColorMap(pg.colormap.get("viridis"))
@@ -423,13 +439,19 @@ class TrainingPanel(QWidget):
         self.confusion_texts = []
         for i in range(10):
             for j in range(10):
-                t = pg.TextItem("", anchor=(0.5, 0.5), color="w")
+                # a plain Qt text item (painted in C++, unlike pg.TextItem), drawn at
+                # screen scale and centred on the cell by its own transform
+                t = QGraphicsSimpleTextItem("")
                 t.setFont(font)
+                t.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
                 t.setPos(j + 0.5, i + 0.5)
+                t.setZValue(10)
                 self.confusion_plot.addItem(t)
                 self.confusion_texts.append(t)
         self.confusion = None
         grid.addWidget(self.confusion_plot, 1, 1)
+        for w in (self.error_plot, self.accuracy_plot, self.kernels_plot, self.confusion_plot):
+            w.setMinimumSize(220, 170)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
         vsplit.addWidget(grid_w)
@@ -780,12 +802,15 @@ class TrainingPanel(QWidget):
         remaining = (end - ev.iteration) * ev.total - ev.done
         left = remaining / ev.images_per_second if ev.images_per_second > 0 else math.inf
         self.progress_bar.setFormat(
-            f"iteration {ev.iteration + 1}/{end} · {ev.done:,}/{ev.total:,} images · "
-            f"{ev.images_per_second:,.0f} img/s · {_fmt_time(left)} left"
+            f"iteration {ev.iteration + 1}/{end} · {ev.images_per_second:,.0f} img/s · "
+            f"{_fmt_time(left)} left"
             + (" at most" if run.get("settings") and run["settings"].tol and not run.get("step") else ""))
         self._run_x.append(ev.iteration + ev.done / max(ev.total, 1))
         self._run_y.append(ev.running_error)
-        self.running_curve.setData(self._run_x, self._run_y)
+        now = time.perf_counter()
+        if now - self._run_drawn >= self.CURVE_SECONDS:   # replotting re-ticks the axes: keep it rare
+            self._run_drawn = now
+            self.running_curve.setData(self._run_x, self._run_y)
 
     def _on_iteration(self, ev: IterationEnd) -> None:
         self._train_x.append(ev.iteration + 1)
@@ -922,6 +947,7 @@ class TrainingPanel(QWidget):
         self._test_x, self._test_y = [], []
         self._acc_argmax, self._acc_percent = [], []
         self._run_x, self._run_y = [], []
+        self._run_drawn = 0.0
         for c in (self.train_curve, self.test_curve, self.running_curve, self.argmax_curve,
                   self.percent_curve):
             c.setData([], [])
@@ -940,10 +966,13 @@ class TrainingPanel(QWidget):
         self.confusion = c
         top = max(float(c.max()), 1.0)
         self.confusion_image.setImage(c, autoLevels=False, levels=(0, top))
+        dark, light = QBrush(QColor("black")), QBrush(QColor("white"))
         for idx, t in enumerate(self.confusion_texts):
             v = int(c.flat[idx])
             t.setText(str(v) if v else "")
-            t.setColor("k" if v > 0.6 * top else "w")
+            t.setBrush(dark if v > 0.6 * top else light)
+            r = t.boundingRect()
+            t.setTransform(QTransform.fromTranslate(-r.width() / 2, -r.height() / 2))
 
     def _update_probe(self) -> None:
         m, img = self._probe_model, self._probe

@@ -27,7 +27,7 @@ import os
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
@@ -311,11 +311,16 @@ class TrainingWorker(QObject):
     downloadProgress = Signal(int, int)
     downloadFinished = Signal(bool, str)
 
-    def __init__(self, progress_hz: float = 20.0, snapshot_hz: float = 4.0, chunk: int = 256):
+    #: Images per kernel call in the article mode: the stop/pause granularity, and how long
+    #: the worker holds the GIL at a stretch while the article's kernel does (a few ms).
+    DEFAULT_CHUNK = 64
+
+    def __init__(self, progress_hz: float = 20.0, snapshot_hz: float = 4.0,
+                 chunk: int | None = None):
         super().__init__()
         self.progress_interval = 1.0 / progress_hz
         self.snapshot_interval = 1.0 / snapshot_hz
-        self.chunk = int(chunk)
+        self.chunk = int(chunk or self.DEFAULT_CHUNK)
         self._stop = threading.Event()
         self._running = threading.Event()      # set = not paused
         self._running.set()

@@ -55,7 +55,7 @@ def load_data(args):
 def headless(args, data, settings):
     from app.worker import make_model, make_stepper
     model = make_model(settings, data.norm)
-    stepper = make_stepper(model, data, settings)
+    stepper = make_stepper(model, data, settings, chunk=args.chunk)
     t0 = time.perf_counter()
     fin = None
     per_iter = []
@@ -69,23 +69,95 @@ def headless(args, data, settings):
     return fin, per_iter, time.perf_counter() - t0
 
 
-def in_window(args, data, settings):
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+def make_window(width, height):
+    """The real main window (temporary settings file) with its training panel shown."""
+    import tempfile
+    from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     try:
         from app.main_window import MainWindow
-        win = MainWindow()
-        panel = win.training_panel
-        host = "main window"
     except ImportError:
         from app.training_panel import TrainingPanel
         win = panel = TrainingPanel()
         host = "training panel alone (app.main_window not available)"
-    win.resize(1400, 900)
+    else:
+        tmp = tempfile.mkdtemp(prefix="digitlab-bench-")
+        win = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat))
+        panel = win.training_panel
+        host = "main window"
+        win.train_dock.show()
+        win.train_dock.raise_()
+    win.resize(width, height)
     win.show()
+    if host == "main window":
+        win.resizeDocks([win.train_dock], [int(width * 0.62)], Qt.Horizontal)
+    return win, panel, host
+
+
+def screenshot(path, data, settings, after_iterations=3):
+    """Save a picture of the main window training (mid-iteration after ``after_iterations``)."""
+    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    win, panel, host = make_window(1600, 940)
     panel.apply_settings(settings, ask=False)
     panel.data_override = data
+    QTest.qWaitForWindowExposed(win)
+    if host == "main window":
+        try:
+            from app.screenshot import three
+            c = win.canvas
+            r = c.target_rect()
+            pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280))
+                   for x, y in three()]
+            QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
+            for p in pts[1:]:
+                QTest.mouseMove(c, p)
+            QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        except Exception as e:  # the picture is still useful without a drawing
+            say(f"(no drawing in the screenshot: {e})")
+    loop = QEventLoop()
+    ended = []
+    progress = []
+    # (worker signals connected to plain functions may run in the worker thread: only
+    # append there, and decide on the main thread)
+    panel._thread.worker.evaluated.connect(ended.append)
+    panel._thread.worker.progress.connect(progress.append)
+
+    def check():
+        if len(ended) >= after_iterations and progress and \
+                progress[-1].iteration >= after_iterations and \
+                0.4 < progress[-1].done / progress[-1].total < 0.8:
+            poll.stop()
+            QTimer.singleShot(30, loop.quit)
+
+    poll = QTimer()
+    poll.setInterval(20)
+    poll.timeout.connect(check)
+    poll.start()
+    panel.trainingStopped.connect(loop.quit)
+    panel.start()
+    loop.exec()
+    app.processEvents()
+    win.grab().save(str(path))
+    say(f"saved {path} ({host}) after {len(ended)} iterations")
+    if hasattr(win, "_ask_save_changes"):
+        win._ask_save_changes = lambda: "discard"
+    panel.mark_saved()
+    win.close()
+    panel.shutdown()
+
+
+def in_window(args, data, settings):
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    win, panel, host = make_window(1400, 900)
+    panel.apply_settings(settings, ask=False)
+    panel.data_override = data
+    panel._thread.worker.chunk = args.chunk
     # let the window settle before measuring
     loop = QEventLoop()
     QTimer.singleShot(300, loop.quit)
@@ -113,9 +185,11 @@ def in_window(args, data, settings):
     clock.start()
     timer.start()
     t0 = time.perf_counter()
+    cpu0 = time.thread_time()
     panel.start()
     loop.exec()
     wall = time.perf_counter() - t0
+    result["main_cpu"] = time.thread_time() - cpu0
     timer.stop()
     try:
         if hasattr(win, "_ask_save_changes"):
@@ -124,7 +198,7 @@ def in_window(args, data, settings):
         win.close()
     finally:
         panel.shutdown()
-    return result.get("fin"), iters, wall, np.asarray(gaps), host
+    return result.get("fin"), iters, wall, np.asarray(gaps), host, result["main_cpu"]
 
 
 def main(argv=None):
@@ -134,9 +208,22 @@ def main(argv=None):
     p.add_argument("--train", type=int, default=10000, help="training images (at most)")
     p.add_argument("--data", default="/work/shared/data/mnist",
                    help="folder of MNIST IDX files (the sample is used when it is absent)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="images per kernel call in the article mode (default: the worker's)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="only save a picture of the window training (e.g. docs/screenshot-training.png)")
     args = p.parse_args(argv)
+    if args.chunk is None:
+        from app.worker import TrainingWorker
+        args.chunk = TrainingWorker.DEFAULT_CHUNK
     from app.worker import TrainingSettings
     data, desc = load_data(args)
+    if args.screenshot:
+        from app.training_panel import ARTICLE_PRESET
+        from dataclasses import replace as _replace
+        screenshot(args.screenshot, data, _replace(ARTICLE_PRESET, source="local", path=args.data,
+                                                   train_count=len(data.Xtr), tol=0.0))
+        return
     settings = TrainingSettings(mode=args.mode, source="sample", train_count=len(data.Xtr),
                                 iterations=args.iterations, tol=0.0,
                                 alpha=0.01 if args.mode == "article" else 0.05,
@@ -151,11 +238,13 @@ def main(argv=None):
     fin_h, it_h, wall_h = headless(args, data, settings)
     say(f"headless: {fin_h.images_per_second:,.0f} img/s "
           f"(per iteration: {', '.join(f'{v:,.0f}' for v in it_h)}), {wall_h:.1f} s wall")
-    fin_g, it_g, wall_g, gaps, host = in_window(args, data, settings)
+    fin_g, it_g, wall_g, gaps, host, main_cpu = in_window(args, data, settings)
     stalls = np.maximum(gaps - 5.0, 0.0)
     say(f"in the window ({host}): {fin_g.images_per_second:,.0f} img/s "
           f"(per iteration: {', '.join(f'{v:,.0f}' for v in it_g)}), {wall_g:.1f} s wall")
     p50, p99 = np.percentile(stalls, [50, 99])
+    say(f"main thread busy (CPU) {main_cpu:.2f} s of {wall_g:.1f} s ({100 * main_cpu / wall_g:.0f}%), "
+        f"timer included")
     say(f"main-thread timer: {len(gaps)} ticks, stall p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
           f"max {stalls.max():.1f} ms; ticks over 30 ms late: {(stalls > 30).sum()}")
     out = {
@@ -170,6 +259,8 @@ def main(argv=None):
         "iterations": args.iterations,
         "host": host,
         "ticks": int(len(gaps)),
+        "chunk": args.chunk,
+        "main_thread_cpu_share": round(main_cpu / wall_g, 3),
     }
     print(json.dumps(out), flush=True)
 
