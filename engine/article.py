@@ -13,27 +13,42 @@ at a time, in order, on ``model.params`` in place:
 - the error of an image is ``sum(d**2)`` with ``d = l2 - y`` taken before its update.
 
 The work is done by a numba kernel that handles a whole chunk of images per call (about
-50 microseconds an image on the project's 2-core machine, against a few milliseconds for
-the plain loop; see ``benchmarks/article_speed.py``). It computes the same quantities as
-the plain loop (``tests/oracle_article.py``) with rearrangements that are exact in
-arithmetic and change only rounding (parameters agree to about 1e-15 after hundreds of
-images, and a full 20,000-image run reproduces the article-mode figures to every printed
-digit):
+44 microseconds of CPU an image on the project's 2-core machine, against about 1 ms for
+the plain loop and the 3.5 ms the article's loop takes; see ``benchmarks/article_speed.py``).
+It computes the same quantities as the plain loop (``tests/oracle_article.py``) with
+rearrangements that are exact in arithmetic and change only rounding (parameters agree to
+about 1e-15 after hundreds of images, and a full 20,000-image run reproduces the
+article-mode figures to every printed digit):
 
 - the convolution uses ``A = b * rowsum(K) + conv(image - b)`` with ``b`` the image's
-  smallest pixel (the background), scattering only the pixels that differ from it, as
-  contiguous runs over a ``(positions, kernels)`` layout with the kernels flipped;
+  smallest pixel (the background), over a ``(positions, kernels)`` layout with the kernels
+  flipped, so that an image pixel adds ``value * Kf[kernel row]`` to one contiguous run of
+  ``A`` per kernel row. The pixels are gathered by image column: for a column ``x`` and an
+  output row ``pr``, the non-background pixels of rows ``pr .. pr+f-1`` all add to the same
+  run (positions ``(pr, x-f+1 .. x)``), so they are added four at a time, with one load
+  and one store of ``A`` per four pixels instead of one per pixel (a missing fourth term
+  reads a row of zeros). About 14 us an image (~86k multiply-adds): the loop is bound by
+  loads and stores, not arithmetic;
+- the "pooling" (first maximum over the kernels) follows four positions at once with
+  selects rather than branches, so the four comparison chains overlap;
 - ``tanh`` of arguments within [-2, 2] (``l0`` when the responses are small, and the
   second tanh of ``s0`` and ``s1``) uses a rational form accurate to one unit in the
   last place, which vectorises (libm's ``tanh`` otherwise);
 - ``g0 = (W1_new @ g1) * s0`` is formed as ``W1 @ g1 - alpha * l0 * (gold . g1)`` before
   ``W1`` is written, and the ``W1`` update itself is applied during the next pass over
   ``W1`` (the next image's hidden layer), and at the end of the chunk: two passes over
-  ``W1`` an image instead of three; ``W1`` holds exactly the values of the eager update;
-- the row dot products ``W1[p] . g1`` let the compiler reorder the sum (``reassoc``, as
-  a BLAS dot does); everything else is compiled with ``fastmath=False``;
+  ``W1`` an image instead of three; ``W1`` holds exactly the values of the eager update.
+  ``W1`` (353 KB) lives in the L2 cache and the two passes are bound by its bandwidth
+  (about 9-12 us for the read-and-write pass, 6 us for the read-only one);
+- the row dot products ``W1[p] . g1`` are taken four rows at a time and let the compiler
+  reorder each sum (``reassoc``, as a BLAS dot does); everything else is compiled with
+  ``fastmath=False``;
 - ``dK[k]`` is the sum of ``g0[p] * window_p`` over the positions ``k`` wins, each window
   read as one contiguous run from column strips of the image.
+
+Array indices inside the kernel go through slices and ``range`` loop variables: an index
+computed otherwise (``A[base + t]``) gets numba's negative-index wraparound test, which
+stops LLVM from vectorising the loop (it doubled the convolution's time when tried).
 
 Dropout masks are drawn as the article does, ``randint(0, 2, (1, H))`` per image from
 ``rng``; one ``rng.randint(0, 2, (n, H))`` per chunk draws exactly the same numbers (the
