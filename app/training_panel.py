@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QTransform
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGraphicsItem, QGraphicsSimpleTextItem, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit,
                                QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
@@ -190,6 +190,9 @@ class TrainingPanel(QWidget):
         self._build()
         self._reset_curves()
         self._update_buttons()
+        app = QApplication.instance()
+        if app is not None:      # a safety net: never leave the thread running at exit
+            app.aboutToQuit.connect(self.shutdown)
 
     # ================================================================ construction
     def _build(self) -> None:
@@ -238,7 +241,9 @@ class TrainingPanel(QWidget):
             ARTICLE_PRESET.__class__(**{**ARTICLE_PRESET.to_dict(),
                                         "source": self.settings().source,
                                         "path": self.settings().path})))
-        self.best_button.clicked.connect(lambda: self.apply_settings(best_preset()))
+        self.best_button.clicked.connect(lambda: self.apply_settings(
+            best_preset().__class__(**{**best_preset().to_dict(), "source": self.settings().source,
+                                       "path": self.settings().path})))
         presets.addWidget(self.article_button)
         presets.addWidget(self.best_button)
         lay.addLayout(presets)
@@ -383,11 +388,11 @@ class TrainingPanel(QWidget):
         self.error_plot.setLabel("left", "error")
         self.error_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.error_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.train_curve = self.error_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o",
-                                                symbolSize=5, symbolBrush="#1f77b4",
+        # no symbols on this plot: it is redrawn while the running curve grows, and
+        # pyqtgraph's scatter items are costly to repaint
+        self.train_curve = self.error_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2),
                                                 name="training")
-        self.test_curve = self.error_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), symbol="s",
-                                               symbolSize=5, symbolBrush="#d62728", name="test")
+        self.test_curve = self.error_plot.plot([], [], pen=pg.mkPen("#d62728", width=2), name="test")
         self.running_curve = self.error_plot.plot([], [], pen=pg.mkPen("#4f9bd9", width=2,
                                                                        style=Qt.DashLine),
                                                   name="running (this iteration)")
@@ -488,7 +493,8 @@ class TrainingPanel(QWidget):
             batch=self.batch_spin.value(), momentum=self.momentum_spin.value(),
             dropout=self.dropout_spin.value(), kernels=self.kernels_spin.value(),
             kernel_size=self.kernel_size_spin.value(), hidden=self.hidden_spin.value(),
-            seed=self.seed_spin.value(), biases=bool(base.get("biases", False)),
+            seed=self.seed_spin.value(),
+            biases=bool(base.get("biases", False)) and self.mode_combo.currentData() == "backprop",
             loss=base.get("loss", "xent"), augment=bool(base.get("augment", False)),
             schedule=base.get("schedule", "cosine"))
 
@@ -752,7 +758,9 @@ class TrainingPanel(QWidget):
         self.progress_bar.setFormat("loading data…")
         what = "one iteration" if job.iterations == 1 else f"up to {s.iterations} iterations"
         self._log(f"— {'step' if job.iterations == 1 else 'run'}: {what}, {s.mode} mode, rate {s.alpha:g}"
-                  + (f", batch {s.batch}, momentum {s.momentum:g}" if s.mode == "backprop" else "")
+                  + (f", batch {s.batch}, momentum {s.momentum:g}, loss {s.loss}, {s.schedule} schedule"
+                     + (", augmented" if s.augment else "") + (", biases" if s.biases else "")
+                     if s.mode == "backprop" else "")
                   + f", {s.kernels} kernels {s.kernel_size}x{s.kernel_size}, hidden {s.hidden}, "
                     f"{s.train_count:,} images, seed {s.seed}"
                   + (f", dropout {s.dropout:g}" if s.dropout else "")

@@ -395,3 +395,43 @@ def test_kernel_mosaic_layout():
     assert tuple(img[1, 10]) == (0, 0, 255)       # negative: blue
     assert tuple(img[2, 2]) == (255, 255, 255)    # zero: white
     assert tuple(img[0, 0]) == (64, 64, 64)       # border
+
+
+def test_download_reports_progress_then_success(panel, qtbot, monkeypatch, tmp_path):
+    from engine import data as edata
+    target = tmp_path / "mnist.npz"
+
+    def fake_download(progress=None, **kw):
+        for done in (0, 5_000_000, 11_000_000):
+            assert progress(done, 11_000_000) is not False
+            time.sleep(0.01)
+        return target
+
+    monkeypatch.setattr(edata, "download_keras", fake_download)
+    seen = []
+    panel._thread.worker.downloadProgress.connect(lambda d, t: seen.append(d))
+    with qtbot.waitSignal(panel._thread.worker.downloadFinished, timeout=TIMEOUT) as blocker:
+        panel.download_mnist()
+    assert blocker.args[0] is True and "downloaded" in blocker.args[1]
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=TIMEOUT)
+    assert seen and seen[-1] == 11_000_000
+    assert "downloaded" in panel.log.toPlainText()
+
+
+def test_download_failure_is_a_dialog(panel, qtbot, monkeypatch):
+    from engine import data as edata
+
+    def fake_download(progress=None, **kw):
+        raise edata.DownloadError("downloading mnist.npz failed: no network")
+
+    monkeypatch.setattr(edata, "download_keras", fake_download)
+    with qtbot.waitSignal(panel._thread.worker.downloadFinished, timeout=TIMEOUT):
+        panel.download_mnist()
+    qtbot.waitUntil(lambda: panel.last_dialog is not None, timeout=TIMEOUT)
+    assert "no network" in panel.last_dialog.text()
+
+
+def test_the_article_mode_never_gets_biases(panel):
+    panel.apply_settings(best_preset(), ask=False)
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("article"))
+    assert panel.settings().biases is False
