@@ -204,12 +204,13 @@ def test_stop_while_paused(panel, qtbot):
     assert not panel.is_training()
 
 
-def test_closing_the_window_during_training_stops_the_thread(qtbot):
+def test_closing_the_window_during_training_stops_the_thread(qtbot, tmp_path):
     try:
         from app.main_window import MainWindow
     except ImportError:
         pytest.skip("the main window is not there yet")
-    win = MainWindow()
+    from PySide6.QtCore import QSettings
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     qtbot.addWidget(win)
     win.show()
     p = win.training_panel
