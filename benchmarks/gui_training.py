@@ -104,6 +104,7 @@ def screenshot(path, data, settings, after_iterations=3):
     win, panel, host = make_window(1600, 940)
     panel.apply_settings(settings, ask=False)
     panel.data_override = data
+    panel.CURVE_SECONDS = 0.0          # draw the running curve at every progress event
     QTest.qWaitForWindowExposed(win)
     if host == "main window":
         try:
@@ -126,22 +127,23 @@ def screenshot(path, data, settings, after_iterations=3):
     panel._thread.worker.evaluated.connect(ended.append)
     panel._thread.worker.progress.connect(progress.append)
 
+    shot = []
+
     def check():
-        if len(ended) >= after_iterations and progress and \
-                progress[-1].iteration >= after_iterations and \
-                0.4 < progress[-1].done / progress[-1].total < 0.8:
+        run_x = panel._run_x          # the running-error curve of the current iteration
+        if len(ended) >= after_iterations and len(run_x) >= 4 and 0.3 < run_x[-1] % 1 < 0.8:
             poll.stop()
-            QTimer.singleShot(30, loop.quit)
+            shot.append(win.grab())   # now, as the window shows this moment
+            loop.quit()
 
     poll = QTimer()
-    poll.setInterval(20)
+    poll.setInterval(10)
     poll.timeout.connect(check)
     poll.start()
     panel.trainingStopped.connect(loop.quit)
     panel.start()
     loop.exec()
-    app.processEvents()
-    win.grab().save(str(path))
+    (shot[0] if shot else win.grab()).save(str(path))
     say(f"saved {path} ({host}) after {len(ended)} iterations")
     if hasattr(win, "_ask_save_changes"):
         win._ask_save_changes = lambda: "discard"
@@ -210,9 +212,19 @@ def main(argv=None):
                    help="folder of MNIST IDX files (the sample is used when it is absent)")
     p.add_argument("--chunk", type=int, default=None,
                    help="images per kernel call in the article mode (default: the worker's)")
+    p.add_argument("--article-nogil", action="store_true",
+                   help="what-if: recompile the article mode's numba kernel with nogil=True for this "
+                        "run (no effect once engine/article.py releases the GIL itself)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="only save a picture of the window training (e.g. docs/screenshot-training.png)")
     args = p.parse_args(argv)
+    if args.article_nogil:
+        from numba import njit
+        import engine.article as ea
+        kernel = ea._train_chunk
+        if not kernel.targetoptions.get("nogil"):
+            ea._train_chunk = njit(nogil=True, **{k: v for k, v in kernel.targetoptions.items()
+                                                  if k in ("fastmath", "error_model")})(kernel.py_func)
     if args.chunk is None:
         from app.worker import TrainingWorker
         args.chunk = TrainingWorker.DEFAULT_CHUNK
@@ -260,6 +272,7 @@ def main(argv=None):
         "host": host,
         "ticks": int(len(gaps)),
         "chunk": args.chunk,
+        "article_nogil_what_if": bool(args.article_nogil),
         "main_thread_cpu_share": round(main_cpu / wall_g, 3),
     }
     print(json.dumps(out), flush=True)
