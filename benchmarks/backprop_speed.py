@@ -7,7 +7,7 @@ Usage (from the repository root)::
 Prints:
 
 - one epoch of our trainer (the article's network: 9 kernels 8x8, hidden 100) over 60,000
-  images (full MNIST when /work/shared/data/mnist is there, else the bundled sample tiled),
+  images (full MNIST when ../shared/data/mnist is there, else the bundled sample tiled),
   batch 64, float32, momentum SGD: seconds and µs an image;
 - the Keras twin (JAX backend) training the same network at the same batch size with
   SGD + momentum, ``fit`` on a subset after a warm-up: µs an image;
@@ -22,6 +22,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from engine import data  # noqa: E402
 from engine.backprop import BackpropStepper  # noqa: E402
 from engine.model import Config, Model  # noqa: E402
 
-MNIST = "/work/shared/data/mnist"
+MNIST = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
 
 
 def load_images(n: int = 60_000):

@@ -208,23 +208,13 @@ def main(argv=None):
     p.add_argument("--mode", choices=("article", "backprop"), default="article")
     p.add_argument("--iterations", type=int, default=3)
     p.add_argument("--train", type=int, default=10000, help="training images (at most)")
-    p.add_argument("--data", default="/work/shared/data/mnist",
+    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"),
                    help="folder of MNIST IDX files (the sample is used when it is absent)")
     p.add_argument("--chunk", type=int, default=None,
                    help="images per kernel call in the article mode (default: the worker's)")
-    p.add_argument("--article-nogil", action="store_true",
-                   help="what-if: recompile the article mode's numba kernel with nogil=True for this "
-                        "run (no effect once engine/article.py releases the GIL itself)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="only save a picture of the window training (e.g. docs/screenshot-training.png)")
     args = p.parse_args(argv)
-    if args.article_nogil:
-        from numba import njit
-        import engine.article as ea
-        kernel = ea._train_chunk
-        if not kernel.targetoptions.get("nogil"):
-            ea._train_chunk = njit(nogil=True, **{k: v for k, v in kernel.targetoptions.items()
-                                                  if k in ("fastmath", "error_model")})(kernel.py_func)
     if args.chunk is None:
         from app.worker import TrainingWorker
         args.chunk = TrainingWorker.DEFAULT_CHUNK
@@ -272,7 +262,6 @@ def main(argv=None):
         "host": host,
         "ticks": int(len(gaps)),
         "chunk": args.chunk,
-        "article_nogil_what_if": bool(args.article_nogil),
         "main_thread_cpu_share": round(main_cpu / wall_g, 3),
     }
     print(json.dumps(out), flush=True)

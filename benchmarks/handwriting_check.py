@@ -165,11 +165,11 @@ def mnist_reference():
     """Mean ink and stroke thickness of MNIST test digits, if the data is at hand."""
     try:
         from engine import data as edata
-        ds = edata.load_local(os.environ.get("DIGITLAB_MNIST", "/work/shared/data/mnist"))
+        ds = edata.load_local(os.environ.get("DIGITLAB_MNIST", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")))
         X = ds.test_images[:2000] / 255.0
     except Exception:
         import gzip
-        p = Path("/work/shared/data/mnist/t10k-images-idx3-ubyte.gz")
+        p = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
         if not p.exists():
             return None
         with gzip.open(p) as f:

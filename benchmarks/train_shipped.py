@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     PYTHONPATH=. /work/venv/bin/python benchmarks/train_shipped.py \
-        --data /work/shared/data/mnist --out resources/model.npz
+        --data ../shared/data/mnist --out resources/model.npz
 
 Full MNIST (60,000 training images, standard normalisation), augmentation on (shifts,
 rotations, scaling, slant, stroke width) so that mouse-drawn digits read well, mini-batch
@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +38,7 @@ SHIPPED = {"kernels": 32, "kernel_size": 5, "hidden": 256, "biases": True, "epoc
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", default="/work/shared/data/mnist", help="folder of the MNIST IDX files")
+    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"), help="folder of the MNIST IDX files")
     p.add_argument("--out", default=None, help="where to save the model (.npz); default: do not save")
     for k, v in SHIPPED.items():
         if isinstance(v, bool):

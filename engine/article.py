@@ -125,7 +125,7 @@ def _dot4(a0, a1, a2, a3, v):  # pragma: no cover - numba
     return s0, s1, s2, s3
 
 
-@njit(cache=True, fastmath=False, error_model="numpy")
+@njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
 def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma: no cover - numba
     """Train on images ``start:stop`` in order; update ``K``, ``W1``, ``W2`` in place.
 

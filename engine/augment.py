@@ -81,7 +81,7 @@ def random_affines(n: int, rng: np.random.Generator, size: int = 28, *, shift: f
     return M
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _augment_kernel(X, M, width, background, out):  # pragma: no cover - compiled
     n_img, S = X.shape[0], X.shape[1]
     for n in prange(n_img):

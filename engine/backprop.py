@@ -127,7 +127,7 @@ def _conv_row(Xf, K, f, N, i, val, win, acc, best):  # pragma: no cover - compil
         val[i, q] = best[q]
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _conv_max_kernel(Xf, K, f, N, val, win):  # pragma: no cover - compiled
     r = val.shape[0]
     L = val.shape[1]
@@ -183,7 +183,7 @@ def _grad_row(Xf, G, win, f, N, i, out, gk):  # pragma: no cover - compiled
                 b += 1
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _conv_grad_kernel(Xf, G, win, f, N, out):  # pragma: no cover - compiled
     r = G.shape[0]
     L = G.shape[1]

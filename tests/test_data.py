@@ -13,7 +13,7 @@ import pytest
 from engine import data
 from engine.data import DataError, DownloadError
 
-MNIST_DIR = Path("/work/shared/data/mnist")
+MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def _images(n, seed=0):
@@ -383,7 +383,7 @@ def test_prepare_train_count_checks():
 
 
 # -- the real MNIST files, where this machine has them -----------------------------------
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="no MNIST files at /work/shared/data/mnist")
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="no MNIST files in ../shared/data/mnist")
 def test_real_mnist_and_the_article_normalisation_constants():
     from engine import io
     ds = data.load_local(MNIST_DIR)
