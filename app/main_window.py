@@ -499,8 +499,9 @@ class MainWindow(QMainWindow):
     # ================================================================== closing
     def closeEvent(self, event) -> None:
         tp = self.training_panel
-        if tp.is_training():
-            tp.shutdown()
+        was_training = tp.is_training()
+        tp.shutdown()                      # always: ends the worker thread (cheap when idle)
+        if was_training:
             QApplication.processEvents()   # let a final modelTrained arrive
         if tp.has_unsaved_model() or self._unsaved:
             answer = self._ask_save_changes()

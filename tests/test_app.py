@@ -207,11 +207,12 @@ def test_clicking_a_kernel_highlights_it(window, qtbot):
     nv = window.net_view
     window.net_dock.raise_()
     qtbot.waitUntil(lambda: nv.kernels_widget.isVisible(), timeout=2000)
-    vb = nv.kernel_boxes[4][0]
     view = nv.kernels_widget
-    pos = view.mapFromScene(vb.sceneBoundingRect().center())
+    pos = view.mapFromScene(nv.kernel_cell_center(4))
     QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, pos)
     qtbot.waitUntil(lambda: nv.selected_kernel() == 4, timeout=2000)
+    assert nv.kernels_frame.isVisible()                   # the kernel is framed
+    assert nv.kernels_frame.rect().contains(nv.kernel_cells[4].center())
     # in the winner map, kernel 5's colour stays and every other one is dimmed
     cols = nv._winner_colours()
     assert np.array_equal(cols[4], nv._colours[4])
@@ -219,12 +220,12 @@ def test_clicking_a_kernel_highlights_it(window, qtbot):
     assert nv.maps_frame.isVisible()                      # its feature map is framed
     QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, pos)
     qtbot.waitUntil(lambda: nv.selected_kernel() == -1, timeout=2000)
-    assert not nv.maps_frame.isVisible()
+    assert not nv.maps_frame.isVisible() and not nv.kernels_frame.isVisible()
     # clicking a feature map selects its kernel too
     mpos = nv.maps_widget.mapFromScene(nv.map_cell_center(2))
     QTest.mouseClick(nv.maps_widget.viewport(), Qt.LeftButton, Qt.NoModifier, mpos)
     qtbot.waitUntil(lambda: nv.selected_kernel() == 2, timeout=2000)
-    assert nv.kernel_boxes[2][0].border is not None
+    assert nv.kernels_frame.isVisible() and nv.kernels_frame.rect().contains(nv.kernel_cells[2].center())
 
 
 def test_grids_follow_the_architecture(window, tmp_path):
@@ -233,7 +234,7 @@ def test_grids_follow_the_architecture(window, tmp_path):
     path = tmp_path / "small.npz"
     io.save_model(other, path)
     assert window.open_model(path)
-    assert len(window.net_view.kernel_boxes) == 4 and len(window.net_view.map_cells) == 4
+    assert len(window.net_view.kernel_cells) == 4 and len(window.net_view.map_cells) == 4
     assert window.net_view.map_cells[0].width() == 24
     assert window.net_view.pooled_shown.shape == (24, 24)
     assert window.net_view.kernels_shown.shape == (4, 5, 5)
