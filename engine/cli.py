@@ -162,6 +162,7 @@ def cmd_reproduce(args) -> int:
         _say(args, f"note: only {Xtr.shape[0]:,} training images here; the article used the first "
                    f"{ARTICLE['train']:,} of MNIST, so its figures are not expected.")
     cfg = Config(ARTICLE["kernels"], ARTICLE["kernel_size"], ARTICLE["hidden"])
+    _check_save_path(args, cfg)
     rng = np.random.RandomState(args.seed)
     model = Model.article_init(cfg, rng, norm)
     model.name = f"article-seed{args.seed}"
@@ -194,6 +195,21 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def _check_save_path(args, cfg: Config) -> None:
+    """Refuse a --save that cannot hold the model before training, not after."""
+    if not getattr(args, "save", None):
+        return
+    from pathlib import Path
+    target = Path(args.save)
+    if target.suffix.lower() != ".npz" and cfg.biases:
+        raise CliError(f"--save {args.save}: the article's CSV files have no place for biases; "
+                       "give a .npz file name")
+    folder = target.parent if target.suffix.lower() == ".npz" else target
+    probe = folder if folder.exists() else folder.parent
+    if not probe.exists() or not probe.is_dir():
+        raise CliError(f"--save {args.save}: the folder {probe} does not exist")
+
+
 def cmd_train(args) -> int:
     from . import data
     ds = _load_data(args)
@@ -217,6 +233,7 @@ def _train_article(args, ds, data, t0) -> int:
     n = args.train if args.train is not None else ARTICLE["train"]
     Xtr, ytr, Xte, yte, norm = data.prepare(ds, "article", n)
     cfg = _cfg(args, ARTICLE["kernels"], ARTICLE["kernel_size"], ARTICLE["hidden"])
+    _check_save_path(args, cfg)
     seed = 0 if args.seed is None else args.seed
     rng = np.random.RandomState(seed)
     model = Model.article_init(cfg, rng, norm)
@@ -246,6 +263,7 @@ def _train_backprop(args, ds, data, t0) -> int:
     d = dict(backprop.DEFAULTS)
     cfg = _cfg(args, d.get("kernels", 9), d.get("kernel_size", 8), d.get("hidden", 100),
                args.biases if args.biases is not None else d.get("biases", False))
+    _check_save_path(args, cfg)
     Xtr, ytr, Xte, yte, norm = data.prepare(ds, "standard", args.train)
     seed = 0 if args.seed is None else args.seed
     dtype = np.float64 if args.float64 else np.float32

@@ -87,3 +87,13 @@ def test_evaluate_without_model_uses_the_shipped_one(offline, capsys):
 def test_python_dash_m_engine_prints_help(capsys):
     assert cli.main([]) == 0
     assert "reproduce" in capsys.readouterr().out
+
+
+def test_a_save_path_that_cannot_hold_the_model_is_refused_before_training(offline, capsys, tmp_path):
+    rc = cli.main(["train", "--mode", "backprop", "--biases", "--epochs", "1",
+                   "--save", str(tmp_path / "csv-folder")])
+    captured = capsys.readouterr()
+    assert rc == 2 and "biases" in captured.err and "csv-folder" in captured.err
+    assert "epoch" not in captured.out          # nothing was trained
+    rc = cli.main(["train", "--epochs", "1", "--save", str(tmp_path / "no" / "such" / "m.npz")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
