@@ -258,12 +258,11 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
         for x in range(S):
             # the column's non-background pixels, top to bottom
             cnt = 0
-            for y in range(S):
+            for y in range(S):                  # without a branch (stored, then kept or not)
                 v = img[y, x] - b
-                if v != 0.0:
-                    colv[cnt] = v
-                    coly[cnt] = y
-                    cnt += 1
+                colv[cnt] = v
+                coly[cnt] = y
+                cnt += 1 if v != 0.0 else 0
             if cnt == 0:
                 continue
             for c in range(cnt, cnt + 4):
@@ -292,13 +291,11 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
                 base = pr * rowlen + col0
                 a = A[base:base + length]
                 m = m0
-                while m < m1:
-                    # terms past m1 have rows beyond the window: min() sends them to the
-                    # zero row of Kf (they add exactly zero)
-                    o0 = min(coly[m] - pr, f) * segp + kofs
-                    o1 = min(coly[m + 1] - pr, f) * segp + kofs
-                    o2 = min(coly[m + 2] - pr, f) * segp + kofs
-                    o3 = min(coly[m + 3] - pr, f) * segp + kofs
+                while m + 4 <= m1:
+                    o0 = (coly[m] - pr) * segp + kofs
+                    o1 = (coly[m + 1] - pr) * segp + kofs
+                    o2 = (coly[m + 2] - pr) * segp + kofs
+                    o3 = (coly[m + 3] - pr) * segp + kofs
                     v0 = colv[m]
                     v1 = colv[m + 1]
                     v2 = colv[m + 2]
@@ -313,6 +310,39 @@ def _train_chunk(X, T, start, stop, K, W1, W2, masks, dropout, alpha):  # pragma
                         acc += v2 * k2[t]
                         a[t] = acc + v3 * k3[t]
                     m += 4
+                # the last one to three pixels of the window: loops of their own (the same
+                # sums as padding with zero terms, without their loads)
+                left = m1 - m
+                if left == 3:
+                    o0 = (coly[m] - pr) * segp + kofs
+                    o1 = (coly[m + 1] - pr) * segp + kofs
+                    o2 = (coly[m + 2] - pr) * segp + kofs
+                    v0 = colv[m]
+                    v1 = colv[m + 1]
+                    v2 = colv[m + 2]
+                    k0 = Kf[o0:o0 + length]
+                    k1 = Kf[o1:o1 + length]
+                    k2 = Kf[o2:o2 + length]
+                    for t in range(length):
+                        acc = a[t] + v0 * k0[t]
+                        acc += v1 * k1[t]
+                        a[t] = acc + v2 * k2[t]
+                elif left == 2:
+                    o0 = (coly[m] - pr) * segp + kofs
+                    o1 = (coly[m + 1] - pr) * segp + kofs
+                    v0 = colv[m]
+                    v1 = colv[m + 1]
+                    k0 = Kf[o0:o0 + length]
+                    k1 = Kf[o1:o1 + length]
+                    for t in range(length):
+                        acc = a[t] + v0 * k0[t]
+                        a[t] = acc + v1 * k1[t]
+                elif left == 1:
+                    o0 = (coly[m] - pr) * segp + kofs
+                    v0 = colv[m]
+                    k0 = Kf[o0:o0 + length]
+                    for t in range(length):
+                        a[t] = a[t] + v0 * k0[t]
         # ---- "pooling" over kernels (winner = first maximum), four positions at a time
         p = 0
         while p < P:
