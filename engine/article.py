@@ -13,8 +13,9 @@ at a time, in order, on ``model.params`` in place:
 - the error of an image is ``sum(d**2)`` with ``d = l2 - y`` taken before its update.
 
 The work is done by a numba kernel that handles a whole chunk of images per call (about
-44 microseconds of CPU an image on the project's 2-core machine, against about 1 ms for
-the plain loop and the 3.5 ms the article's loop takes; see ``benchmarks/article_speed.py``).
+41 microseconds of CPU an image on the project's 2-core machine, 43.5 before the hidden
+layer's vectorised tanh and the branch-free gather below, against about 1 ms for the plain
+loop and the 3.5 ms the article's loop takes; see ``benchmarks/article_speed.py``).
 It computes the same quantities as the plain loop (``tests/oracle_article.py``) with
 rearrangements that are exact in arithmetic and change only rounding (parameters agree to
 about 1e-15 after hundreds of images, and a full 20,000-image run reproduces the
@@ -32,8 +33,14 @@ article-mode figures to every printed digit):
 - the "pooling" (first maximum over the kernels) follows four positions at once with
   selects rather than branches, so the four comparison chains overlap;
 - ``tanh`` of arguments within [-2, 2] (``l0`` when the responses are small, and the
-  second tanh of ``s0`` and ``s1``) uses a rational form accurate to one unit in the
-  last place, which vectorises (libm's ``tanh`` otherwise);
+  second tanh of ``s0`` and ``s1``) uses a rational form accurate to a few units in the
+  last place (at most 3.5 against a long-double tanh; libm's: 1), which vectorises
+  (libm's ``tanh`` otherwise); the hidden layer's ``tanh`` takes any argument without a
+  branch (:func:`_tanh_any`: the rational form within [-2, 2], ``1 - 2/(exp(2|x|) + 1)``
+  with a vectorisable ``exp`` beyond, within 0.6 units there), one vector loop instead of
+  ``H`` calls to libm (about 1.2 us an image);
+- the non-background pixels of a column are gathered without a branch (each is stored,
+  then kept by advancing the count or not): about 1.3 us an image;
 - ``g0 = (W1_new @ g1) * s0`` is formed as ``W1 @ g1 - alpha * l0 * (gold . g1)`` before
   ``W1`` is written, and the ``W1`` update itself is applied during the next pass over
   ``W1`` (the next image's hidden layer), and at the end of the chunk: two passes over
@@ -45,6 +52,21 @@ article-mode figures to every printed digit):
   ``fastmath=False``;
 - ``dK[k]`` is the sum of ``g0[p] * window_p`` over the positions ``k`` wins, each window
   read as one contiguous run from column strips of the image.
+
+Tried and not kept (no gain, or slower, in CPU time over alternated runs): the kernel
+gradient summed in registers per kernel over its positions sorted by winner, or with each
+window row read straight from the image (numba builds a slice per window row: slower);
+runs of positions with the same winner added to ``dK`` four at a time; strips built by
+shifting the previous one; four rows of ``W1`` per pass over ``z1``, or two ``W1``
+updates applied in one writing pass every other image (the passes are bound by the L2
+cache's bandwidth, and writing costs most: a pure read-and-write pass of ``W1`` takes
+about 7 us, a read-only one 4.5 us); ``l0``'s tanh through :func:`_tanh_any` always (2 us
+slower while the responses stay within [-2, 2]) or in place of libm's beyond (3 us slower
+in a later iteration, though it takes 6 ns a value against libm's 14 in a loop of its
+own); loops of their own for the last one to three pixels of a window and a table in
+place of the ``while`` loops in the convolution; ``l1 @ W2`` a row of ``W2`` at a time; one loop for ``l0``'s tanh and ``s0``; the kernel
+size as a compile-time constant through ``numba.literally`` (the literal dispatch costs
+milliseconds a call).
 
 Array indices inside the kernel go through slices and ``range`` loop variables: an index
 computed otherwise (``A[base + t]``) gets numba's negative-index wraparound test, which
