@@ -64,9 +64,9 @@ about 7 us, a read-only one 4.5 us); ``l0``'s tanh through :func:`_tanh_any` alw
 slower while the responses stay within [-2, 2]) or in place of libm's beyond (3 us slower
 in a later iteration, though it takes 6 ns a value against libm's 14 in a loop of its
 own); loops of their own for the last one to three pixels of a window and a table in
-place of the ``while`` loops in the convolution; ``l1 @ W2`` a row of ``W2`` at a time; one loop for ``l0``'s tanh and ``s0``; the kernel
-size as a compile-time constant through ``numba.literally`` (the literal dispatch costs
-milliseconds a call).
+place of the ``while`` loops in the convolution; ``l1 @ W2`` a row of ``W2`` at a time;
+one loop for ``l0``'s tanh and ``s0``; the kernel size as a compile-time constant through
+``numba.literally`` (the literal dispatch costs milliseconds a call).
 
 Array indices inside the kernel go through slices and ``range`` loop variables: an index
 computed otherwise (``A[base + t]``) gets numba's negative-index wraparound test, which
