@@ -234,10 +234,10 @@ def make_stepper(model: Model, data: PreparedData, settings: TrainingSettings, *
                  chunk: int = 256):
     """The mode's stepper over ``data`` (the article's or the backprop one)."""
     if settings.mode == "article":
-        from engine.article import ArticleStepper
+        from engine.article import ArticleStepper, article_rng
         return ArticleStepper(model, data.Xtr, data.ytr, alpha=float(settings.alpha),
                               dropout=float(settings.dropout) > 0,
-                              rng=np.random.RandomState(int(settings.seed)), chunk=int(chunk))
+                              rng=article_rng(model.config, int(settings.seed)), chunk=int(chunk))
     if settings.mode == "backprop":
         from engine.backprop import BackpropStepper
         return BackpropStepper(model, data.Xtr, data.ytr, alpha=float(settings.alpha),

@@ -88,7 +88,7 @@ from numba import njit
 from .model import Model
 from .training import train
 
-__all__ = ["ArticleStepper", "train_article"]
+__all__ = ["ArticleStepper", "train_article", "article_rng"]
 
 
 # tanh(x) = x P(x^2) / Q(x^2): the [15/14] convergent of Lambert's continued fraction
@@ -664,6 +664,19 @@ class ArticleStepper:
             total += _train_chunk(self.X, self.T, start, stop, K, W1, W2, masks,
                                   self.dropout, self.alpha)
             yield stop, total, total
+
+
+def article_rng(config, seed: int) -> np.random.RandomState:
+    """``RandomState(seed)`` advanced past the article's initial weights for ``config``.
+
+    The article draws its dropout masks from the same global stream as its weights, after
+    them; a run that starts from ``Model.article_init(config, RandomState(seed))`` takes
+    its masks from this generator (the command line keeps the one generator instead; the
+    two give the same masks).
+    """
+    rng = np.random.RandomState(seed)
+    Model.article_init(config, rng)
+    return rng
 
 
 def train_article(model: Model, X: np.ndarray, Y: np.ndarray, *, alpha: float = 0.01,

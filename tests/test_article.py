@@ -181,3 +181,12 @@ def test_through_the_training_driver(synthetic):
     # a tolerance above the first iteration's error converges at once
     again = list(train_article(fast, X, y, max_iter=5, tol=10.0, chunk=32))
     assert again[-1].reason == "converged" and again[-1].iterations == 1
+
+
+def test_article_rng_continues_the_stream_after_the_initial_weights():
+    from engine.article import article_rng
+    from engine.model import Config, Model
+    cfg = Config(3, 5, 7)
+    rng = np.random.RandomState(11)
+    Model.article_init(cfg, rng)
+    assert np.array_equal(article_rng(cfg, 11).randint(0, 2, (4, 7)), rng.randint(0, 2, (4, 7)))
