@@ -190,7 +190,8 @@ def load_model(path=None) -> Model:
     Returns
     -------
     Model
-        A new model. Named after the ``.npz`` file's stem or the CSV folder's name. CSV
+        A new model. Named after the ``.npz`` file's stem or the CSV folder's name ("shipped
+        model" for the shipped one). CSV
         models have float64 parameters, no biases, the article's normalisation and the
         record ``{"mode": "article", "source": "csv"}``.
 
@@ -202,10 +203,12 @@ def load_model(path=None) -> Model:
         header; the message names the file.
     """
     if path is None:
-        path = SHIPPED_MODEL
-        if not path.is_file():
-            raise ModelFileError(f"{path}: the shipped model is missing (no model has been "
-                                 f"trained and saved there yet)")
+        if not SHIPPED_MODEL.is_file():
+            raise ModelFileError(f"{SHIPPED_MODEL}: the shipped model is missing (no model has "
+                                 f"been trained and saved there yet)")
+        model = _load_npz(SHIPPED_MODEL)
+        model.name = "shipped model"
+        return model
     path = Path(path).expanduser()
     if path.is_dir():
         return _load_csv(path)

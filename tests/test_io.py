@@ -142,7 +142,9 @@ def test_shipped_model_missing_is_clear(tmp_path, monkeypatch):
 @pytest.mark.skipif(not io.SHIPPED_MODEL.is_file(), reason="no shipped model yet")
 def test_shipped_model_loads():
     m = io.load_model()
-    assert m.name == "model"
+    assert m.name == "shipped model"
+    assert m.record["argmax_accuracy"] >= 98.5
+    assert io.load_model(io.SHIPPED_MODEL).name == "model"      # by path: named after the file
 
 
 def test_not_a_model_file(tmp_path):
