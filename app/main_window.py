@@ -322,9 +322,18 @@ class MainWindow(QMainWindow):
         m = self._model
         self.setWindowTitle(f"{m.title}[*] — Digitlab")
         self.setWindowModified(self._unsaved)
-        c = m.config
-        self.status_model.setText(f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, "
-                                  f"hidden {c.hidden}" + (" · unsaved" if self._unsaved else ""))
+        self._update_status_model()
+
+    def _update_status_model(self) -> None:
+        """The permanent status-bar text: the architecture of the model the drawing is read by."""
+        c = self.view_model().config
+        text = f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, hidden {c.hidden}"
+        if self._live is not None:
+            text = "in training: " + text
+        elif self._unsaved:
+            text += " · unsaved"
+        if text != self.status_model.text():
+            self.status_model.setText(text)
 
     def open_model(self, path) -> bool:
         """Open a model file (.npz) or CSV folder; on failure show an error and keep the
@@ -484,6 +493,7 @@ class MainWindow(QMainWindow):
     # ================================================================== training
     def _live_model(self, model) -> None:
         self._live = model
+        self._update_status_model()
         self.classify_now()
 
     def _model_trained(self, model) -> None:
@@ -494,6 +504,7 @@ class MainWindow(QMainWindow):
     def _training_stopped(self) -> None:
         if self._live is not None:
             self._live = None
+            self._update_status_model()
             self.classify_now()
 
     # ================================================================== closing
