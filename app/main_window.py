@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog
 
 from engine.model import Config, Model
 from engine.preprocess import to_mnist
+from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
 from .training_panel import TrainingPanel
@@ -26,8 +27,7 @@ __all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 THROTTLE_MS = 30
 """At most one classification per this many milliseconds while drawing."""
 MAX_RECENT = 8
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-ICON_PATH = RESOURCES / "digitlab.svg"
+ICON_PATH = resource("digitlab.svg")
 
 pg.setConfigOptions(antialias=True)
 
@@ -291,8 +291,8 @@ class MainWindow(QMainWindow):
         last = self.settings.value("lastModel", "", type=str)
         if last and os.path.exists(last):
             try:
-                from engine import io
-                self._set_model(io.load_model(last), last, unsaved=False)
+                from engine import modelfile
+                self._set_model(modelfile.load_model(last), last, unsaved=False)
                 self.statusBar().showMessage(f"Opened {last}", 8000)
                 return
             except Exception as e:     # noqa: BLE001 - fall back to the shipped model
@@ -340,8 +340,8 @@ class MainWindow(QMainWindow):
         current model. Returns whether it opened."""
         path = str(path)
         try:
-            from engine import io
-            model = io.load_model(path)
+            from engine import modelfile
+            model = modelfile.load_model(path)
         except Exception as e:         # noqa: BLE001 - every failure is reported the same way
             self._show_error("Cannot open model", f"Could not open {path}:\n{e}")
             return False
@@ -355,8 +355,8 @@ class MainWindow(QMainWindow):
         on failure show an error. Returns whether it saved."""
         path = str(path)
         try:
-            from engine import io
-            io.save_model(self._model, path)
+            from engine import modelfile
+            modelfile.save_model(self._model, path)
         except Exception as e:         # noqa: BLE001
             self._show_error("Cannot save model", f"Could not save the model to {path}:\n{e}")
             return False

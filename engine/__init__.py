@@ -13,5 +13,5 @@ def load_model(path=None) -> Model:
 
     With no path, the model shipped in ``resources/``.
     """
-    from . import io
-    return io.load_model(path)
+    from . import modelfile
+    return modelfile.load_model(path)

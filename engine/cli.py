@@ -13,8 +13,11 @@ import time
 
 import numpy as np
 
+from .data import DataError
 from .events import Evaluated, Finished, IterationEnd, Progress
 from .model import Config, Model
+from .recipes import ARTICLE, RunSettings
+from .record import Record
 
 __all__ = ["main", "build_parser"]
 
@@ -25,7 +28,6 @@ ARTICLE_ERRORS = [0.5708498546098345, 0.238968805822179, 0.18376262704300791, 0.
                   0.09860016478135072]
 ARTICLE_TEST_ERROR = 0.10490452221860885
 ARTICLE_PERCENT_CORRECT = 92.57
-ARTICLE = dict(train=20000, kernels=9, kernel_size=8, hidden=100, alpha=0.01, max_iter=50, tol=0.1)
 
 
 class CliError(Exception):
@@ -92,10 +94,9 @@ def _load_data(args):
 
 # -- runs ---------------------------------------------------------------------------------
 def _run_events(args, gen, *, article_table: bool = False) -> dict:
-    """Consume training events, printing the per-iteration table; returns the figures."""
+    """Consume training events, printing the per-iteration table; returns what it saw."""
     bar = ProgressBar()
-    out = {"iterations": 0, "train_error": math.nan, "test_error": math.nan,
-           "percent_correct": math.nan, "argmax_accuracy": math.nan, "history": []}
+    out = {"finished": None, "test": None, "history": []}
     for ev in gen:
         if isinstance(ev, Progress):
             bar.update(ev)
@@ -105,93 +106,96 @@ def _run_events(args, gen, *, article_table: bool = False) -> dict:
             if article_table:
                 ref = ARTICLE_ERRORS[ev.iteration] if ev.iteration < len(ARTICLE_ERRORS) else None
                 line += f"    {ref:.5f}" if ref is not None else "          -"
-            else:
-                if not math.isclose(ev.loss, ev.train_error):
-                    line += f"   loss {ev.loss:.5f}"
+            elif not math.isclose(ev.loss, ev.train_error):
+                line += f"   loss {ev.loss:.5f}"
             line += f"   {ev.seconds:6.2f} s  {ev.images_per_second:10,.0f} img/s"
             _say(args, line)
             out["history"].append({"iteration": ev.iteration, "train_error": ev.train_error,
                                    "loss": ev.loss, "seconds": ev.seconds})
         elif isinstance(ev, Evaluated):
             bar.clear()
-            out.update(test_error=ev.test_error, percent_correct=ev.percent_correct,
-                       argmax_accuracy=ev.argmax_accuracy, confusion=ev.confusion)
+            out["test"] = t = ev.figures
             if not article_table:
-                _say(args, f"      test error {ev.test_error:.5f}, arg-max accuracy "
-                           f"{ev.argmax_accuracy:.2f}%, percent correct (article's metric) "
-                           f"{ev.percent_correct:.2f}%")
+                _say(args, f"      test error {t.test_error:.5f}, arg-max accuracy "
+                           f"{t.argmax_accuracy:.2f}%, percent correct (article's metric) "
+                           f"{t.percent_correct:.2f}%")
         elif isinstance(ev, Finished):
             bar.clear()
-            out.update(reason=ev.reason, iterations=ev.iterations, train_error=ev.train_error,
-                       train_seconds=ev.seconds, images=ev.images,
-                       images_per_second=ev.images_per_second, message=ev.message)
+            out["finished"] = ev
     return out
 
 
-def _finish(args, model: Model, ds, figures: dict, extra: dict) -> None:
-    record = {k: figures.get(k) for k in ("iterations", "train_error", "test_error",
-                                           "percent_correct", "argmax_accuracy", "train_seconds",
-                                           "images_per_second", "reason")}
-    record.update(extra)
-    record["data_source"] = ds.source
-    record["data"] = ds.description
-    model.record.update(_jsonable(record))
+def _figures(record: Record, data_source: str, **more) -> dict:
+    """The --json object: the record's figures, flat."""
+    t = record.test.to_dict() if record.test is not None else {}
+    out = {"mode": record.mode, "iterations": record.iterations, "train_error": record.train_error,
+           "test_error": t.get("test_error"), "percent_correct": t.get("percent_correct"),
+           "argmax_accuracy": t.get("argmax_accuracy"), "train_seconds": record.train_seconds,
+           "images_per_second": record.images_per_second, "data_source": data_source,
+           "reason": record.reason}
+    out.update(more)
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+
+def _run(args, settings: RunSettings, *, article_table: bool = False, header: str | None = None):
+    """Load, prepare, train and record one run as ``settings`` say; returns (model, data, seen, wall)."""
+    from .recipes import load_data, make_record, make_run, prepare, run_events
+    _check_save_path(args, settings.config)
+    try:
+        ds = load_data(settings)
+    except DataError as e:
+        raise CliError(str(e)) from None
+    _say(args, ds.description)
+    t0 = time.perf_counter()
+    data = prepare(settings, ds)
+    if settings.mode == "article" and settings.train and len(data.ytr) < settings.train:
+        _say(args, f"note: only {len(data.ytr):,} training images here; the article used the first "
+                   f"{settings.train:,} of MNIST, so its figures are not expected.")
+    model, stepper = make_run(settings, data)
+    _say(args, header or settings.describe())
+    _say(args, "iter  error      article" if article_table else
+         "iter  error" if settings.mode == "article" else "epoch error (sq.)")
+    seen = _run_events(args, run_events(settings, data, model, stepper,
+                                        eval_every=getattr(args, "eval_every", None)),
+                       article_table=article_table)
+    model.record = make_record(settings, data, seen["finished"], seen["test"])
+    return model, data, seen, time.perf_counter() - t0
+
+
+def _save_and_report(args, model: Model, data, wall: float) -> None:
     if getattr(args, "save", None):
-        from . import io
+        from . import modelfile
         try:
-            io.save_model(model, args.save)
+            modelfile.save_model(model, args.save)
         except (OSError, ValueError) as e:
             raise CliError(f"could not save the model to {args.save}: {e}") from None
         _say(args, f"saved the model to {args.save}")
     if args.json:
-        out = {k: figures.get(k) for k in ("mode", "iterations", "train_error", "test_error",
-                                            "percent_correct", "argmax_accuracy", "train_seconds",
-                                            "images_per_second")}
-        out.update(mode=extra.get("mode"), data_source=ds.source, reason=figures.get("reason"),
-                   wall_seconds=figures.get("wall_seconds"))
-        print(json.dumps(_jsonable(out)))
+        print(json.dumps(_figures(model.record, data.source, wall_seconds=wall)))
 
 
 def cmd_reproduce(args) -> int:
-    from . import data
-    from .article import train_article
-    ds = _load_data(args)
-    t0 = time.perf_counter()
-    Xtr, ytr, Xte, yte, norm = data.prepare(ds, "article", ARTICLE["train"])
-    if Xtr.shape[0] < ARTICLE["train"]:
-        _say(args, f"note: only {Xtr.shape[0]:,} training images here; the article used the first "
-                   f"{ARTICLE['train']:,} of MNIST, so its figures are not expected.")
-    cfg = Config(ARTICLE["kernels"], ARTICLE["kernel_size"], ARTICLE["hidden"])
-    _check_save_path(args, cfg)
-    rng = np.random.RandomState(args.seed)
-    model = Model.article_init(cfg, rng, norm)
+    settings = ARTICLE.replace(seed=args.seed, source=args.source, path=args.data)
+    header = (f"the article's experiment: first {settings.train:,} training images, 9 kernels of 8x8, "
+              f"100 hidden, rate 0.01, at most 50 iterations, stop at error 0.1, no dropout, seed {args.seed}")
+    model, data, seen, wall = _run(args, settings, article_table=True, header=header)
     model.name = f"article-seed{args.seed}"
-    _say(args, f"the article's experiment: first {Xtr.shape[0]:,} training images, 9 kernels of 8x8, "
-               f"100 hidden, rate 0.01, at most 50 iterations, stop at error 0.1, no dropout, seed {args.seed}")
-    _say(args, "iter  error      article")
-    gen = train_article(model, Xtr, ytr, alpha=ARTICLE["alpha"], dropout=False, rng=rng,
-                        max_iter=ARTICLE["max_iter"], tol=ARTICLE["tol"], test=(Xte, yte),
-                        eval_every=ARTICLE["max_iter"])
-    fig = _run_events(args, gen, article_table=True)
-    fig["wall_seconds"] = time.perf_counter() - t0
-    if fig.get("reason") == "converged":
-        _say(args, f"converged at iteration: {fig['iterations'] - 1}   "
-                   f"(article: converged at iteration: 12)")
-        _say(args, f"average error: {fig['train_error']:.5f}     (article: 0.09860)")
+    rec, fin, t = model.record, seen["finished"], model.record.test
+    if fin.reason == "converged":
+        _say(args, f"converged at iteration: {rec.iterations - 1}   (article: converged at iteration: 12)")
+        _say(args, f"average error: {rec.train_error:.5f}     (article: 0.09860)")
     else:
-        _say(args, f"failed to converge in {fig['iterations']} iterations ({fig.get('message', '')})")
-    _say(args, f"average test set error: {fig['test_error']:.5f}   (article: {ARTICLE_TEST_ERROR:.5f}; "
+        _say(args, f"failed to converge in {rec.iterations} iterations ({fin.message})")
+    _say(args, f"average test set error: {t.test_error:.5f}   (article: {ARTICLE_TEST_ERROR:.5f}; "
                "tested as the article did: test set normalised by its own mean and variance, "
                "no tanh on the pooled layer)")
-    _say(args, f"percent correct: {fig['percent_correct']:.2f}   (article: {ARTICLE_PERCENT_CORRECT:.2f}; "
+    _say(args, f"percent correct: {t.percent_correct:.2f}   (article: {ARTICLE_PERCENT_CORRECT:.2f}; "
                "every rounded output equals the one-hot target)")
-    _say(args, f"arg-max accuracy: {fig['argmax_accuracy']:.2f}%   (not reported by the article)")
-    _say(args, f"time: {fig['wall_seconds']:.1f} s in all, training {fig['train_seconds']:.1f} s, "
-               f"{fig['images_per_second']:,.0f} images/s "
-               f"({1e6 / max(fig['images_per_second'], 1e-9):.1f} µs an image)")
-    _finish(args, model, ds, fig, {"mode": "article", "seed": args.seed, "alpha": ARTICLE["alpha"],
-                                   "dropout": False, "train_images": int(Xtr.shape[0]),
-                                   "test_normalisation": "own", "pooled_tanh_at_test": False})
+    _say(args, f"arg-max accuracy: {t.argmax_accuracy:.2f}%   (not reported by the article)")
+    _say(args, f"time: {wall:.1f} s in all, training {fin.seconds:.1f} s, "
+               f"{fin.images_per_second:,.0f} images/s "
+               f"({1e6 / max(fin.images_per_second, 1e-9):.1f} µs an image)")
+    _save_and_report(args, model, data, wall)
     return 0
 
 
@@ -210,108 +214,42 @@ def _check_save_path(args, cfg: Config) -> None:
         raise CliError(f"--save {args.save}: the folder {probe} does not exist")
 
 
-def cmd_train(args) -> int:
-    from . import data
-    ds = _load_data(args)
-    t0 = time.perf_counter()
-    if args.mode == "article":
-        return _train_article(args, ds, data, t0)
-    return _train_backprop(args, ds, data, t0)
+#: Command-line options that set a RunSettings field of the same name.
+_SETTING_OPTIONS = ("train", "epochs", "tol", "alpha", "dropout", "kernels", "kernel_size", "hidden",
+                    "seed", "batch", "momentum", "loss", "schedule", "weight_decay", "augment",
+                    "biases")
 
 
-def _cfg(args, default_k, default_f, default_h, biases=False) -> Config:
+def settings_from_args(args) -> RunSettings:
+    """The run ``digitlab train`` describes: the mode's defaults, then the options given."""
+    given = {k: getattr(args, k) for k in _SETTING_OPTIONS if getattr(args, k, None) is not None}
+    if getattr(args, "float64", False):
+        given["float64"] = True
     try:
-        return Config(args.kernels if args.kernels is not None else default_k,
-                      args.kernel_size if args.kernel_size is not None else default_f,
-                      args.hidden if args.hidden is not None else default_h, biases)
+        return RunSettings.for_mode(args.mode).replace(source=args.source, path=args.data, **given)
     except ValueError as e:
         raise CliError(str(e)) from None
 
 
-def _train_article(args, ds, data, t0) -> int:
-    from .article import train_article
-    n = args.train if args.train is not None else ARTICLE["train"]
-    Xtr, ytr, Xte, yte, norm = data.prepare(ds, "article", n)
-    cfg = _cfg(args, ARTICLE["kernels"], ARTICLE["kernel_size"], ARTICLE["hidden"])
-    _check_save_path(args, cfg)
-    seed = 0 if args.seed is None else args.seed
-    rng = np.random.RandomState(seed)
-    model = Model.article_init(cfg, rng, norm)
-    model.name = f"article-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
-    alpha = ARTICLE["alpha"] if args.alpha is None else args.alpha
-    max_iter = ARTICLE["max_iter"] if args.epochs is None else args.epochs
-    tol = ARTICLE["tol"] if args.tol is None else args.tol
-    dropout = bool(args.dropout)
-    _say(args, f"article mode: {Xtr.shape[0]:,} training images, {cfg.kernels} kernels of "
-               f"{cfg.kernel_size}x{cfg.kernel_size}, {cfg.hidden} hidden, rate {alpha}, at most "
-               f"{max_iter} iterations, tol {tol}, dropout {'on' if dropout else 'off'}, seed {seed}")
-    _say(args, "iter  error")
-    gen = train_article(model, Xtr, ytr, alpha=alpha, dropout=dropout, rng=rng, max_iter=max_iter,
-                        tol=tol, test=(Xte, yte), eval_every=args.eval_every or max_iter)
-    fig = _run_events(args, gen)
-    fig["wall_seconds"] = time.perf_counter() - t0
-    _say(args, f"{fig.get('message', '')}; {fig['train_seconds']:.1f} s training, "
-               f"{fig['images_per_second']:,.0f} images/s")
-    _finish(args, model, ds, fig, {"mode": "article", "seed": seed, "alpha": alpha,
-                                   "dropout": dropout, "train_images": int(Xtr.shape[0]),
-                                   "tol": tol, "max_iter": max_iter})
-    return 0
-
-
-def _train_backprop(args, ds, data, t0) -> int:
-    from . import backprop
-    d = dict(backprop.DEFAULTS)
-    cfg = _cfg(args, d.get("kernels", 9), d.get("kernel_size", 8), d.get("hidden", 100),
-               args.biases if args.biases is not None else d.get("biases", False))
-    _check_save_path(args, cfg)
-    Xtr, ytr, Xte, yte, norm = data.prepare(ds, "standard", args.train)
-    seed = 0 if args.seed is None else args.seed
-    dtype = np.float64 if args.float64 else np.float32
-    model = Model.scaled_init(cfg, np.random.default_rng(seed), norm, dtype)
-    model.name = f"backprop-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
-    max_iter = d.get("epochs", 10) if args.epochs is None else args.epochs
-    kw = {}
-    for name in ("alpha", "batch", "momentum", "loss", "schedule", "augment", "weight_decay"):
-        v = getattr(args, name, None)
-        if v is not None:
-            kw[name] = v
-        elif name in d:
-            kw[name] = d[name]
-    kw["dropout"] = args.dropout if args.dropout is not None else d.get("dropout", 0.0)
-    tol = args.tol  # None: run every epoch
-    _say(args, f"backprop mode: {Xtr.shape[0]:,} training images, {cfg.kernels} kernels of "
-               f"{cfg.kernel_size}x{cfg.kernel_size}, {cfg.hidden} hidden{' with biases' if cfg.biases else ''}, "
-               f"{max_iter} epochs, " + ", ".join(f"{k} {v}" for k, v in kw.items()) +
-               f", {np.dtype(dtype).name}, seed {seed}")
-    _say(args, "epoch error (sq.)")
-    try:
-        stepper = backprop.BackpropStepper(model, Xtr, ytr, seed=seed, dtype=dtype,
-                                           epochs_hint=max_iter, **kw)
-    except (TypeError, ValueError) as e:
-        raise CliError(str(e)) from None
-    from .training import train
-    gen = train(model, stepper, max_iter=max_iter, tol=tol, test=(Xte.astype(dtype), yte),
-                eval_every=args.eval_every or 1)
-    fig = _run_events(args, gen)
-    fig["wall_seconds"] = time.perf_counter() - t0
-    _say(args, f"{fig.get('message', '')}; {fig['train_seconds']:.1f} s training, "
-               f"{fig['images_per_second']:,.0f} images/s")
-    _finish(args, model, ds, fig, {"mode": "backprop", "seed": seed, "max_iter": max_iter,
-                                   "train_images": int(Xtr.shape[0]), "dtype": np.dtype(dtype).name,
-                                   **kw})
+def cmd_train(args) -> int:
+    settings = settings_from_args(args)
+    model, data, seen, wall = _run(args, settings)
+    fin = seen["finished"]
+    _say(args, f"{fin.message}; {fin.seconds:.1f} s training, {fin.images_per_second:,.0f} images/s")
+    _save_and_report(args, model, data, wall)
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from . import data, io
+    from . import data, modelfile
     from .evaluate import evaluate
     try:
-        model = io.load_model(args.model)
-    except io.ModelFileError as e:
+        model = modelfile.load_model(args.model)
+    except modelfile.ModelFileError as e:
         raise CliError(str(e)) from None
-    _say(args, f"model: {args.model or io.SHIPPED_MODEL} ({model.config.kernels} kernels of "
+    _say(args, f"model: {args.model or modelfile.SHIPPED_MODEL} ({model.config.kernels} kernels of "
                f"{model.config.kernel_size}x{model.config.kernel_size}, {model.config.hidden} hidden, "
-               f"{model.record.get('mode', 'unknown')} mode)")
+               f"{model.record.mode or 'unknown'} mode)")
     ds = _load_data(args)
     t0 = time.perf_counter()
     if args.article_test:
@@ -321,26 +259,23 @@ def cmd_evaluate(args) -> int:
         Xte = model.norm.apply(ds.test_images, model.dtype)
         yte = ds.test_labels
         how = "with the model's own normalisation"
-    r = evaluate(model, Xte, yte, pooled_tanh=not args.article_test)
+    t = evaluate(model, Xte, yte, pooled_tanh=not args.article_test)
     seconds = time.perf_counter() - t0
-    _say(args, f"{r['images']:,} test images, {how}")
-    _say(args, f"test error: {r['test_error']:.5f}")
-    _say(args, f"arg-max accuracy: {r['argmax_accuracy']:.2f}%")
+    _say(args, f"{t.images:,} test images, {how}")
+    _say(args, f"test error: {t.test_error:.5f}")
+    _say(args, f"arg-max accuracy: {t.argmax_accuracy:.2f}%")
     _say(args, f"percent correct (the article's metric, all ten rounded outputs right): "
-               f"{r['percent_correct']:.2f}%")
+               f"{t.percent_correct:.2f}%")
     _say(args, "confusion matrix (rows: true digit, columns: predicted):")
     _say(args, "      " + " ".join(f"{j:>5}" for j in range(10)))
-    for i, row in enumerate(r["confusion"]):
+    for i, row in enumerate(t.confusion):
         _say(args, f"  {i:>2}  " + " ".join(f"{v:>5}" for v in row))
     if args.json:
         rec = model.record
-        print(json.dumps(_jsonable({
-            "mode": rec.get("mode"), "iterations": rec.get("iterations"),
-            "train_error": rec.get("train_error"), "test_error": r["test_error"],
-            "percent_correct": r["percent_correct"], "argmax_accuracy": r["argmax_accuracy"],
-            "train_seconds": rec.get("train_seconds"), "images_per_second": rec.get("images_per_second"),
-            "data_source": ds.source, "eval_seconds": seconds, "images": r["images"],
-            "confusion": r["confusion"]})))
+        out = _figures(rec, ds.source, eval_seconds=seconds, images=t.images,
+                       model=str(args.model) if args.model else "shipped")
+        out.update(t.to_dict(confusion=True))
+        print(json.dumps(_jsonable(out)))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import Model
+from .record import TestFigures
 
 __all__ = ["evaluate", "onehot", "confusion_matrix"]
 
@@ -22,7 +23,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 1
 
 
 def evaluate(model: Model, X: np.ndarray, labels: np.ndarray, *, pooled_tanh: bool = True,
-             batch: int = 500) -> dict:
+             batch: int = 500) -> TestFigures:
     """Evaluate ``model`` on normalised images.
 
     Parameters
@@ -39,11 +40,10 @@ def evaluate(model: Model, X: np.ndarray, labels: np.ndarray, *, pooled_tanh: bo
 
     Returns
     -------
-    dict
-        ``test_error`` (mean of ``sum((proba - onehot)**2)``), ``percent_correct`` (the
-        article's metric: every rounded probability equals the one-hot target, in percent),
-        ``argmax_accuracy`` (percent), ``confusion`` ``(10, 10)`` ``[true, predicted]``,
-        ``images``.
+    TestFigures
+        Test error (mean of ``sum((proba - onehot)**2)``), percent correct (the article's
+        metric: every rounded probability equals the one-hot target), arg-max accuracy (both
+        in percent), the confusion matrix ``(10, 10)`` ``[true, predicted]``, images.
     """
     labels = np.asarray(labels).astype(np.int64)
     n = labels.shape[0]
@@ -57,10 +57,5 @@ def evaluate(model: Model, X: np.ndarray, labels: np.ndarray, *, pooled_tanh: bo
         sq += float(((proba - y) ** 2).sum())
         correct_article += int((np.round(proba) == y).all(axis=1).sum())
         predicted[i:i + batch] = proba.argmax(axis=1)
-    return {
-        "test_error": sq / n,
-        "percent_correct": 100.0 * correct_article / n,
-        "argmax_accuracy": 100.0 * float((predicted == labels).mean()),
-        "confusion": confusion_matrix(labels, predicted, classes),
-        "images": n,
-    }
+    return TestFigures(sq / n, 100.0 * correct_article / n, 100.0 * float((predicted == labels).mean()),
+                       n, confusion_matrix(labels, predicted, classes))

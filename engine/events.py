@@ -5,9 +5,9 @@ Accuracies are in percent.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
+from .record import TestFigures
 
 __all__ = ["Progress", "IterationEnd", "Evaluated", "Finished", "Event"]
 
@@ -72,21 +72,12 @@ class Evaluated:
     Attributes
     ----------
     iteration : int
-    test_error : float
-        Mean of ``sum((proba - onehot)**2)`` over the test images.
-    percent_correct : float
-        The article's metric: every rounded output equals the one-hot target.
-    argmax_accuracy : float
-        The usual accuracy: the most probable class is the label.
-    confusion : ndarray, (10, 10)
-        ``confusion[true, predicted]`` counts.
+    figures : TestFigures
+        Test error, percent correct, arg-max accuracy, confusion matrix.
     """
 
     iteration: int
-    test_error: float
-    percent_correct: float
-    argmax_accuracy: float
-    confusion: np.ndarray = field(compare=False, repr=False)
+    figures: TestFigures
 
 
 @dataclass(frozen=True)

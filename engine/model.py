@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .record import Record
+
 __all__ = ["Config", "Normalisation", "Forward", "Model", "windows", "softmax"]
 
 
@@ -204,8 +206,8 @@ class Model:
         ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, 10) and, with biases, ``b1`` (H,), ``b2`` (10,).
     norm : Normalisation
         How raw pixels become the network's input.
-    record : dict
-        What is known of how the model was made: mode, iterations, data source, figures.
+    record : Record
+        What is known of how the model was made and how it tests.
     name : str
         A short name for display (file stem, "untrained", ...).
     """
@@ -213,7 +215,7 @@ class Model:
     config: Config
     params: dict
     norm: Normalisation = field(default_factory=Normalisation)
-    record: dict = field(default_factory=dict)
+    record: Record = field(default_factory=Record)
     name: str = "untrained"
 
     def __post_init__(self):
@@ -236,7 +238,7 @@ class Model:
         for key in ("b1", "b2"):
             if key in shapes:
                 params[key] = np.zeros(shapes[key])
-        return cls(config, params, norm or Normalisation(), {}, "untrained")
+        return cls(config, params, norm or Normalisation(), Record(), "untrained")
 
     @classmethod
     def scaled_init(cls, config: Config, rng: np.random.Generator,
@@ -253,7 +255,7 @@ class Model:
             if key in shapes:
                 params[key] = np.zeros(shapes[key])
         params = {k: v.astype(dtype) for k, v in params.items()}
-        return cls(config, params, norm or Normalisation(), {}, "untrained")
+        return cls(config, params, norm or Normalisation(), Record(), "untrained")
 
     def copy(self) -> "Model":
         """A deep copy (parameters, record, normalisation)."""
@@ -351,5 +353,5 @@ class Model:
     @property
     def title(self) -> str:
         """Name and test accuracy, for window titles."""
-        acc = self.record.get("argmax_accuracy")
+        acc = self.record.argmax_accuracy
         return f"{self.name} ({acc:.2f}% test accuracy)" if acc is not None else self.name

@@ -157,9 +157,7 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
         converged = tol is not None and tol > 0 and last_error <= tol
         last = converged or iteration == start_iteration + max_iter - 1
         if test is not None and (last or (iteration - start_iteration + 1) % max(eval_every, 1) == 0):
-            r = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
-            yield Evaluated(iteration, r["test_error"], r["percent_correct"],
-                            r["argmax_accuracy"], r["confusion"])
+            yield Evaluated(iteration, evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test))
         if converged:
             reason = "converged"
             message = f"converged at iteration {iteration} with error {last_error:.5f}"

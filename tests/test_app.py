@@ -229,7 +229,7 @@ def test_clicking_a_kernel_highlights_it(window, qtbot):
 
 
 def test_grids_follow_the_architecture(window, tmp_path):
-    from engine import io
+    from engine import modelfile as io
     other = small_model(1, Config(kernels=4, kernel_size=5, hidden=20))
     path = tmp_path / "small.npz"
     io.save_model(other, path)
@@ -285,7 +285,7 @@ def test_open_and_save_round_trip_through_menu_actions(window, tmp_path, monkeyp
 
 
 def test_recent_menu_lists_opened_models(window, tmp_path):
-    from engine import io
+    from engine import modelfile as io
     path = tmp_path / "a.npz"
     io.save_model(small_model(2), path)
     window.open_model(path)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from engine import cli, data, io
+from engine import cli, data, modelfile as io
 
 
 @pytest.fixture

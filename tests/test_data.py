@@ -385,7 +385,7 @@ def test_prepare_train_count_checks():
 # -- the real MNIST files, where this machine has them -----------------------------------
 @pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="no MNIST files in ../shared/data/mnist")
 def test_real_mnist_and_the_article_normalisation_constants():
-    from engine import io
+    from engine import modelfile as io
     ds = data.load_local(MNIST_DIR)
     assert ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)
     np.testing.assert_array_equal(np.bincount(ds.test_labels),

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import data, io
+from engine import data, modelfile as io
 from engine.data import DataError
-from engine.io import ModelFileError
+from engine.modelfile import ModelFileError
 from engine.model import Config, Model
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import engine
-from engine import io
-from engine.io import ModelFileError
+from engine import modelfile as io
+from engine.modelfile import ModelFileError
 from engine.model import Config, Model, Normalisation
 
 

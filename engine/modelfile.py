@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from .model import Config, Model, Normalisation
+from .record import Record, RecordError
+from .resources import SHIPPED_MODEL
 
 __all__ = ["ModelFileError", "SHIPPED_MODEL", "CSV_FILES", "ARTICLE_MEAN", "ARTICLE_VARIANCE",
            "article_normalisation", "save_model", "load_model"]
 
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "model.npz"
 
 #: The article's three files, by parameter.
 CSV_FILES = {"K": "kernels.csv", "W1": "weights_01.csv", "W2": "weights_12.csv"}
@@ -135,7 +136,7 @@ def _save_npz(model: Model, path: Path) -> None:
     arrays = {k: np.asarray(v) for k, v in model.params.items()}
     arrays["config"] = np.array(json.dumps(model.config.to_dict()))
     arrays["norm"] = np.array(json.dumps(model.norm.to_dict()))
-    arrays["record"] = np.array(_record_json(model.record))
+    arrays["record"] = np.array(_record_json(model.record.to_dict()))
     arrays["name"] = np.array(str(model.name))
     arrays["format"] = np.array(f"{_FORMAT} {_FORMAT_VERSION}")
     try:
@@ -193,7 +194,7 @@ def load_model(path=None) -> Model:
         A new model. Named after the ``.npz`` file's stem or the CSV folder's name ("shipped
         model" for the shipped one). CSV
         models have float64 parameters, no biases, the article's normalisation and the
-        record ``{"mode": "article", "source": "csv"}``.
+        record ``Record(mode="article", data_source="csv")``.
 
     Raises
     ------
@@ -274,8 +275,10 @@ def _load_npz(path: Path) -> Model:
     except (ValueError, TypeError, OverflowError) as e:
         raise ModelFileError(f"{path}: bad config values ({e})") from None
     norm = _norm_from(norm_d, path)
-    if not isinstance(record, dict):
-        raise ModelFileError(f"{path}: 'record' is not a JSON object")
+    try:
+        record = Record.from_dict(record)
+    except RecordError as e:
+        raise ModelFileError(f"{path}: bad record ({e})") from None
     try:
         return Model(config, params, norm, record, path.stem)
     except ValueError as e:
@@ -378,6 +381,6 @@ def _load_csv(folder: Path) -> Model:
     try:
         config = Config(kernels=k, kernel_size=f, hidden=H)
         return Model(config, {"K": K, "W1": W1, "W2": W2}, article_normalisation(),
-                     {"mode": "article", "source": "csv"}, folder.resolve().name or str(folder))
+                     Record(mode="article", data_source="csv"), folder.resolve().name or str(folder))
     except ValueError as e:
         raise ModelFileError(f"{folder}: {e}") from None

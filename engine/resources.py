@@ -1,0 +1,24 @@
+"""Where the files Digitlab ships live: the pre-trained model, the icon.
+
+They sit in ``resources/`` at the top of the repository, which the wheel installs as the
+package ``digitlab_resources``; from a checkout that was not installed, the folder itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["resource", "SHIPPED_MODEL"]
+
+
+def resource(name: str) -> Path:
+    """The path of a shipped resource file (it may not exist: callers check)."""
+    try:
+        from importlib.resources import files
+        here = Path(str(files("digitlab_resources")))
+    except (ImportError, TypeError):          # not installed: the checkout's folder
+        here = Path(__file__).resolve().parent.parent / "resources"
+    return here / name
+
+
+#: The model the app and ``digitlab evaluate`` use when given none.
+SHIPPED_MODEL = resource("model.npz")

@@ -1,0 +1,24 @@
+"""Fixtures shared by every test: small models. Qt tests run offscreen."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+from engine.model import Config, Model
+
+
+def make_small_model(seed: int = 0, config: Config = Config(), name: str | None = None) -> Model:
+    """An untrained model of the article's initialisation, named ``test{seed}``."""
+    m = Model.article_init(config, np.random.RandomState(seed))
+    m.name = name or f"test{seed}"
+    return m
+
+
+@pytest.fixture
+def small_model():
+    """A factory: ``small_model(seed=0, config=Config(), name=None) -> Model``."""
+    return make_small_model
