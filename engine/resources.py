@@ -12,11 +12,10 @@ __all__ = ["resource", "SHIPPED_MODEL"]
 
 def resource(name: str) -> Path:
     """The path of a shipped resource file (it may not exist: callers check)."""
-    try:
+    here = Path(__file__).resolve().parent.parent / "resources"
+    if not (here / "__init__.py").is_file():      # installed from the wheel: the package
         from importlib.resources import files
         here = Path(str(files("digitlab_resources")))
-    except (ImportError, TypeError):          # not installed: the checkout's folder
-        here = Path(__file__).resolve().parent.parent / "resources"
     return here / name
 
 
