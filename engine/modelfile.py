@@ -186,10 +186,8 @@ def save_model(model: Model, path) -> Path:
     """
     model.check()
     path = Path(path).expanduser()
-    n = sum(a.size for a in model.params.values())
-    if n > MAX_PARAMETERS:
-        raise ModelFileError(f"{path}: the model has {n:,} parameters, more than the "
-                             f"{MAX_PARAMETERS:,} a model file may hold")
+    config_from({k: v.item() if isinstance(v, np.generic) else v            # what could not be
+                 for k, v in model.config.to_dict().items()}, path)        # loaded back is not saved
     if path.suffix.lower() == ".npz":
         _save_npz(model, path)
         return path

@@ -96,7 +96,12 @@ def read_bytes(path, limit: int, error: type[Exception] = FileFault) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes."""
     with open_regular(path, error, limit=limit) as fh:
         try:
-            raw = fh.read(limit + 1)
+            raw = fh.read(min(os.fstat(fh.fileno()).st_size, limit) + 1)
+            while len(raw) <= limit:      # it grew since it was measured: read on, to the limit
+                piece = fh.read(min(_CHUNK, limit + 1 - len(raw)))
+                if not piece:
+                    break
+                raw += piece
         except OSError as e:
             raise error(f"{path}: cannot be read ({e.strerror or e})") from None
     if len(raw) > limit:

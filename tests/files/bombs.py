@@ -18,20 +18,23 @@ _CHUNK = 1_000_000
 
 
 def _deflate_zeros(prefix: bytes, zeros: int, *, crc: bool) -> tuple[bytes, int]:
-    """Raw deflate data of ``prefix + bytes(zeros)`` (``zeros`` a multiple of 1,000,000) and
-    its CRC-32 (0 unless ``crc``: computing it reads all the zeros)."""
-    assert zeros % _CHUNK == 0
+    """Raw deflate data of ``prefix + bytes(zeros)`` and its CRC-32 (0 unless ``crc``:
+    computing it reads all the zeros)."""
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     chunk = bytes(_CHUNK)
-    first = c.compress(prefix) + c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
-    repeat = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
-    n = zeros // _CHUNK
-    body = first + repeat * (n - 1) + c.flush()
+    n, rest = divmod(zeros, _CHUNK)
+    body = c.compress(prefix) + c.flush(zlib.Z_FULL_FLUSH)
+    if n:
+        first = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+        repeat = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+        body += first + repeat * (n - 1)
+    body += c.compress(bytes(rest)) + c.flush()
     value = 0
     if crc:
         value = zlib.crc32(prefix)
         for _ in range(n):
             value = zlib.crc32(chunk, value)
+        value = zlib.crc32(bytes(rest), value)
     return body, value
 
 
@@ -70,7 +73,7 @@ def npz_bomb(good: Path, out: Path, name: str = "W1", values: int = 400_000_000,
     import io
     buf = io.BytesIO()
     npformat.write_array_header_1_0(buf, header)
-    prefix = npformat.magic(1, 0) + buf.getvalue()
+    prefix = buf.getvalue()
     body, value = _deflate_zeros(prefix, values * np.dtype(dtype).itemsize, crc=crc)
     members.append((f"{name}.npy", body, 8, value, len(prefix) + values * np.dtype(dtype).itemsize))
     _write_zip(out, members)

@@ -152,6 +152,21 @@ def test_biases_cannot_go_in_the_csv_trio(tmp_path):
     assert not (tmp_path / "trio").exists()
 
 
+def test_a_model_for_other_images_is_neither_saved_nor_loaded(tmp_path):
+    """A file for 10x10 images (or 9 classes), consistent in itself, would load and then
+    make every 28x28 drawing raise."""
+    for config, fault in ((Config(3, 5, 7, image_size=10), "'image_size' is 10"),
+                          (Config(3, 5, 7, classes=9), "'classes' is 9")):
+        m = Model.article_init(config, np.random.RandomState(0))
+        with pytest.raises(ModelFileError, match=fault):
+            io.save_model(m, tmp_path / "m.npz")
+        np.savez(tmp_path / "old.npz", **m.params, config=np.array(json.dumps(m.config.to_dict())),
+                 norm=np.array(json.dumps(m.norm.to_dict())))
+        with pytest.raises(ModelFileError, match=fault) as err:
+            io.load_model(tmp_path / "old.npz")
+        assert str(tmp_path / "old.npz") in str(err.value)
+
+
 def test_shipped_model_missing_is_clear(tmp_path, monkeypatch):
     monkeypatch.setattr(io, "SHIPPED_MODEL", tmp_path / "resources" / "model.npz")
     with pytest.raises(ModelFileError, match="model.npz: the shipped model is missing"):
