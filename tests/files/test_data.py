@@ -549,3 +549,27 @@ def test_real_mnist_and_the_article_normalisation_constants():
     *_, norm = data.prepare(ds, "article", train_count=20000)
     assert norm.offset == pytest.approx(io.ARTICLE_MEAN, rel=1e-12)
     assert norm.scale == pytest.approx(io.ARTICLE_VARIANCE, rel=1e-12)
+
+
+def test_gzip_idx_as_gzip_writes_it_several_members_and_padding(tmp_path):
+    """What ``gzip.decompress`` accepts, read_idx accepts: members one after another, zero padding."""
+    blob = _idx_bytes(_images(3))
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(blob[:100]) + gzip.compress(blob[100:]) + bytes(8))
+    np.testing.assert_array_equal(data.read_idx(p), _images(3))
+    p.write_bytes(gzip.compress(blob) + b"junk")
+    with pytest.raises(DataError, match="corrupt gzip data"):
+        data.read_idx(p)
+
+
+def test_decompressing_can_be_stopped(tmp_path):
+    p = data.write_idx(tmp_path / "train-images-idx3-ubyte.gz", _images(5000))    # 3.9 MB of pixels
+    asked = []
+
+    def stop_later():
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(data.Cancelled):
+        data.read_idx(p, should_stop=stop_later)
+    assert len(data.read_idx(p, should_stop=lambda: False)) == 5000
