@@ -3,7 +3,7 @@
 - ``.npz``: the parameters (``K``, ``W1``, ``W2`` and, with biases, ``b1``, ``b2``), the
   configuration, the normalisation and the training record (JSON text), the model's
   name. Loaded back exactly; every array's header is checked before its data is read.
-- CSV trio, as the article's code writes it (see :mod:`engine.csvtrio`): ``kernels.csv``,
+- CSV trio, as the article's code writes it (see :mod:`engine.csvmatrix`): ``kernels.csv``,
   ``weights_01.csv``, ``weights_12.csv``, plus Digitlab's ``digitlab.json`` beside them
   (configuration, normalisation, dtype, record and each file's SHA-256), which the
   article's code never reads. With it a CSV round trip predicts exactly as the ``.npz``
