@@ -16,7 +16,7 @@ import numpy as np
 from .data import DataError
 from .events import Evaluated, Finished, IterationEnd, Progress
 from .model import Config, Model
-from .recipes import ARTICLE, RunSettings
+from .recipes import ARTICLE, BACKPROP, RunSettings
 from .record import Record
 
 __all__ = ["main", "build_parser"]
@@ -83,7 +83,7 @@ def _jsonable(obj):
 # -- data -----------------------------------------------------------------------------
 def _load_data(args):
     from . import data
-    source = getattr(args, "source", "auto") or "auto"
+    source = getattr(args, "source", None) or ARTICLE.source
     try:
         ds = data.load(source, getattr(args, "data", None))
     except data.DataError as e:
@@ -175,11 +175,13 @@ def _save_and_report(args, model: Model, data, wall: float) -> None:
 
 
 def cmd_reproduce(args) -> int:
-    settings = ARTICLE.replace(seed=args.seed, source=args.source, path=args.data)
-    header = (f"the article's experiment: first {settings.train:,} training images, 9 kernels of 8x8, "
-              f"100 hidden, rate 0.01, at most 50 iterations, stop at error 0.1, no dropout, seed {args.seed}")
+    settings = settings_from_args(args)
+    c = settings.config
+    header = (f"the article's experiment: first {settings.train:,} training images, {c.kernels} kernels "
+              f"of {c.kernel_size}x{c.kernel_size}, {c.hidden} hidden, rate {settings.alpha}, at most "
+              f"{settings.epochs} iterations, stop at error {settings.tol}, no dropout, seed {settings.seed}")
     model, data, seen, wall = _run(args, settings, article_table=True, header=header)
-    model.name = f"article-seed{args.seed}"
+    model.name = f"article-seed{settings.seed}"
     rec, fin, t = model.record, seen["finished"], model.record.test
     if fin.reason == "converged":
         _say(args, f"converged at iteration: {rec.iterations - 1}   (article: converged at iteration: 12)")
@@ -221,12 +223,14 @@ _SETTING_OPTIONS = ("train", "epochs", "tol", "alpha", "dropout", "kernels", "ke
 
 
 def settings_from_args(args) -> RunSettings:
-    """The run ``digitlab train`` describes: the mode's defaults, then the options given."""
+    """The run ``digitlab train`` or ``reproduce`` describes: the mode's defaults
+    (:data:`engine.recipes.ARTICLE` or :data:`engine.recipes.BACKPROP`), then the options given."""
     given = {k: getattr(args, k) for k in _SETTING_OPTIONS if getattr(args, k, None) is not None}
     if getattr(args, "float64", False):
         given["float64"] = True
     try:
-        return RunSettings.for_mode(args.mode).replace(source=args.source, path=args.data, **given)
+        base = RunSettings.for_mode(getattr(args, "mode", None) or ARTICLE.mode)
+        return base.replace(source=args.source or base.source, path=args.data, **given)
     except ValueError as e:
         raise CliError(str(e)) from None
 
@@ -313,50 +317,59 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--data", metavar="PATH",
                         help="MNIST as a Keras mnist.npz or a folder of the four IDX files (gzipped or not); "
                              "default: $DIGITLAB_MNIST, else Keras's download, else the bundled 5,000-digit sample")
-        sp.add_argument("--source", choices=["auto", "keras", "local", "sample"], default="auto",
-                        help="where the data comes from (default auto)")
+        sp.add_argument("--source", choices=["auto", "keras", "local", "sample"],
+                        help=f"where the data comes from (default {ARTICLE.source})")
         sp.add_argument("--json", action="store_true",
                         help="end the output with one JSON object on its last line")
 
     r = sub.add_parser("reproduce", help="run the article's experiment and compare with its figures")
     data_opts(r)
-    r.add_argument("--seed", type=int, default=0, help="as np.random.seed(S) before the article's code (default 0)")
+    r.add_argument("--seed", type=int, help=f"as np.random.seed(S) before the article's code (default {ARTICLE.seed})")
     r.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
     r.set_defaults(func=cmd_reproduce)
 
     t = sub.add_parser("train", help="train a network (the article's update or true backpropagation)")
     data_opts(t)
-    t.add_argument("--mode", choices=["article", "backprop"], default="article",
+    t.add_argument("--mode", choices=["article", "backprop"],
                    help="article: the article's per-image update, quirks kept; backprop: true gradients, "
-                        "mini-batches, momentum (default article)")
+                        f"mini-batches, momentum (default {ARTICLE.mode})")
+
+    def default(name, fmt="{}"):
+        a, b = getattr(ARTICLE, name), getattr(BACKPROP, name)
+        show = (lambda v: "all" if v is None else fmt.format(v))
+        return f"default {show(a)}" if a == b else f"article default {show(a)}; backprop default {show(b)}"
+
     t.add_argument("--train", type=_positive_int, metavar="N",
-                   help="training images: the first N (article default 20,000; backprop default all)")
+                   help=f"training images: the first N ({default('train', '{:,}')})")
     t.add_argument("--epochs", "--max-iter", dest="epochs", type=_positive_int, metavar="N",
-                   help="iterations (epochs) at most (article default 50)")
+                   help=f"iterations (epochs) at most ({default('epochs')})")
     t.add_argument("--tol", type=_nonneg_float,
-                   help="stop when an iteration's error is at or under this (article default 0.1; backprop: off)")
-    t.add_argument("--alpha", type=_nonneg_float, help="learning rate (article default 0.01)")
+                   help=f"stop when an iteration's error is at or under this, 0: never ({default('tol')})")
+    t.add_argument("--alpha", type=_nonneg_float, help=f"learning rate ({default('alpha')})")
     t.add_argument("--dropout", type=_nonneg_float,
                    help="article mode: any non-zero value turns the article's 50%% dropout on; "
-                        "backprop: the dropout rate on the hidden layer (0 to <1)")
-    t.add_argument("--kernels", type=_positive_int, help="number of kernels (default 9)")
-    t.add_argument("--kernel-size", type=_positive_int, help="kernel side (default 8)")
-    t.add_argument("--hidden", type=_positive_int, help="hidden layer size (default 100)")
-    t.add_argument("--seed", type=int, help="random seed (default 0)")
+                        f"backprop: the dropout rate on the hidden layer, 0 to <1 ({default('dropout')})")
+    t.add_argument("--kernels", type=_positive_int, help=f"number of kernels ({default('kernels')})")
+    t.add_argument("--kernel-size", type=_positive_int, help=f"kernel side ({default('kernel_size')})")
+    t.add_argument("--hidden", type=_positive_int, help=f"hidden layer size ({default('hidden')})")
+    t.add_argument("--seed", type=int, help=f"random seed ({default('seed')})")
     t.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
     t.add_argument("--eval-every", type=_positive_int, metavar="N",
                    help="evaluate on the test set every N iterations (default: backprop every epoch, "
                         "article only at the end)")
     g = t.add_argument_group("backprop mode")
-    g.add_argument("--batch", type=_positive_int, help="mini-batch size")
-    g.add_argument("--momentum", type=_nonneg_float, help="SGD momentum")
-    g.add_argument("--loss", choices=["xent", "mse"], help="softmax cross-entropy or the article's squared error")
-    g.add_argument("--schedule", choices=["constant", "cosine", "step"], help="learning-rate schedule")
-    g.add_argument("--weight-decay", type=_nonneg_float, help="L2 weight decay")
+    g.add_argument("--batch", type=_positive_int, help=f"mini-batch size (default {BACKPROP.batch})")
+    g.add_argument("--momentum", type=_nonneg_float, help=f"SGD momentum (default {BACKPROP.momentum})")
+    g.add_argument("--loss", choices=["xent", "mse"],
+                   help=f"softmax cross-entropy or the article's squared error (default {BACKPROP.loss})")
+    g.add_argument("--schedule", choices=["constant", "cosine", "step"],
+                   help=f"learning-rate schedule (default {BACKPROP.schedule})")
+    g.add_argument("--weight-decay", type=_nonneg_float, help=f"L2 weight decay (default {BACKPROP.weight_decay})")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="augment training images (shifts, rotations, scaling, stroke width)")
+                   help="augment training images (shifts, rotations, scaling, stroke width; "
+                        f"default {'on' if BACKPROP.augment else 'off'})")
     g.add_argument("--biases", action=argparse.BooleanOptionalAction, default=None,
-                   help="biases on the dense layers")
+                   help=f"biases on the dense layers (default {'on' if BACKPROP.biases else 'off'})")
     g.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
     t.set_defaults(func=cmd_train)
 
@@ -371,8 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit status (``--help``, ``--version``: 0; bad options: 2)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:         # --help, --version and usage errors, already printed
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

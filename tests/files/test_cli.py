@@ -37,7 +37,8 @@ def test_train_article_json_last_line(offline, capsys, tmp_path):
     assert res["mode"] == "article" and res["iterations"] == 2 and res["data_source"] == "sample"
     assert 0 <= res["argmax_accuracy"] <= 100 and res["images_per_second"] > 0
     m = io.load_model(save)
-    assert m.record["mode"] == "article" and m.record["iterations"] == 2
+    assert m.record.mode == "article" and m.record.iterations == 2
+    assert m.record.settings["train"] == 300 and m.record.test.argmax_accuracy == res["argmax_accuracy"]
 
 
 def test_train_backprop_learns_on_the_sample(offline, capsys, tmp_path):
@@ -74,7 +75,6 @@ def test_bad_data_path_is_one_clear_line(capsys, tmp_path):
     assert rc == 2 and "nowhere" in err
 
 
-@pytest.mark.skipif(not io.SHIPPED_MODEL.exists(), reason="no shipped model yet")
 def test_evaluate_without_model_uses_the_shipped_one(offline, capsys):
     rc = cli.main(["evaluate", "--json"])
     out = capsys.readouterr().out
@@ -97,3 +97,55 @@ def test_a_save_path_that_cannot_hold_the_model_is_refused_before_training(offli
     assert "epoch" not in captured.out          # nothing was trained
     rc = cli.main(["train", "--epochs", "1", "--save", str(tmp_path / "no" / "such" / "m.npz")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+# -- one home for every default: engine.recipes ---------------------------------------------
+def _settings(argv):
+    return cli.settings_from_args(cli.build_parser().parse_args(argv))
+
+
+def test_the_command_lines_defaults_are_the_recipes():
+    from engine.recipes import ARTICLE, BACKPROP
+    assert _settings(["train"]) == ARTICLE
+    assert _settings(["reproduce"]) == ARTICLE
+    assert _settings(["train", "--mode", "backprop"]) == BACKPROP
+    assert _settings(["train", "--mode", "article"]) == ARTICLE
+    # options change only what they name
+    assert _settings(["reproduce", "--seed", "7"]) == ARTICLE.replace(seed=7)
+    assert _settings(["train", "--mode", "backprop", "--epochs", "3", "--no-augment", "--source",
+                      "sample"]) == BACKPROP.replace(epochs=3, augment=False, source="sample")
+    # and the help shows those values
+    helptext = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert f"article default {ARTICLE.epochs}; backprop default {BACKPROP.epochs}" in " ".join(helptext.split())
+
+
+def test_version(capsys):
+    import engine
+    from pathlib import Path
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"digitlab {engine.__version__}"
+    # the window's launcher passes it on to the command line
+    from app import launcher
+    assert launcher.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"digitlab {engine.__version__}"
+    # one version: the package's
+    import tomllib
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert tomllib.loads(pyproject.read_text())["project"]["version"] == engine.__version__
+
+
+def test_bad_options_return_status_2(capsys):
+    assert cli.main(["train", "--epochs", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_model_file_that_would_break_the_window(offline, capsys, tmp_path):
+    """A consistent file for 10x10 images: it loaded, then every 28x28 drawing raised."""
+    import json
+    from engine.model import Config, Model
+    m = Model.article_init(Config(3, 5, 7, image_size=10), np.random.RandomState(0))
+    np.savez(tmp_path / "small-images.npz", **m.params, config=np.array(json.dumps(m.config.to_dict())),
+             norm=np.array(json.dumps(m.norm.to_dict())))
+    assert cli.main(["evaluate", str(tmp_path / "small-images.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "small-images.npz: bad config: 'image_size' is 10" in err and "Traceback" not in err

@@ -15,6 +15,7 @@ from engine import data, modelfile as io
 from engine.data import DataError
 from engine.modelfile import ModelFileError
 from engine.model import Config, Model
+from engine.record import Record, TestFigures
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -140,6 +141,7 @@ def test_data_npz_mutations_and_bytes(workdir, data_npz, data_):
 # -- model CSV --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def csv_trio(workdir) -> dict[str, bytes]:
+    """The article's trio (the files alone: a digitlab.json would refuse any change)."""
     folder = io.save_model(_model(), workdir / "trio-source")
     return {name: (folder / name).read_bytes() for name in io.CSV_FILES.values()}
 
@@ -178,7 +180,8 @@ def test_csv_arbitrary_content(workdir, csv_trio, name, blob):
 @pytest.fixture(scope="module")
 def model_npz(workdir) -> bytes:
     m = _model()
-    m.record = {"mode": "article", "confusion": np.eye(3, dtype=int)}
+    m.record = Record(mode="article", iterations=3,
+                      test=TestFigures(0.2, 80.0, 85.0, 100, np.eye(10, dtype=int)))
     return io.save_model(m, workdir / "model-source.npz").read_bytes()
 
 
@@ -192,5 +195,28 @@ def test_model_npz_mutations_and_bytes(workdir, model_npz, data_):
         m = io.load_model(p)
     except ModelFileError as e:
         assert str(p) in str(e)
+        return
+    m.check()
+
+
+# -- a CSV trio's digitlab.json ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trio_with_manifest(workdir) -> dict[str, bytes]:
+    folder = io.save_model(_model(), workdir / "manifest-source")
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@FUZZ
+@given(data_=st.data())
+def test_manifest_mutations(workdir, trio_with_manifest, data_):
+    folder = workdir / "manifest-trio"
+    folder.mkdir(exist_ok=True)
+    blob = data_.draw(mutations(trio_with_manifest[io.MANIFEST]))
+    for n, b in trio_with_manifest.items():
+        (folder / n).write_bytes(blob if n == io.MANIFEST else b)
+    try:
+        m = io.load_model(folder)
+    except ModelFileError as e:
+        assert str(folder) in str(e)
         return
     m.check()
