@@ -313,7 +313,9 @@ class MainWindow(QMainWindow):
         m, o = self.owner.model(), self.owner
         if m is None:
             return
-        self.setWindowTitle(f"{m.title}[*] — Digitlab")
+        title = f"{m.title}[*] — Digitlab"
+        if title != self.windowTitle():            # (snapshots arrive a few times a second)
+            self.setWindowTitle(title)
         self.setWindowModified(o.is_unsaved())
         c = o.view_model().config
         text = f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, hidden {c.hidden}"
@@ -321,9 +323,11 @@ class MainWindow(QMainWindow):
             text = "in training: " + text
         elif o.is_unsaved():
             text += " · unsaved"
-        self.status_model.setText(text)
-        for a in (self.act_open, self.act_open_csv, self.recent_menu.menuAction()):
-            a.setEnabled(not o.is_training())     # a run would replace what is opened
+        if text != self.status_model.text():
+            self.status_model.setText(text)
+        if self.act_open.isEnabled() == o.is_training():
+            for a in (self.act_open, self.act_open_csv, self.recent_menu.menuAction()):
+                a.setEnabled(not o.is_training())     # a run would replace what is opened
 
     def _model_changed(self, _model) -> None:
         self._update_title()
