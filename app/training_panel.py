@@ -413,7 +413,7 @@ class TrainingPanel(QWidget):
             self._download_ended(ev)
         elif isinstance(ev, DataReady):
             self._log(ev.description)
-            self.progress_bar.setFormat("compiling…" if self.worker.is_running() else "training…")
+            self.progress_bar.setFormat("training…")
         elif isinstance(ev, Status):
             self.statusMessage.emit(ev.text)
         self.eventShown.emit(ev)

@@ -119,6 +119,14 @@ def test_the_drawing_is_read_once_per_snapshot_and_never_with_the_arrays_in_trai
         gate.open_all()
 
 
+def test_one_kernel_renderer_for_the_net_view_and_the_train_dock(window):
+    window.net_dock.raise_()
+    window.classify_now()
+    window.net_view.update_views(window.current_model(), window.last_forward)
+    shown = window.net_view.kernels.image
+    assert shown is not None and np.array_equal(shown, window.training_panel.plots.kernels.image)
+
+
 # -- models: open, save, errors ---------------------------------------------------------
 def test_a_bad_file_shows_an_error_and_keeps_the_model(window, tmp_path, prompts):
     before = window.current_model()
