@@ -265,7 +265,7 @@ def test_recent_files_drop_missing_ones_and_are_capped(window, tmp_path, small_m
     assert window.recent_files() == paths[::-1][:MAX_RECENT]
     Path(paths[-1]).unlink()
     assert window.recent_files() == paths[::-1][1:MAX_RECENT]
-    window._fill_recent()
+    window.recent_menu.aboutToShow.emit()
     texts = [a.text() for a in window.recent_menu.actions()]
     assert not any(paths[-1] in t for t in texts) and any(paths[-2] in t for t in texts)
 
