@@ -24,6 +24,7 @@ from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
+from .worker import running_threads
 
 __all__ = ["MainWindow", "run", "app_icon", "about_text", "THROTTLE_MS", "MAX_RECENT"]
 
@@ -485,7 +486,10 @@ class MainWindow(QMainWindow):
             return False
         if tp.is_busy():
             tp.quiet = True
+            tp.stop()                          # says "stopping…" in the panel
             self.statusBar().showMessage("stopping training…")
+            self.statusBar().repaint()         # seen during the wait below
+            tp.progress_bar.repaint()
             if not tp.shutdown(self.stop_wait_seconds):
                 self.prompts.note("Quitting", f"Training did not stop within {self.stop_wait_seconds:g} s "
                                   "(it is loading data or compiling); Digitlab quits without waiting for it.")
@@ -500,6 +504,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
+        if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
+            self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
         event.accept()
 
 
@@ -522,13 +528,27 @@ def about_text() -> str:
         "</table>")
 
 
-def run(argv=None) -> int:
-    """Start the application with the main window; returns the exit status."""
+def run(argv=None, window: MainWindow | None = None) -> int:
+    """Start the application with the main window; returns the exit status.
+
+    ``window``: the window to show (scripts and tests), else a new :class:`MainWindow`.
+    When the window closed while a job that cannot be interrupted still runs (a data
+    load, a first compile), its thread cannot be stopped, and Qt aborts a process that
+    destroys a running thread: the process then ends here, with ``os._exit``, once the
+    settings are written.
+    """
     argv = list(sys.argv if argv is None else argv) or ["digitlab"]
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Digitlab")
     app.setOrganizationName("Digitlab")
     app.setWindowIcon(app_icon())
-    window = MainWindow()
+    if window is None:
+        window = MainWindow()
     window.show()
-    return app.exec()
+    status = app.exec()
+    if running_threads():
+        window.settings.sync()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

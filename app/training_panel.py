@@ -347,17 +347,15 @@ class TrainingPanel(QWidget):
         self._begin("download", download_job)
         return True
 
-    def shutdown(self, timeout: float | None = 5.0) -> bool:
-        """Stop any job and wait for its thread at most ``timeout`` seconds (None: no limit).
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop any job, quit the worker's thread and wait for it at most ``timeout`` seconds.
 
-        Returns True when the thread has ended; its last events have then been shown (a
-        stopped run's model handed to the owner). False: it is still busy (a data load or
-        compile that cannot be interrupted); nothing is forced.
+        Returns True when the thread has ended; the job's last events have then been shown
+        (a stopped run's model handed to the owner). False: the job is still busy (a data
+        load or compile that cannot be interrupted); nothing is forced, and the thread
+        ends once it returns. A later Start opens the thread again.
         """
-        if self._job is None and not self.worker.is_running():
-            return True
-        self.worker.stop()
-        if not self.worker.wait(timeout):
+        if not self.worker.close(timeout):
             return False
         QCoreApplication.sendPostedEvents()      # the queued last events and finished
         return True

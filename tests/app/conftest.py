@@ -192,6 +192,18 @@ def gate():
     g.open_all()                         # never leave a stepper waiting
 
 
+@pytest.fixture(autouse=True)
+def no_thread_left():
+    """Every test leaves no worker thread running (set up first, so checked last)."""
+    from app.worker import running_threads
+    yield
+    left = running_threads()
+    for t in left:                       # (so that one failure does not spoil the rest)
+        t.quit()
+        t.wait(int(GATE_TIMEOUT * 1000))
+    assert not left, "a worker thread was left running"
+
+
 def _finish(panel):
     panel.quiet = True
     assert panel.shutdown(GATE_TIMEOUT), "the training thread was left running"

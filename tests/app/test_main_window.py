@@ -1,6 +1,9 @@
 """The main window: live classification, the net view, models, settings, closing."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -342,6 +345,8 @@ def test_closing_during_training_asks_first_and_cancel_keeps_the_run(window, qtb
     window.close()
     assert window.isVisible() and not panel.is_busy()     # stopped, the model kept, not lost
     assert window.current_model() is made[0].model and window.is_model_unsaved()
+    with qtbot.waitSignal(panel.trainingStopped, timeout=TIMEOUT):     # the panel trains again
+        assert panel.step()
     prompts.answers["ask_save"] = "discard"
     window.close()
     assert not window.isVisible()
@@ -373,3 +378,50 @@ def test_closing_never_waits_forever_for_a_thread_that_cannot_stop(window, qtbot
     assert panel.worker.is_running()       # never forced: released below, then it ends
     gate.open_all()
     assert panel.worker.wait(20)
+
+
+STUCK_APP = """
+import sys, threading
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from app.main_window import MainWindow, run
+from app.prompts import NoPrompts
+from tests.app.conftest import small_settings, synthetic_data
+
+app = QApplication([])
+w = MainWindow(settings=QSettings(sys.argv[1], QSettings.IniFormat), prompts=NoPrompts())
+w.stop_wait_seconds = 0.2
+panel = w.training_panel
+entered = threading.Event()
+
+def stuck(model, data, settings):
+    entered.set()
+    threading.Event().wait()           # never returns, ignores every stop flag
+
+panel.data_override = synthetic_data()
+panel.stepper_factory = stuck
+panel.apply_settings(small_settings(epochs=1))
+
+def close_once_stuck():
+    if entered.is_set():
+        w.close()
+    else:
+        QTimer.singleShot(10, close_once_stuck)
+
+QTimer.singleShot(0, lambda: panel.start() and close_once_stuck())
+sys.exit(run(window=w))
+"""
+
+
+def test_quitting_with_a_thread_that_never_stops_exits_cleanly(tmp_path):
+    """Issue 9, item 12, in a real process: closing says so and the process exits with
+    status 0 and its settings saved, never aborted by Qt for a running thread."""
+    ini = tmp_path / "settings.ini"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", STUCK_APP, str(ini)], env=env, cwd=str(ROOT),
+                       capture_output=True, text=True, timeout=120)
+    assert "Destroyed while thread" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "did not stop within" in r.stdout
+    assert "geometry" in ini.read_text()
