@@ -8,25 +8,28 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QHBoxLayout,
-                               QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter,
-                               QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
+                               QVBoxLayout, QWidget)
 
 from engine.model import Config, Model
 from engine.preprocess import to_mnist
 from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
+from .model_owner import ModelOwner
+from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
+from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
+from .worker import running_threads
 
-__all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
+__all__ = ["MainWindow", "run", "app_icon", "about_text", "THROTTLE_MS", "MAX_RECENT"]
 
 THROTTLE_MS = 30
 """At most one classification per this many milliseconds while drawing."""
-MAX_RECENT = 8
 ICON_PATH = resource("digitlab.svg")
 
 pg.setConfigOptions(antialias=True)
@@ -52,49 +55,67 @@ class MainWindow(QMainWindow):
     settings : QSettings, optional
         Where geometry, recent files and options are kept; by default
         ``QSettings("Digitlab", "Digitlab")``.
+    prompts : Prompts, optional
+        Questions, file choosers and messages (tests give a scripted stand-in).
+
+    Attributes
+    ----------
+    owner : ModelOwner
+        The model that reads the drawing, its path and whether it is saved.
+    stop_wait_seconds : float
+        How long closing waits for the training thread to stop before quitting without it.
     """
 
-    def __init__(self, model: Model | None = None, settings: QSettings | None = None):
+    stop_wait_seconds = 5.0
+
+    def __init__(self, model: Model | None = None, settings: QSettings | None = None,
+                 prompts: Prompts | None = None):
         super().__init__()
         self.settings = settings if settings is not None else QSettings("Digitlab", "Digitlab")
-        self._model: Model | None = None
-        self._model_path: str | None = None
-        self._unsaved = False
-        self._live: Model | None = None          # snapshot from a running training, if any
+        self.prefs = Preferences(self.settings)
+        self.prompts = prompts or Prompts(self)
+        self.owner = ModelOwner(ask=self.prompts.ask_save, save=self._save_dialog, parent=self)
         self.last_input: np.ndarray = np.zeros((28, 28), np.float32)
         self.last_proba: np.ndarray | None = None
         self.last_forward = None
+        self._net_pending = None
         self.setWindowIcon(app_icon())
+        self._build_drawing()
+        self._build_docks()
+        self._make_actions()
+        self._make_menus()
+        self._connect()
+        self._restore_layout()
+        self._first_model(model)
+        self.canvas.setFocus()
 
-        # -- central: canvas and its controls | prediction -------------------------
+    # ================================================================== construction
+    def _build_drawing(self) -> None:
+        """The central area: the canvas and its controls | the prediction."""
         self.canvas = DrawingCanvas()
-        self.canvas.set_brush_width(float(self.settings.value("brushWidth", DEFAULT_BRUSH_WIDTH)))
+        self.canvas.set_brush_width(self.prefs.brush_width(DEFAULT_BRUSH_WIDTH))
         self.prediction = PredictionView()
         self.preprocess_box = QCheckBox("Preprocess like MNIST")
         self.preprocess_box.setToolTip("Crop to the ink, scale it to a 20-pixel box and centre its centre "
                                        "of mass, as MNIST's digits were made.\nOff: the whole canvas is "
                                        "only shrunk to 28x28.")
         self.brush_slider = QSlider(Qt.Horizontal)
-        self.brush_slider.setRange(4, 60)
+        self.brush_slider.setRange(*BRUSH_RANGE)
         self.brush_slider.setMinimumWidth(90)
         self.brush_slider.setValue(int(round(self.canvas.brush_width())))
         self.brush_slider.setToolTip("Brush width in canvas pixels (the canvas is 280 pixels wide)")
         self.brush_label = QLabel()
-        undo_btn = QPushButton("Undo")
-        clear_btn = QPushButton("Clear")
+        undo_btn, clear_btn = QPushButton("Undo"), QPushButton("Clear")
         undo_btn.setToolTip("Undo the last stroke (Ctrl+Z)")
         clear_btn.setToolTip("Clear the drawing (Delete or Escape)")
         undo_btn.clicked.connect(self.canvas.undo)
         clear_btn.clicked.connect(self.canvas.clear)
         self.brush_slider.valueChanged.connect(self._brush_changed)
         self._brush_changed(self.brush_slider.value())
-
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Brush"))
-        controls.addWidget(self.brush_slider, 1)
-        controls.addWidget(self.brush_label)
-        controls.addWidget(undo_btn)
-        controls.addWidget(clear_btn)
+        for w, stretch in ((QLabel("Brush"), 0), (self.brush_slider, 1), (self.brush_label, 0),
+                           (undo_btn, 0), (clear_btn, 0)):
+            controls.addWidget(w, stretch)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 6, 6)
@@ -108,16 +129,17 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 2)
         self.setCentralWidget(self.splitter)
 
-        # -- docks: what the net sees, training ------------------------------------
+    def _build_docks(self) -> None:
+        """What the net sees; the training panel (in a scroll area: its minimum width must
+        not force the window's)."""
         self.net_view = NetView()
         self.net_dock = QDockWidget("What the net sees", self)
         self.net_dock.setObjectName("netDock")
         self.net_dock.setWidget(self.net_view)
         self.addDockWidget(Qt.RightDockWidgetArea, self.net_dock)
-        self.training_panel = TrainingPanel()
+        self.training_panel = TrainingPanel(self.owner, self.prompts)
         self.train_dock = QDockWidget("Train", self)
         self.train_dock.setObjectName("trainDock")
-        # in a scroll area: the panel's own minimum width must not force the window's
         self.train_scroll = QScrollArea()
         self.train_scroll.setWidgetResizable(True)
         self.train_scroll.setFrameShape(QScrollArea.NoFrame)
@@ -126,58 +148,38 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.train_dock)
         self.tabifyDockWidget(self.net_dock, self.train_dock)
         self.net_dock.raise_()
+        self.status_model = QLabel()
+        self.statusBar().addPermanentWidget(self.status_model)
 
-        # -- throttled classification ----------------------------------------------
-        self._timer = QTimer(self)
+    def _connect(self) -> None:
+        self._timer = QTimer(self)            # throttled classification while drawing
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
         self._timer.timeout.connect(self.classify_now)
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
-        self._net_pending = None
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
-
-        self._make_actions()
-        self._make_menus()
-        self.preprocess_box.setChecked(self.settings.value("preprocess", True, type=bool))
+        self.preprocess_box.setChecked(self.prefs.preprocess())
         self.act_preprocess.setChecked(self.preprocess_box.isChecked())
         self.preprocess_box.toggled.connect(self.act_preprocess.setChecked)
         self.act_preprocess.toggled.connect(self.preprocess_box.setChecked)
         self.act_preprocess.toggled.connect(lambda _on: self.classify_now())
+        self.owner.modelChanged.connect(self._model_changed)
+        self.owner.stateChanged.connect(self._update_title)
+        self.training_panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
 
-        tp = self.training_panel
-        tp.liveModel.connect(self._live_model)
-        tp.modelTrained.connect(self._model_trained)
-        tp.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        if hasattr(tp, "trainingStopped"):
-            tp.trainingStopped.connect(self._training_stopped)
-
-        self.status_model = QLabel()
-        self.statusBar().addPermanentWidget(self.status_model)
-        self._default_size()
-        geom = self.settings.value("geometry")
-        if isinstance(geom, QByteArray) and not geom.isEmpty():
-            self.restoreGeometry(geom)
-        state = self.settings.value("windowState")
-        self._restored = False
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self._restored = self.restoreState(state)
-
-        # -- the starting model --------------------------------------------------------
-        if model is not None:
-            self._set_model(model, None, unsaved=False)
-            self.statusBar().showMessage("Draw a digit on the canvas", 8000)
-        else:
-            self._load_initial_model()
-        self.canvas.setFocus()
-
-    def _default_size(self) -> None:
+    def _restore_layout(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() is not None else None
         w, h = 1440, 880
         if screen is not None and screen.width() > 0:
             w, h = min(w, int(screen.width() * 0.95)), min(h, int(screen.height() * 0.92))
         self.resize(w, h)
         self._first_show = True
+        geom = self.prefs.geometry()
+        if geom is not None:
+            self.restoreGeometry(geom)
+        state = self.prefs.window_state()
+        self._restored = state is not None and self.restoreState(state)
 
     def _default_layout(self) -> None:
         """Share the width between the drawing (canvas, prediction) and the docks."""
@@ -194,21 +196,20 @@ class MainWindow(QMainWindow):
                 self._default_layout()
 
     # ================================================================== actions / menus
+    def _act(self, text, slot, shortcut=None, tip=None, icon=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        if icon is not None:
+            a.setIcon(self.style().standardIcon(icon))
+        a.triggered.connect(lambda _checked=False: slot())
+        return a
+
     def _make_actions(self) -> None:
-        st = self.style()
-
-        def act(text, slot, shortcut=None, tip=None, icon=None):
-            a = QAction(text, self)
-            if shortcut is not None:
-                a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
-            if tip:
-                a.setStatusTip(tip)
-                a.setToolTip(tip)
-            if icon is not None:
-                a.setIcon(st.standardIcon(icon))
-            a.triggered.connect(slot)
-            return a
-
+        act, slider = self._act, self.brush_slider
         self.act_open = act("&Open Model…", self._open_dialog, QKeySequence.Open,
                             "Open a model file (.npz)", QStyle.SP_DialogOpenButton)
         self.act_open_csv = act("Open &CSV Folder…", self._open_csv_dialog, "Ctrl+Shift+O",
@@ -222,11 +223,11 @@ class MainWindow(QMainWindow):
         self.act_undo = act("&Undo Stroke", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke")
         self.act_clear = act("&Clear Drawing", self.canvas.clear, QKeySequence(Qt.Key_Delete),
                              "Clear the drawing (also Escape on the canvas)")
-        self.act_thicker = act("&Thicker Brush", lambda: self.brush_slider.setValue(self.brush_slider.value() + 2),
+        self.act_thicker = act("&Thicker Brush", lambda: slider.setValue(slider.value() + 2),
                                "Ctrl+]", "Make the brush wider")
-        self.act_thinner = act("T&hinner Brush", lambda: self.brush_slider.setValue(self.brush_slider.value() - 2),
+        self.act_thinner = act("T&hinner Brush", lambda: slider.setValue(slider.value() - 2),
                                "Ctrl+[", "Make the brush narrower")
-        self.act_default_brush = act("&Default Brush", lambda: self.brush_slider.setValue(int(DEFAULT_BRUSH_WIDTH)),
+        self.act_default_brush = act("&Default Brush", lambda: slider.setValue(int(DEFAULT_BRUSH_WIDTH)),
                                      "Ctrl+0", "Back to the brush width that matches MNIST's strokes")
         self.act_preprocess = QAction("&Preprocess Like MNIST", self)
         self.act_preprocess.setCheckable(True)
@@ -244,109 +245,111 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
         file_menu.addSeparator()
-        file_menu.addAction(self.act_save)
-        file_menu.addAction(self.act_save_csv)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-
+        for a in (self.act_save, self.act_save_csv, None, self.act_quit):
+            file_menu.addAction(a) if a is not None else file_menu.addSeparator()
         edit_menu = mb.addMenu("&Edit")
         edit_menu.addAction(self.act_undo)
         edit_menu.addAction(self.act_clear)
-
         view_menu = mb.addMenu("&View")
-        view_menu.addAction(self.act_preprocess)
-        view_menu.addSeparator()
-        view_menu.addAction(self.act_thicker)
-        view_menu.addAction(self.act_thinner)
-        view_menu.addAction(self.act_default_brush)
-        view_menu.addSeparator()
-        a = self.net_dock.toggleViewAction()
-        a.setShortcut(QKeySequence("Ctrl+1"))
-        view_menu.addAction(a)
-        a = self.train_dock.toggleViewAction()
-        a.setShortcut(QKeySequence("Ctrl+2"))
-        view_menu.addAction(a)
-
+        for a in (self.act_preprocess, None, self.act_thicker, self.act_thinner, self.act_default_brush, None):
+            view_menu.addAction(a) if a is not None else view_menu.addSeparator()
+        for dock, key in ((self.net_dock, "Ctrl+1"), (self.train_dock, "Ctrl+2")):
+            a = dock.toggleViewAction()
+            a.setShortcut(QKeySequence(key))
+            view_menu.addAction(a)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.act_about)
         help_menu.addAction(self.act_about_qt)
 
-    # ================================================================== models
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Digitlab", about_text())
+
+    # ================================================================== the model
     def current_model(self) -> Model:
         """The model used for drawing (not a live training snapshot)."""
-        return self._model
+        return self.owner.model()
 
     def view_model(self) -> Model:
-        """The model the views show: a live training snapshot while training, else the current one."""
-        return self._live if self._live is not None else self._model
+        """The model that reads the drawing: a live snapshot while training, else the current one."""
+        return self.owner.view_model()
 
     def model_path(self) -> str | None:
-        """The file the current model came from or was saved to (None if unsaved or shipped)."""
-        return self._model_path
+        return self.owner.path()
 
     def is_model_unsaved(self) -> bool:
-        return self._unsaved
+        return self.owner.is_unsaved()
 
-    def _load_initial_model(self) -> None:
-        last = self.settings.value("lastModel", "", type=str)
-        if last and os.path.exists(last):
+    def _first_model(self, model: Model | None) -> None:
+        if model is not None:
+            self.owner.set_model(model)
+            self.statusBar().showMessage("Draw a digit on the canvas", 8000)
+            return
+        last = self.prefs.last_model()
+        if last:
             try:
                 from engine import modelfile
-                self._set_model(modelfile.load_model(last), last, unsaved=False)
+                self.owner.set_model(self._checked(modelfile.load_model(last)), path=last)
                 self.statusBar().showMessage(f"Opened {last}", 8000)
                 return
             except Exception as e:     # noqa: BLE001 - fall back to the shipped model
                 self.statusBar().showMessage(f"Could not reopen {last}: {e}", 15000)
         try:
             import engine
-            model = engine.load_model()
+            self.owner.set_model(self._checked(engine.load_model()), shipped=True)
         except Exception as e:         # noqa: BLE001 - any failure: an untrained model, said so
-            self._set_model(_untrained(), None, unsaved=False)
+            self.owner.set_model(_untrained())
             self.statusBar().showMessage(
                 "No shipped model: using an UNTRAINED network — open a model (Ctrl+O) or train one", 0)
             self.statusBar().setToolTip(f"The shipped model could not be loaded: {e}")
             return
-        self._set_model(model, None, unsaved=False)
         self.statusBar().showMessage("Shipped model loaded: draw a digit on the canvas", 8000)
 
-    def _set_model(self, model: Model, path: str | None, unsaved: bool) -> None:
-        self._model = model
-        self._model_path = path
-        self._unsaved = unsaved
-        self._live = None
-        self._update_title()
-        self.training_panel.set_model(model)
-        self.classify_now()
+    @staticmethod
+    def _checked(model: Model) -> Model:
+        from .model_owner import check_model
+        check_model(model)
+        return model
 
     def _update_title(self) -> None:
-        m = self._model
-        self.setWindowTitle(f"{m.title}[*] — Digitlab")
-        self.setWindowModified(self._unsaved)
-        self._update_status_model()
-
-    def _update_status_model(self) -> None:
-        """The permanent status-bar text: the architecture of the model the drawing is read by."""
-        c = self.view_model().config
+        m, o = self.owner.model(), self.owner
+        if m is None:
+            return
+        title = f"{m.title}[*] — Digitlab"
+        if title != self.windowTitle():            # (snapshots arrive a few times a second)
+            self.setWindowTitle(title)
+        self.setWindowModified(o.is_unsaved())
+        c = o.view_model().config
         text = f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, hidden {c.hidden}"
-        if self._live is not None:
+        if o.is_training():
             text = "in training: " + text
-        elif self._unsaved:
+        elif o.is_unsaved():
             text += " · unsaved"
         if text != self.status_model.text():
             self.status_model.setText(text)
+        if self.act_open.isEnabled() == o.is_training():
+            for a in (self.act_open, self.act_open_csv, self.recent_menu.menuAction()):
+                a.setEnabled(not o.is_training())     # a run would replace what is opened
+
+    def _model_changed(self, _model) -> None:
+        self._update_title()
+        self.classify_now()
 
     def open_model(self, path) -> bool:
-        """Open a model file (.npz) or CSV folder; on failure show an error and keep the
-        current model. Returns whether it opened."""
+        """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
+        All or nothing: on failure the current model stays and an error names the file."""
         path = str(path)
+        if self.owner.is_training():
+            self.prompts.error("Cannot open model", "A run is training: stop it before opening a model.")
+            return False
         try:
             from engine import modelfile
             model = modelfile.load_model(path)
+            if not self.owner.replace(model, path=path, question=f"Open {Path(path).name} anyway?"):
+                return False
         except Exception as e:         # noqa: BLE001 - every failure is reported the same way
-            self._show_error("Cannot open model", f"Could not open {path}:\n{e}")
+            self.prompts.error("Cannot open model", f"Could not open {path}:\n{e}")
             return False
-        self._set_model(model, path, unsaved=False)
-        self._remember(path)
+        self.prefs.remember(path)
         self.statusBar().showMessage(f"Opened {path}", 8000)
         return True
 
@@ -356,29 +359,17 @@ class MainWindow(QMainWindow):
         path = str(path)
         try:
             from engine import modelfile
-            modelfile.save_model(self._model, path)
+            modelfile.save_model(self.owner.model(), path)
         except Exception as e:         # noqa: BLE001
-            self._show_error("Cannot save model", f"Could not save the model to {path}:\n{e}")
+            self.prompts.error("Cannot save model", f"Could not save the model to {path}:\n{e}")
             return False
-        self._model_path = path
-        self._unsaved = False
-        self.training_panel.mark_saved()
-        self._update_title()
-        self._remember(path)
+        self.owner.mark_saved(path)
+        self.prefs.remember(path)
         self.statusBar().showMessage(f"Saved {path}", 8000)
         return True
 
-    def _remember(self, path: str) -> None:
-        recent = [p for p in self.recent_files() if p != path]
-        recent.insert(0, path)
-        self.settings.setValue("recentModels", recent[:MAX_RECENT])
-        self.settings.setValue("lastModel", path)
-
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recentModels", [])
-        if isinstance(value, str):
-            value = [value] if value else []
-        return [str(v) for v in (value or [])]
+        return self.prefs.recent_files()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -388,73 +379,61 @@ class MainWindow(QMainWindow):
             a.setToolTip(p)
             a.triggered.connect(lambda _checked=False, p=p: self.open_model(p))
         if not recent:
-            a = self.recent_menu.addAction("(none)")
-            a.setEnabled(False)
+            self.recent_menu.addAction("(none)").setEnabled(False)
         else:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear List", lambda: self.settings.setValue("recentModels", []))
+            self.recent_menu.addAction("Clear List", self.prefs.clear_recent)
 
-    def _start_dir(self) -> str:
-        return self.settings.value("lastDir", str(Path.home()), type=str)
+    def _open_dialog(self) -> bool:
+        path = self.prompts.open_file("Open model", self.prefs.start_dir(),
+                                      "Digitlab models (*.npz);;All files (*)")
+        if not path:
+            return False
+        self.prefs.set_start_dir(str(Path(path).parent))
+        return self.open_model(path)
 
-    def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._start_dir(),
-                                              "Digitlab models (*.npz);;All files (*)")
-        if path:
-            self.settings.setValue("lastDir", str(Path(path).parent))
-            self.open_model(path)
-
-    def _open_csv_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open the article's CSV folder", self._start_dir())
-        if path:
-            self.settings.setValue("lastDir", path)
-            self.open_model(path)
+    def _open_csv_dialog(self) -> bool:
+        path = self.prompts.folder("Open the article's CSV folder", self.prefs.start_dir())
+        if not path:
+            return False
+        self.prefs.set_start_dir(path)
+        return self.open_model(path)
 
     def _save_dialog(self) -> bool:
-        start = str(Path(self._start_dir()) / f"{self._model.name or 'model'}.npz")
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", start, "Digitlab models (*.npz)")
+        start = str(Path(self.prefs.start_dir()) / f"{self.owner.model().name or 'model'}.npz")
+        path = self.prompts.save_file("Save model as", start, "Digitlab models (*.npz)")
         if not path:
             return False
         if not path.lower().endswith(".npz"):
-            path += ".npz"
-        self.settings.setValue("lastDir", str(Path(path).parent))
+            path += ".npz"           # the dialog checked the name without it: ask here
+            if os.path.exists(path) and not self.prompts.confirm(
+                    "Replace the file?", f"{path} already exists. Replace it?"):
+                return False
+        self.prefs.set_start_dir(str(Path(path).parent))
         return self.save_model(path)
 
     def _save_csv_dialog(self) -> bool:
-        path = QFileDialog.getExistingDirectory(self, "Save the model's CSV files in folder", self._start_dir())
+        from engine.modelfile import CSV_FILES
+        path = self.prompts.folder("Save the model's CSV files in folder", self.prefs.start_dir())
         if not path:
             return False
-        self.settings.setValue("lastDir", path)
+        there = [n for n in CSV_FILES.values() if os.path.exists(os.path.join(path, n))]
+        if there and not self.prompts.confirm(
+                "Replace the files?", f"{path} already holds {', '.join(there)}. Replace them?"):
+            return False
+        self.prefs.set_start_dir(path)
         return self.save_model(path)
-
-    # ================================================================== dialogs (patchable)
-    def _show_error(self, title: str, text: str) -> None:
-        """Tell the user something failed (a modal message box; tests replace this)."""
-        QMessageBox.critical(self, title, text)
-
-    def _ask_save_changes(self) -> str:
-        """Ask whether to save the unsaved trained model: "save", "discard" or "cancel"."""
-        box = QMessageBox(QMessageBox.Warning, "Unsaved model",
-                          "The trained model has not been saved.", parent=self)
-        box.setInformativeText("Save it before quitting?")
-        box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
-        box.setDefaultButton(QMessageBox.Save)
-        answer = box.exec()
-        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About Digitlab", about_text())
 
     # ================================================================== classification
     def _brush_changed(self, value: int) -> None:
         self.canvas.set_brush_width(value)
         self.brush_label.setText(f"{value:>2} px")
-        self.settings.setValue("brushWidth", value)
+        self.prefs.set_brush_width(value)
 
     @Slot()
     def _schedule(self) -> None:
-        # Coalesce: at most one classification per THROTTLE_MS while drawing; the first
-        # change starts the timer, later ones wait for it.
+        # at most one classification per THROTTLE_MS while drawing: the first change
+        # starts the timer, later ones wait for it
         if not self._timer.isActive():
             self._timer.start()
 
@@ -468,9 +447,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def classify_now(self) -> None:
-        """Classify the drawing now and update every view (prediction, maps)."""
+        """Classify the drawing once with the model that reads it and update every view.
+
+        While a run trains this model is a snapshot copy: the arrays being trained are
+        never read here."""
         self._timer.stop()
-        model = self.view_model()
+        model = self.owner.view_model()
         if model is None:
             return
         x = self.network_input()
@@ -483,46 +465,47 @@ class MainWindow(QMainWindow):
         self._net_pending = (model, fwd)
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
-        self.training_panel.set_probe(None if empty else x)
+        self.training_panel.show_reading(self.last_proba)
 
     def _update_net_view(self) -> None:
         if self._net_pending is not None:
             self.net_view.update_views(*self._net_pending)
             self._net_pending = None
 
-    # ================================================================== training
-    def _live_model(self, model) -> None:
-        self._live = model
-        self._update_status_model()
-        self.classify_now()
-
-    def _model_trained(self, model) -> None:
-        self._set_model(model, None, unsaved=True)
-        self.statusBar().showMessage("Training finished: the trained model is now used for drawing "
-                                     "(not saved yet — File ▸ Save Model As…)", 15000)
-
-    def _training_stopped(self) -> None:
-        if self._live is not None:
-            self._live = None
-            self._update_status_model()
-            self.classify_now()
-
     # ================================================================== closing
+    def _may_close(self) -> bool:
+        """Ask first (save, discard, cancel); only then stop a run, waiting a bounded time."""
+        tp, answer = self.training_panel, DISCARD
+        if tp.is_training():
+            answer = self.prompts.ask_save("A run is training.", "Stop it and save the model "
+                                           "trained so far before quitting?")
+        elif self.owner.is_unsaved():
+            answer = self.prompts.ask_save(f"The trained model ({self.owner.model().name}) has "
+                                           "not been saved.", "Save it before quitting?")
+        if answer == CANCEL:
+            return False
+        if tp.is_busy():
+            tp.quiet = True
+            tp.stop()                          # says "stopping…" in the panel
+            self.statusBar().showMessage("stopping training…")
+            self.statusBar().repaint()         # seen during the wait below
+            tp.progress_bar.repaint()
+            if not tp.shutdown(self.stop_wait_seconds):
+                self.prompts.note("Quitting", f"Training did not stop within {self.stop_wait_seconds:g} s "
+                                  "(it is loading data or compiling); Digitlab quits without waiting for it.")
+                return True
+        if answer == SAVE and self.owner.is_unsaved() and not self._save_dialog():
+            tp.quiet = False
+            return False
+        return True
+
     def closeEvent(self, event) -> None:
-        tp = self.training_panel
-        was_training = tp.is_training()
-        tp.shutdown()                      # always: ends the worker thread (cheap when idle)
-        if was_training:
-            QApplication.processEvents()   # let a final modelTrained arrive
-        if tp.has_unsaved_model() or self._unsaved:
-            answer = self._ask_save_changes()
-            if answer == "cancel" or (answer == "save" and not self._save_dialog()):
-                event.ignore()
-                return
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
-        self.settings.setValue("preprocess", self.act_preprocess.isChecked())
-        self.settings.sync()
+        if not self._may_close():
+            event.ignore()
+            return
+        self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
+        if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
+            self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
         event.accept()
 
 
@@ -545,13 +528,27 @@ def about_text() -> str:
         "</table>")
 
 
-def run(argv=None) -> int:
-    """Start the application with the main window; returns the exit status."""
+def run(argv=None, window: MainWindow | None = None) -> int:
+    """Start the application with the main window; returns the exit status.
+
+    ``window``: the window to show (scripts and tests), else a new :class:`MainWindow`.
+    When the window closed while a job that cannot be interrupted still runs (a data
+    load, a first compile), its thread cannot be stopped, and Qt aborts a process that
+    destroys a running thread: the process then ends here, with ``os._exit``, once the
+    settings are written.
+    """
     argv = list(sys.argv if argv is None else argv) or ["digitlab"]
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Digitlab")
     app.setOrganizationName("Digitlab")
     app.setWindowIcon(app_icon())
-    window = MainWindow()
+    if window is None:
+        window = MainWindow()
     window.show()
-    return app.exec()
+    status = app.exec()
+    if running_threads():
+        window.settings.sync()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

@@ -38,11 +38,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     qapp = QApplication.instance() or QApplication([])
     from .main_window import MainWindow
+    from .prompts import NoPrompts
     import engine
     model = engine.load_model(args.model) if args.model else None
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat)
-        w = MainWindow(model=model, settings=settings)
+        w = MainWindow(model=model, settings=settings, prompts=NoPrompts())
         w.resize(1440, 880)
         w.show()
         QTest.qWaitForWindowExposed(w)
@@ -58,7 +59,6 @@ def main(argv=None) -> int:
         w.grab().save(args.out)
         print(f"saved {args.out}: {w.current_model().title}, reads {int(np.argmax(w.last_proba))} "
               f"({w.last_proba.max():.0%})")
-        w._ask_save_changes = lambda: "discard"
         w.close()
     return 0
 

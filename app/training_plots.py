@@ -1,0 +1,180 @@
+"""The live views of a run: error and accuracy curves, the kernels, the confusion matrix.
+
+Every plot item is made once and updated in place; the running-error curve is redrawn at
+most every :attr:`TrainingPlots.CURVE_SECONDS` (re-plotting re-ticks the axes).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QGridLayout, QWidget
+
+from engine.events import IterationEnd, Progress
+from engine.record import TestFigures
+
+from .mosaic import KERNEL_CMAP, Mosaic, kernel_rgba, rgba_lut
+
+__all__ = ["TrainingPlots"]
+
+
+class TrainingPlots(QWidget):
+    """Four plots in a 2x2 grid.
+
+    Attributes
+    ----------
+    train_curve, test_curve, running_curve, argmax_curve, percent_curve : PlotDataItem
+    kernels : Mosaic
+        The kernels of the model shown (:meth:`show_kernels`).
+    confusion : ndarray (10, 10) or None
+        The confusion matrix shown.
+    """
+
+    CURVE_SECONDS = 0.25
+
+    def __init__(self, parent=None, clock=time.perf_counter):
+        super().__init__(parent)
+        self._clock = clock
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self._error_plot(), 0, 0)
+        grid.addWidget(self._accuracy_plot(), 0, 1)
+        grid.addWidget(self._kernels_plot(), 1, 0)
+        grid.addWidget(self._confusion_plot(), 1, 1)
+        for w in (self.error_plot, self.accuracy_plot, self.kernels_widget, self.confusion_plot):
+            w.setMinimumSize(220, 170)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
+        self.kernels_updates = 0
+        self.clear()
+
+    # -- building -------------------------------------------------------------------------
+    def _error_plot(self) -> pg.PlotWidget:
+        # no grid and no symbols: this plot repaints while the worker trains
+        p = self.error_plot = pg.PlotWidget(title="Error", background="w")
+        p.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        p.setLabel("bottom", "iteration")
+        p.setLabel("left", "error")
+        p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.train_curve = p.plot([], [], pen=pg.mkPen("#1f77b4", width=2), name="training")
+        self.test_curve = p.plot([], [], pen=pg.mkPen("#d62728", width=2), name="test")
+        self.running_curve = p.plot([], [], pen=pg.mkPen("#4f9bd9", width=2, style=Qt.DashLine),
+                                    name="running (this iteration)")
+        return p
+
+    def _accuracy_plot(self) -> pg.PlotWidget:
+        p = self.accuracy_plot = pg.PlotWidget(title="Test accuracy (%)", background="w")
+        p.addLegend(offset=(-5, -5), labelTextSize="8pt")
+        p.setLabel("bottom", "iteration")
+        p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.argmax_curve = p.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=5,
+                                   symbolBrush="#2ca02c", name="arg-max accuracy")
+        self.percent_curve = p.plot([], [], pen=pg.mkPen("#9467bd", width=2), symbol="t",
+                                    symbolSize=6, symbolBrush="#9467bd",
+                                    name="percent correct (article's rule)")
+        return p
+
+    def _kernels_plot(self) -> pg.GraphicsLayoutWidget:
+        w = self.kernels_widget = pg.GraphicsLayoutWidget()
+        w.setBackground("w")
+        w.ci.addLabel("Kernels (red +, blue −)", row=0, col=0, color="#333")
+        w.ci.nextRow()
+        self.kernels = Mosaic(w.ci)
+        self._klut = rgba_lut(pg.colormap.get(KERNEL_CMAP))
+        self._arch = None
+        return w
+
+    def _confusion_plot(self) -> pg.PlotWidget:
+        p = self.confusion_plot = pg.PlotWidget(title="Confusion matrix (test set)", background="w")
+        self.confusion_image = pg.ImageItem(np.zeros((10, 10)), axisOrder="row-major")
+        self.confusion_image.setColorMap(pg.colormap.get("viridis"))
+        p.addItem(self.confusion_image)
+        vb = p.getPlotItem().getViewBox()
+        vb.setAspectLocked(True)
+        vb.invertY(True)
+        vb.setMouseEnabled(False, False)
+        vb.setRange(xRange=(0, 10), yRange=(0, 10), padding=0.02)
+        ticks = [[(i + 0.5, str(i)) for i in range(10)]]
+        for side in ("left", "bottom"):
+            p.getPlotItem().getAxis(side).setTicks(ticks)
+        p.setLabel("left", "true")
+        p.setLabel("bottom", "predicted")
+        font = QFont()
+        font.setPointSize(7)
+        self.confusion_texts = []
+        for i in range(10):
+            for j in range(10):
+                # plain Qt text (painted in C++), screen-sized, centred on its cell
+                t = QGraphicsSimpleTextItem("")
+                t.setFont(font)
+                t.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
+                t.setPos(j + 0.5, i + 0.5)
+                t.setZValue(10)
+                p.addItem(t)
+                self.confusion_texts.append(t)
+        return p
+
+    # -- updating -------------------------------------------------------------------------
+    def clear(self) -> None:
+        """No curves (a new run)."""
+        self._train_x, self._train_y = [], []
+        self._test_x, self._test_y, self._acc_argmax, self._acc_percent = [], [], [], []
+        self.running_x, self._run_y = [], []
+        self._run_drawn = -float("inf")
+        for c in (self.train_curve, self.test_curve, self.running_curve, self.argmax_curve,
+                  self.percent_curve):
+            c.setData([], [])
+        self.confusion = None
+
+    def add_progress(self, ev: Progress) -> None:
+        self.running_x.append(ev.iteration + ev.done / max(ev.total, 1))
+        self._run_y.append(ev.running_error)
+        now = self._clock()
+        if now - self._run_drawn >= self.CURVE_SECONDS:
+            self._run_drawn = now
+            self.running_curve.setData(self.running_x, self._run_y)
+
+    def add_iteration(self, ev: IterationEnd) -> None:
+        self._train_x.append(ev.iteration + 1)
+        self._train_y.append(ev.train_error)
+        self.train_curve.setData(self._train_x, self._train_y)
+        self.running_x, self._run_y = [], []
+        self.running_curve.setData([], [])
+
+    def add_test(self, iteration: int, fig: TestFigures) -> None:
+        self._test_x.append(iteration + 1)
+        self._test_y.append(fig.test_error)
+        self._acc_argmax.append(fig.argmax_accuracy)
+        self._acc_percent.append(fig.percent_correct)
+        self.test_curve.setData(self._test_x, self._test_y)
+        self.argmax_curve.setData(self._test_x, self._acc_argmax)
+        self.percent_curve.setData(self._test_x, self._acc_percent)
+        if fig.confusion is not None:
+            self.show_confusion(fig.confusion)
+
+    def show_kernels(self, model) -> None:
+        """Draw ``model``'s kernels (on one scale centred at zero)."""
+        if model is None:
+            return
+        c = model.config
+        if (c.kernels, c.kernel_size) != self._arch:
+            self._arch = (c.kernels, c.kernel_size)
+            self.kernels.build(c.kernels, c.kernel_size, np.full((c.kernels, 4), 80, np.uint8))
+        self.kernels.show(kernel_rgba(model.params["K"], c.kernel_size, self._klut))
+        self.kernels_updates += 1
+
+    def show_confusion(self, confusion: np.ndarray) -> None:
+        c = np.asarray(confusion, dtype=np.float64)
+        self.confusion = c
+        top = max(float(c.max()), 1.0)
+        self.confusion_image.setImage(c, autoLevels=False, levels=(0, top))
+        dark, light = QBrush(QColor("black")), QBrush(QColor("white"))
+        for idx, t in enumerate(self.confusion_texts):
+            v = int(c.flat[idx])
+            t.setText(str(v) if v else "")
+            t.setBrush(dark if v > 0.6 * top else light)
+            r = t.boundingRect()
+            t.setTransform(QTransform.fromTranslate(-r.width() / 2, -r.height() / 2))

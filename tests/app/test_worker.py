@@ -1,0 +1,201 @@
+"""The thin worker: a generator in a QThread, pause and stop between yields, throttled events,
+a bounded close."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QObject, Slot
+
+from app.worker import GeneratorWorker, running_threads
+from engine.events import IterationEnd, Progress
+
+from .conftest import Gate
+
+
+class Recorder(QObject):
+    """Collects what the worker sends, noting the thread each arrives in."""
+
+    def __init__(self, worker):
+        super().__init__()
+        self.events, self.failures, self.threads = [], [], set()
+        worker.event.connect(self.add)
+        worker.failed.connect(self.fail)
+
+    @Slot(object)
+    def add(self, ev):
+        self.threads.add(threading.current_thread().name)
+        self.events.append(ev)
+
+    @Slot(str)
+    def fail(self, text):
+        self.failures.append(text)
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def progress(i):
+    return Progress(0, i, 100, 0.5, 10.0, 1.0)
+
+
+@pytest.fixture
+def make_worker():
+    """``make_worker(*args, **kw) -> GeneratorWorker``; each is closed after the test."""
+    made = []
+
+    def make(*args, **kw):
+        w = GeneratorWorker(*args, **kw)
+        made.append(w)
+        return w
+    yield make
+    for w in made:
+        assert w.close(20)
+
+
+def run(qtbot, worker, work):
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        worker.start(work)
+    assert worker.wait(20)
+
+
+def test_events_arrive_in_order_on_the_gui_thread_then_finished(qtbot, make_worker):
+    w = make_worker()
+    rec = Recorder(w)
+    run(qtbot, w, lambda ctl: iter(["a", "b", "c"]))
+    assert rec.events == ["a", "b", "c"]
+    assert rec.threads == {threading.main_thread().name}
+    assert not w.is_running()
+
+
+def test_an_exception_becomes_one_message_and_finished_still_comes(qtbot, make_worker):
+    def work(ctl):
+        yield "before"
+        raise RuntimeError("the stepper is broken")
+    w = make_worker()
+    rec = Recorder(w)
+    run(qtbot, w, work)
+    assert rec.events == ["before"]
+    assert rec.failures == ["RuntimeError: the stepper is broken"]
+
+
+def test_throttled_events_at_most_a_few_a_second_the_others_always(qtbot, make_worker):
+    clock = FakeClock()
+
+    def work(ctl):
+        for i in range(10):            # ten progress events within 0.09 s: one goes out
+            clock.t = i * 0.01
+            yield progress(i)
+        yield IterationEnd(0, 0.5, 0.5, 1.0, 10.0)     # always
+        clock.t = 0.5
+        yield progress(99)             # 0.5 s later: goes out
+    w = make_worker((Progress,), updates_per_second=4, clock=clock)
+    rec = Recorder(w)
+    run(qtbot, w, work)
+    kinds = [(type(e).__name__, getattr(e, "done", None)) for e in rec.events]
+    assert kinds == [("Progress", 0), ("IterationEnd", None), ("Progress", 99)]
+
+
+def test_pause_holds_between_yields_and_leaves_paused_time_out_of_the_clock(qtbot, make_worker):
+    clock = FakeClock()
+    gate = Gate()
+    seen_clock = []
+
+    def work(ctl):
+        yield 1
+        gate.wait()                      # the test pauses before letting it go on
+        yield 2                          # the worker holds after this one
+        seen_clock.append(ctl.clock())
+        yield 3
+    w = make_worker(clock=clock)
+    rec = Recorder(w)
+    with qtbot.waitSignal(w.pausedChanged, timeout=20000) as paused:
+        w.start(work)
+        qtbot.waitUntil(lambda: rec.events == [1], timeout=20000)
+        w.pause()
+        gate.release()
+    assert paused.args == [True] and w.is_paused()
+    qtbot.waitUntil(lambda: rec.events == [1, 2], timeout=20000)
+    clock.t = 100.0                      # a long pause
+    assert rec.events == [1, 2] and w.is_running()
+    with qtbot.waitSignal(w.finished, timeout=20000):
+        w.resume()
+    assert rec.events == [1, 2, 3]
+    assert seen_clock == [pytest.approx(0.0)]
+
+
+def test_stop_is_a_flag_the_work_reads_and_wait_has_a_timeout(qtbot, make_worker):
+    gate = Gate()
+
+    def work(ctl):
+        gate.wait()                      # stuck (a data load that cannot be interrupted)
+        yield ctl.stop_requested()
+    w = make_worker()
+    rec = Recorder(w)
+    w.start(work)
+    w.stop()
+    assert w.stop_event.is_set()
+    assert w.wait(0.01) is False and w.is_running()   # bounded, nothing forced
+    with qtbot.waitSignal(w.finished, timeout=20000):
+        gate.release()
+    assert w.wait(20) and rec.events == [True]
+
+
+def test_a_second_start_while_running_is_refused(qtbot, make_worker):
+    gate = Gate()
+
+    def work(ctl):
+        gate.wait()
+        yield 1
+    w = make_worker()
+    w.start(work)
+    try:
+        with pytest.raises(RuntimeError, match="still running"):
+            w.start(work)
+    finally:
+        gate.open_all()
+        assert w.wait(20)
+
+
+def test_every_run_uses_the_worker_s_one_thread_and_even_plain_functions_hear_it_in_the_gui(
+        qtbot, make_worker):
+    w = make_worker()
+    ran_in, heard_in = [], []
+    w.event.connect(lambda ev: heard_in.append(threading.get_ident()))
+
+    def work(ctl):
+        ran_in.append(threading.get_ident())
+        yield "x"
+    run(qtbot, w, work)
+    run(qtbot, w, work)
+    assert len(ran_in) == 2 and ran_in[0] == ran_in[1] != threading.get_ident()
+    assert heard_in == [threading.get_ident()] * 2
+
+
+def test_close_is_bounded_and_a_thread_that_cannot_stop_is_kept_until_it_ends(qtbot, make_worker):
+    gate = Gate()
+
+    def work(ctl):
+        gate.wait()                      # cannot be interrupted (a first compile)
+        yield "late"
+    w = make_worker()
+    w.start(work)
+    assert w.close(0.01) is False        # bounded, nothing forced
+    assert w.is_running() and len(running_threads()) == 1
+    with qtbot.waitSignal(w.finished, timeout=20000):
+        gate.release()
+    assert w.close(20) and not running_threads()
+
+
+def test_a_closed_worker_runs_again_when_started(qtbot, make_worker):
+    w = make_worker()
+    rec = Recorder(w)
+    run(qtbot, w, lambda ctl: iter([1]))
+    assert w.close(20) and not running_threads()
+    run(qtbot, w, lambda ctl: iter([2]))
+    assert rec.events == [1, 2]
