@@ -63,6 +63,9 @@ class ExplainPanel(QWidget):
         An :class:`engine.ablation.Ranking`.
     looksChanged(object)
         An :class:`app.explain_tasks.LooksResult`.
+    dataReady(object)
+        The data are indexed for the model (an :class:`app.explain_tasks.Context`): the
+        Break it and Looks like views can now compute.
     failed(str)
         A computation failed; the message says which and why.
     """
@@ -73,6 +76,7 @@ class ExplainPanel(QWidget):
     brokenChanged = Signal(object)
     rankingChanged = Signal(object)
     looksChanged = Signal(object)
+    dataReady = Signal(object)
     failed = Signal(str)
 
     def __init__(self, parent=None, data=None):
@@ -375,6 +379,7 @@ class ExplainPanel(QWidget):
         n = len(ctx.index.labels)
         self.status.setText(f"{n:,} training images indexed, {len(ctx.pca.labels):,} test images mapped "
                             f"({ctx.seconds:.1f} s)")
+        self.dataReady.emit(ctx)
         if self.last.pop("rank-wanted", False):
             self.rank_kernels()
         self._refresh(drawing=True)

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from engine.backmap import attribution_rgba
 
-__all__ = ["AttributionView", "DigitGrid", "Gallery", "HiddenMap", "CLASS_COLOURS", "gray_qimage",
+__all__ = ["AttributionView", "DigitGrid", "Gallery", "HiddenMap", "CLASS_COLOURS", "gray_qimage", "rgba_qimage",
+           "composite",
            "kernel_icon_image"]
 
 CLASS_COLOURS = np.array([[31, 119, 180, 255], [255, 127, 14, 255], [44, 160, 44, 255], [214, 39, 40, 255],
@@ -231,3 +232,21 @@ def kernel_icon_image(kernel: np.ndarray, size: int = 20) -> QImage:
     span = k.max() - k.min()
     img = gray_qimage((k - k.min()) / span if span > 0 else np.zeros_like(k))
     return img.scaled(size, size, Qt.IgnoreAspectRatio, Qt.FastTransformation)
+
+
+def rgba_qimage(rgba: np.ndarray) -> QImage:
+    """A copy of an RGBA array ``(H, W, 4)`` uint8 (straight alpha) as a QImage, ready for
+    ``QPainter.drawImage`` over the canvas (e.g. scaled to the canvas's target rectangle)."""
+    a = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+
+
+def composite(image01: np.ndarray, rgba: np.ndarray | None) -> np.ndarray:
+    """The drawing ``(H, W)`` in [0, 1] (dimmed grey) under an overlay ``(H, W, 4)``:
+    ``(H, W, 3)`` uint8."""
+    base = np.repeat((0.45 * np.clip(np.asarray(image01, np.float64), 0, 1) * 255.0)[..., None], 3, axis=2)
+    if rgba is None:
+        return base.astype(np.uint8)
+    a = rgba[..., 3:4].astype(np.float64) / 255.0
+    return np.round(base * (1 - a) + rgba[..., :3] * a).astype(np.uint8)

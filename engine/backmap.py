@@ -4,7 +4,7 @@
 factor on both axes and shifts it so its centre of mass lands on (14, 14) (or, without
 preprocessing, scales the whole drawing to 28x28). Both are axis-aligned affine maps, so
 a map over the 28x28 input (an attribution, say) goes back to the drawing as
-``Ry @ map @ Rx.T`` with two bilinear interpolation matrices. :func:`attribution_rgba`
+by bilinear interpolation, one axis at a time. :func:`attribution_rgba`
 colours such a map for drawing over the canvas.
 """
 from __future__ import annotations
@@ -72,21 +72,20 @@ def placement(canvas_image: np.ndarray, preprocess: bool = True, *,
     return Placement(top, left, oy, ox, scale, scale)
 
 
-def _interp(n_canvas: int, start: int, offset: int, scale: float) -> np.ndarray:
-    """Bilinear weights ``(n_canvas, 28)``: canvas pixel centres sampled in the input;
-    rows beyond the input's edge are zero."""
+def _interp(n_canvas: int, start: int, offset: int, scale: float):
+    """Bilinear sampling of the input at canvas pixel centres along one axis.
+
+    Returns ``(i0, i1, w0, w1)``, each ``(n_canvas,)``: the two input indices and their
+    weights (both zero beyond the input's edge).
+    """
     u = offset + (np.arange(n_canvas) + 0.5 - start) * scale - 0.5     # fractional input index
     inside = (u >= -0.5) & (u <= MNIST_SIZE - 0.5)
     u = np.clip(u, 0.0, MNIST_SIZE - 1.0)
     i0 = np.floor(u).astype(np.intp)
     i1 = np.minimum(i0 + 1, MNIST_SIZE - 1)
-    frac = u - i0
-    R = np.zeros((n_canvas, MNIST_SIZE))
-    rows = np.arange(n_canvas)
-    R[rows, i0] += 1.0 - frac
-    R[rows, i1] += frac
-    R[~inside] = 0.0
-    return R
+    w1 = (u - i0) * inside
+    w0 = (1.0 - (u - i0)) * inside
+    return i0, i1, w0, w1
 
 
 def to_canvas(map28: np.ndarray, canvas_image: np.ndarray, preprocess: bool = True) -> np.ndarray:
@@ -102,17 +101,19 @@ def to_canvas(map28: np.ndarray, canvas_image: np.ndarray, preprocess: bool = Tr
 
     Returns
     -------
-    ndarray, (H, W), float64
-        Bilinearly interpolated; zero where the canvas falls outside the input.
+    ndarray, (H, W), float32
+        Bilinearly interpolated (two gathers a pixel on each axis); zero where the canvas
+        falls outside the input.
     """
     H, W = np.shape(canvas_image)
     pl = placement(canvas_image, preprocess)
     if pl is None:
-        return np.zeros((H, W))
-    Ry = _interp(H, pl.top, pl.oy, pl.scale)
-    Rx = _interp(W, pl.left, pl.ox, pl.scale_x)
-    m = np.asarray(map28, dtype=np.float64)
-    return np.einsum("ik,kl,jl->ij", Ry, m, Rx, optimize=True)
+        return np.zeros((H, W), np.float32)
+    m = np.asarray(map28, dtype=np.float32)
+    y0, y1, a0, a1 = _interp(H, pl.top, pl.oy, pl.scale)
+    x0, x1, b0, b1 = _interp(W, pl.left, pl.ox, pl.scale_x)
+    rows = m[y0] * a0[:, None].astype(np.float32) + m[y1] * a1[:, None].astype(np.float32)   # (H, 28)
+    return rows[:, x0] * b0.astype(np.float32) + rows[:, x1] * b1.astype(np.float32)
 
 
 def attribution_rgba(values: np.ndarray, limit: float | None = None, alpha: int = 200) -> np.ndarray:
@@ -132,13 +133,18 @@ def attribution_rgba(values: np.ndarray, limit: float | None = None, alpha: int 
     ndarray, (H, W, 4), uint8
         Fully transparent where the value is zero.
     """
-    v = np.asarray(values, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float32)
     lim = float(np.max(np.abs(v))) if limit is None else float(limit)
     out = np.zeros(v.shape + (4,), dtype=np.uint8)
     if lim <= 0 or not np.isfinite(lim):
         return out
-    a = np.clip(np.abs(v) / lim, 0.0, 1.0)
-    pos = v > 0
-    out[..., :3] = np.where(pos[..., None], np.array(TOWARDS, np.uint8), np.array(AWAY, np.uint8))
-    out[..., 3] = np.round(np.sqrt(a) * alpha).astype(np.uint8)
+    # a 511-entry table from -lim to +lim: one gather per pixel
+    levels = np.abs(np.arange(-255, 256, dtype=np.float32)) / 255.0
+    lut = np.zeros((511, 4), np.uint8)
+    lut[:255, :3] = AWAY
+    lut[256:, :3] = TOWARDS
+    lut[:, 3] = np.round(np.sqrt(levels) * alpha).astype(np.uint8)
+    idx = np.clip(v * np.float32(255.0 / lim), -255.0, 255.0)
+    idx = np.rint(idx).astype(np.intp) + 255
+    out = lut[idx]
     return out
