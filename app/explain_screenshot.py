@@ -85,6 +85,7 @@ def main(argv=None) -> int:
     if args.why_not is not None:
         panel.class_box.setCurrentIndex(panel.class_box.findData(args.why_not))
     panel.set_model(model)
+    wait_for(panel.dataReady)
     panel.set_drawing(x28, canvas)
     overlay = wait_for(panel.overlayChanged)[0]
     rgb = np.ascontiguousarray(composite(canvas, overlay))

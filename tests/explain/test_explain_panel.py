@@ -192,3 +192,22 @@ def test_looks_like_shows_the_training_image_itself_first_and_moves_the_point(qt
     assert blocker.args[0].index[0] == 20
     assert not np.allclose(panel.map_view.drawing_xy, r.xy)
     assert sum(len(item.data) for item in panel.map_view.points) == 200
+
+
+def test_a_new_model_replaces_the_old_ones_results(qtbot, panel, model, data, small_model):
+    other = small_model(3)
+    x28 = to_mnist(canvas_of(data.test_images[7] / 255.0))
+    panel.set_model(model)
+    panel.set_drawing(x28)
+    panel.set_model(other)                           # before the first model's result is shown
+    want = explain(other, x28, None, "gradient × input")[0]
+    qtbot.waitUntil(lambda: panel.attr_view.attribution is not None and not panel.runner.busy("why")
+                    and np.allclose(panel.attr_view.attribution, want, atol=1e-12), timeout=WAIT)
+    assert panel.kernel_list.count() == other.config.kernels
+
+
+def test_robustness_asks_for_a_drawing_first(qtbot, panel, model):
+    panel.set_model(model)
+    panel.tabs.setCurrentIndex(1)
+    qtbot.mouseClick(panel.robust_button, Qt.LeftButton)
+    assert panel.robust_label.text() == "Draw a digit first"
