@@ -3,7 +3,8 @@ the drawing with the attribution overlay the panel sends to the canvas.
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.explain_screenshot [docs/screenshot-explain.png] [--tab N]
+    QT_QPA_PLATFORM=offscreen python -m app.explain_screenshot [docs/screenshot-explain.png]
+        [--method NAME] [--why-not DIGIT] [--robustness]
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
     ap.add_argument("out", nargs="?", default="docs/screenshot-explain.png")
     ap.add_argument("--method", default="integrated gradients")
     ap.add_argument("--why-not", type=int, default=None, help="explain this class instead of the reading")
+    ap.add_argument("--robustness", action="store_true", help="show the Robustness tab, tested")
     args = ap.parse_args(argv)
     qapp = QApplication.instance() or QApplication([])
     import engine
@@ -91,6 +93,10 @@ def main(argv=None) -> int:
     rgb = np.ascontiguousarray(composite(canvas, overlay))
     from PySide6.QtGui import QImage
     view.setPixmap(QPixmap.fromImage(QImage(rgb.data, 280, 280, 3 * 280, QImage.Format_RGB888).copy()))
+    if args.robustness:
+        panel.tabs.setCurrentIndex(1)
+        panel.robust_button.click()
+        wait_for(panel.robustnessChanged)
     qapp.processEvents()
     win.grab().save(args.out)
     proba = model.predict_proba(x28[None])[0]
