@@ -47,6 +47,9 @@ class LatestRunner(QObject):
     parent : QObject, optional
     threads : int
         Threads of the runner's own pool.
+    priorities : dict of str to int, optional
+        Priority of each channel's jobs when they wait for a thread (higher first; 0 for
+        channels not named): quick views ahead of slow ones.
 
     Signals
     -------
@@ -59,8 +62,9 @@ class LatestRunner(QObject):
     done = Signal(str, object)
     failed = Signal(str, str)
 
-    def __init__(self, parent=None, threads: int = 2):
+    def __init__(self, parent=None, threads: int = 2, priorities: dict | None = None):
         super().__init__(parent)
+        self.priorities = dict(priorities or {})
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, int(threads)))
         self._relay = _Relay()          # no parent: the jobs keep it alive until they end
@@ -95,7 +99,7 @@ class LatestRunner(QObject):
 
     def _start(self, channel: str, gen: int, fn: Callable, args: tuple) -> None:
         self._running[channel] = gen
-        self._pool.start(_Job(self._relay, channel, gen, fn, args))
+        self._pool.start(_Job(self._relay, channel, gen, fn, args), self.priorities.get(channel, 0))
 
     def _next(self, channel: str) -> None:
         self._running.pop(channel, None)

@@ -88,7 +88,8 @@ class ExplainPanel(QWidget):
         self.image28: np.ndarray | None = None
         self.canvas_image: np.ndarray | None = None
         self.preprocess = True
-        self.runner = LatestRunner(self)
+        # three threads: a slow job (indexing, robustness, ranking) never holds up the overlay
+        self.runner = LatestRunner(self, threads=3, priorities={"why": 3, "looks": 2, "break": 2})
         self.runner.done.connect(self._done)
         self.runner.failed.connect(self._failed)
         self.last: dict[str, object] = {}
