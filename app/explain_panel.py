@@ -204,6 +204,8 @@ class ExplainPanel(QWidget):
         self.rank_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.rank_table.verticalHeader().setVisible(False)
         self.rank_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.rank_table.setToolTip("Double-click a kernel to switch it off or on")
+        self.rank_table.cellDoubleClicked.connect(self._toggle_ranked)
         noise = QHBoxLayout()
         noise.addWidget(self.noise_slider, 1)
         noise.addWidget(self.noise_label)
@@ -450,6 +452,13 @@ class ExplainPanel(QWidget):
         self.status.setText(f"Kernels ranked on {len(self._ctx.test_labels)} test images "
                             f"(accuracy {ranking.accuracy:.1%}) in {seconds:.1f} s")
         self.rankingChanged.emit(ranking)
+
+    def _toggle_ranked(self, row: int, _col: int) -> None:
+        ranking = self.last.get("rank")
+        if ranking is None:
+            return
+        item = self.kernel_list.item(int(ranking[1].order[row]))
+        item.setCheckState(Qt.Unchecked if item.checkState() == Qt.Checked else Qt.Checked)
 
     def _show_looks(self, r) -> None:
         if self.image28 is None:

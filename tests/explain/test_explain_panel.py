@@ -173,6 +173,12 @@ def test_kernel_ranking_table_lists_the_most_needed_kernel_first(qtbot, panel, m
     assert panel.rank_table.rowCount() == model.config.kernels
     assert panel.rank_table.item(0, 0).text() == f"kernel {top + 1}"
     assert panel.rank_table.item(0, 1).text() == f"{want.without[top]:.1%}"
+    rect = panel.rank_table.visualItemRect(panel.rank_table.item(0, 0))
+    with qtbot.waitSignal(panel.brokenChanged, timeout=WAIT,
+                          check_params_cb=lambda r: r.damage.kernels_off == (top,)) as blocker:
+        qtbot.mouseClick(panel.rank_table.viewport(), Qt.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(panel.rank_table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert blocker.args[0].accuracy == pytest.approx(want.without[top])
 
 
 def test_looks_like_shows_the_training_image_itself_first_and_moves_the_point(qtbot, panel, model, data):
