@@ -79,6 +79,7 @@ class DrawingCanvas(QWidget):
         self._current: Stroke | None = None
         self._base = self._blank()      # all finished strokes
         self._image = self._blank()     # finished strokes + the current one
+        self._overlay: QImage | None = None   # explanations drawn over the drawing
         self._tablet_down = False
         self.setMinimumSize(280, 280)
         sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -146,6 +147,20 @@ class DrawingCanvas(QWidget):
         self._rerender()
 
     # -- geometry -----------------------------------------------------------------
+    def set_overlay(self, rgba) -> None:
+        """Draw ``rgba`` ``(H, W, 4)`` uint8 (the canvas's size) over the drawing; None: nothing."""
+        if rgba is None:
+            self._overlay = None
+        else:
+            a = np.ascontiguousarray(rgba, dtype=np.uint8)
+            h, w = a.shape[:2]
+            self._overlay = QImage(a.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+        self.update()
+
+    def overlay(self) -> QImage | None:
+        """The overlay drawn over the drawing, if any."""
+        return self._overlay
+
     def sizeHint(self) -> QSize:
         return QSize(400, 400)
 
@@ -244,6 +259,8 @@ class DrawingCanvas(QWidget):
         r = self.target_rect()
         p.setRenderHint(QPainter.SmoothPixmapTransform, True)
         p.drawImage(r, self._image)
+        if self._overlay is not None:
+            p.drawImage(r, self._overlay)
         frame = pal.color(QPalette.Highlight) if self.hasFocus() else pal.color(QPalette.Mid)
         p.setPen(QPen(frame, 1))
         p.setBrush(Qt.NoBrush)

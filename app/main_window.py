@@ -22,6 +22,7 @@ from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
 from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
+from .explain_panel import ExplainPanel
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .worker import running_threads
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.last_proba: np.ndarray | None = None
         self.last_forward = None
         self._net_pending = None
+        self._explained_model = None
         self.setWindowIcon(app_icon())
         self._build_drawing()
         self._build_docks()
@@ -147,6 +149,12 @@ class MainWindow(QMainWindow):
         self.train_dock.setWidget(self.train_scroll)
         self.addDockWidget(Qt.RightDockWidgetArea, self.train_dock)
         self.tabifyDockWidget(self.net_dock, self.train_dock)
+        self.explain_panel = ExplainPanel()
+        self.explain_dock = QDockWidget("Why?", self)
+        self.explain_dock.setObjectName("explainDock")
+        self.explain_dock.setWidget(self.explain_panel)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
+        self.tabifyDockWidget(self.train_dock, self.explain_dock)
         self.net_dock.raise_()
         self.status_model = QLabel()
         self.statusBar().addPermanentWidget(self.status_model)
@@ -159,6 +167,8 @@ class MainWindow(QMainWindow):
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
+        self.explain_dock.visibilityChanged.connect(self._explain_visible)
+        self.explain_panel.overlayChanged.connect(self._show_overlay)
         self.preprocess_box.setChecked(self.prefs.preprocess())
         self.act_preprocess.setChecked(self.preprocess_box.isChecked())
         self.preprocess_box.toggled.connect(self.act_preprocess.setChecked)
@@ -253,7 +263,7 @@ class MainWindow(QMainWindow):
         view_menu = mb.addMenu("&View")
         for a in (self.act_preprocess, None, self.act_thicker, self.act_thinner, self.act_default_brush, None):
             view_menu.addAction(a) if a is not None else view_menu.addSeparator()
-        for dock, key in ((self.net_dock, "Ctrl+1"), (self.train_dock, "Ctrl+2")):
+        for dock, key in ((self.net_dock, "Ctrl+1"), (self.train_dock, "Ctrl+2"), (self.explain_dock, "Ctrl+3")):
             a = dock.toggleViewAction()
             a.setShortcut(QKeySequence(key))
             view_menu.addAction(a)
@@ -466,6 +476,28 @@ class MainWindow(QMainWindow):
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
+        if self.explain_dock.isVisible():      # explanations only while their dock shows
+            self._explain()
+
+    # ================================================================== explanations
+    def _explain(self) -> None:
+        """Send the current model (not a live training snapshot) and the drawing to the
+        explanations panel, which computes off the GUI thread."""
+        model = self.owner.model()
+        if model is not None and model is not self._explained_model:
+            self._explained_model = model
+            self.explain_panel.set_model(model)
+        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
+        self.explain_panel.set_drawing(self.last_input, img, pre)
+
+    def _explain_visible(self, visible: bool) -> None:
+        if visible:
+            self._explain()
+        else:
+            self.canvas.set_overlay(None)
+
+    def _show_overlay(self, rgba) -> None:
+        self.canvas.set_overlay(rgba if self.explain_dock.isVisible() else None)
 
     def _update_net_view(self) -> None:
         if self._net_pending is not None:
@@ -504,6 +536,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
+        self.explain_panel.shutdown()
         if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
             self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
         event.accept()
