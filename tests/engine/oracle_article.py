@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.model import kernel_side
+
 __all__ = ["window_matrix", "oracle_image", "oracle_epoch"]
 
 
@@ -65,7 +67,7 @@ def oracle_image(K: np.ndarray, W1: np.ndarray, W2: np.ndarray, image: np.ndarra
     float
         ``sum(d**2)`` with ``d = l2 - y`` taken before the update.
     """
-    f = int(round(np.sqrt(K.shape[1])))
+    f = kernel_side(K.shape[1])
     F = window_matrix(image, f)                      # (f*f, P)
 
     # forward: convolution, "pooling" over kernels, tanh, hidden layer, softmax
