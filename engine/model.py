@@ -28,8 +28,8 @@ import numpy as np
 from .kernels import conv_max_t, image_last
 from .record import Record
 
-__all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "windows", "softmax",
-           "kernel_side", "forward_pass"]
+__all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "windows", "kernel_side",
+           "forward_pass"]
 
 
 def kernel_side(width: int) -> int:
@@ -215,12 +215,6 @@ def windows(X: np.ndarray, f: int) -> np.ndarray:
     r = s - f + 1
     view = np.lib.stride_tricks.sliding_window_view(X, (f, f), axis=(1, 2))
     return view.reshape(n, r * r, f * f)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis of ``z`` ``(..., C)``, stabilised by the row maximum."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class Pass(NamedTuple):
