@@ -46,7 +46,18 @@ def settings_for(data: str | None, images: int, dropout: bool):
                            dropout=1.0 if dropout else 0.0)
 
 
-def main(argv=None) -> int:
+def per_image(fn, n: int) -> tuple[float, float]:
+    """Run ``fn()``; wall and CPU seconds per image over ``n`` images."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
+
+
+def max_difference(a, b) -> float:
+    return max(float(np.abs(a.params[k] - b.params[k]).max()) for k in a.params)
+
+
+def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.environ.get("DIGITLAB_MNIST"),
                     help="MNIST: a folder of IDX files or an .npz (default: $DIGITLAB_MNIST, "
@@ -60,13 +71,17 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=256, help="images per compiled call (256)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed passes of the fast mode; the best is shown (3)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def main(argv=None) -> int:
+    args = parse(argv)
     settings = settings_for(args.data, args.images, args.dropout)
     data = prepare(settings, load_data(settings))
     X, y = data.Xtr, data.ytr
     n = X.shape[0]
     n_oracle = min(args.oracle_images, n)
+    n_written = min(args.as_written_images, n)
     print(f"images: {n}; {data.description}; oracle on the first {n_oracle}; "
           f"dropout {'on' if args.dropout else 'off'}; {os.cpu_count()} CPUs")
 
@@ -75,51 +90,43 @@ def main(argv=None) -> int:
         part = dataclasses.replace(data, Xtr=X[:count], ytr=y[:count])
         return make_run(settings, part, chunk=args.chunk)
 
+    def oracle(count: int, dropout: bool):
+        """The oracle's model after the first ``count`` images, and its error sum."""
+        model, stepper = fresh(count)
+        err = oracle_epoch(model.params, X[:count], y[:count], alpha=settings.alpha, dropout=dropout,
+                           rng=stepper.rng)
+        return model, err
+
     # warm-up: compile (or load numba's cache) outside the timings
     t0 = time.perf_counter()
     list(fresh(2)[1].epoch(0))
     print(f"warm-up (compile or load the numba cache): {time.perf_counter() - t0:.2f} s")
 
-    # oracle
-    slow, slow_stepper = fresh(n_oracle)
-    t0, c0 = time.perf_counter(), time.process_time()
-    err_slow = oracle_epoch(slow.params, X[:n_oracle], y[:n_oracle], alpha=settings.alpha,
-                            dropout=args.dropout, rng=slow_stepper.rng)
-    t_slow = (time.perf_counter() - t0) / n_oracle
-    c_slow = (time.process_time() - c0) / n_oracle
+    result = {}
+    t_slow, c_slow = per_image(lambda: result.update(slow=oracle(n_oracle, args.dropout)), n_oracle)
+    slow, err_slow = result["slow"]
 
     # the article's loop as written (the bar), on the first images, no dropout
-    n_written = min(args.as_written_images, n)
     written, _ = fresh(n_written)
-    t0, c0 = time.perf_counter(), time.process_time()
-    train_as_written(written.params, X[:n_written], np.eye(10)[y[:n_written]])
-    t_written = (time.perf_counter() - t0) / n_written
-    c_written = (time.process_time() - c0) / n_written
-    check, check_stepper = fresh(n_written)
-    oracle_epoch(check.params, X[:n_written], y[:n_written], alpha=settings.alpha, dropout=False,
-                 rng=check_stepper.rng)
-    diff_written = max(float(np.abs(written.params[k] - check.params[k]).max()) for k in check.params)
+    t_written, c_written = per_image(
+        lambda: train_as_written(written.params, X[:n_written], np.eye(10)[y[:n_written]]), n_written)
+    diff_written = max_difference(written, oracle(n_written, False)[0])
 
     # fast mode on the oracle's images (agreement), then on all images (speed)
     fast, stepper = fresh(n_oracle)
-    steps = list(stepper.epoch(0))
-    diff = max(float(np.abs(fast.params[k] - slow.params[k]).max()) for k in fast.params)
-    err_fast = steps[-1][1]
-
-    best = best_cpu = np.inf
+    err_fast = list(stepper.epoch(0))[-1][1]
+    diff = max_difference(fast, slow)
+    timings = []
     for _ in range(max(1, args.repeats)):
-        _, stepper = fresh(n)
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in stepper.epoch(0):
-            pass
-        best = min(best, (time.perf_counter() - t0) / n)
-        best_cpu = min(best_cpu, (time.process_time() - c0) / n)
+        stepper = fresh(n)[1]
+        timings.append(per_image(lambda: list(stepper.epoch(0)), n))
+    best, best_cpu = min(t for t, _ in timings), min(c for _, c in timings)
 
     print(f"article's loop as written: {t_written * 1e6:9.1f} us/image wall, {c_written * 1e6:9.1f} CPU  "
           f"({n_written} images; agrees with the oracle to {diff_written:.1e})")
     print(f"oracle: {t_slow * 1e6:9.1f} us/image wall, {c_slow * 1e6:9.1f} CPU  ({n_oracle} images)")
     print(f"fast:   {best * 1e6:9.1f} us/image wall, {best_cpu * 1e6:9.1f} CPU  "
-          f"({n} images, best of {max(1, args.repeats)})")
+          f"({n} images, best of {len(timings)})")
     print(f"fast vs the article's loop as written: {t_written / best:7.1f}x faster (wall), "
           f"{c_written / best_cpu:7.1f}x (CPU); the goal is 100x")
     print(f"fast vs oracle: {t_slow / best:7.1f}x faster")
