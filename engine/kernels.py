@@ -251,7 +251,7 @@ def conv_max(X: np.ndarray, K: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarr
     X = np.asarray(X)
     n = X.shape[0]
     val, win = conv_max_t(image_last(X, K.dtype), K, f, n)
-    P = val.size // max(n, 1)
+    P = (X.shape[1] - f + 1) ** 2
     return np.ascontiguousarray(val.reshape(P, n).T), np.ascontiguousarray(win.reshape(P, n).T)
 
 

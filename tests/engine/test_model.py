@@ -160,6 +160,12 @@ def test_kernel_side():
         kernel_side(63)
 
 
+def test_an_empty_batch_gives_empty_results(small_model):
+    m = small_model()
+    assert m.predict_proba(np.zeros((0, 28, 28))).shape == (0, 10)
+    assert m.forward(np.zeros((0, 28, 28))).maps.shape == (0, 9, 21, 21)
+
+
 def test_forward_refuses_images_of_another_size(small_model):
     with pytest.raises(ValueError, match=r"shape \(N, 28, 28\), not \(1, 27, 27\)"):
         small_model().forward(np.zeros((1, 27, 27)))
