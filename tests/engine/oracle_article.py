@@ -3,8 +3,8 @@
 This follows ``docs/article-algorithm.md`` step by step in plain NumPy, with the
 article's quirks kept on purpose (derivatives at the activations, softmax and tanh
 applied twice, only the diagonal of the softmax Jacobian, ``W2`` and ``W1`` updated
-before the kernel gradient, which uses the updated weights). It is slow (a few
-milliseconds an image) and meant only to check :mod:`engine.article` against.
+before the kernel gradient, which uses the updated weights). It is slow, and meant only
+to check :mod:`engine.article` against.
 
 Shapes: ``k`` kernels of side ``f``, ``P`` window positions, ``H`` hidden neurons,
 ``C`` classes; ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, C).
