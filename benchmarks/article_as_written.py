@@ -14,12 +14,14 @@ time on this machine:
   masked windows through the five products ``diag0 @ F_k^T``, ``W1^T @ .``, ``diag1 @ .``,
   ``W2^T @ .``, ``diag2 @ .`` before the product with the error vector.
 
-It is written for timing, not for reading (``tests/oracle_article.py`` is the readable
-reference), and the speed benchmark checks that it agrees with the oracle.
+It is written for timing, not for reading (``tests/engine/oracle_article.py`` is the
+readable reference), and the speed benchmark checks that it agrees with the oracle.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from engine.model import kernel_side
 
 
 def _gather_windows(image: np.ndarray, f: int) -> np.ndarray:
@@ -43,7 +45,7 @@ def train_as_written(params: dict, X: np.ndarray, Y: np.ndarray, *, alpha: float
     """
     K, W1, W2 = params["K"], params["W1"], params["W2"]
     nk, ff = K.shape
-    f = int(round(ff ** 0.5))
+    f = kernel_side(ff)
     total = 0.0
     grad_k = np.zeros_like(K)
     for n in range(X.shape[0]):

@@ -2,8 +2,8 @@
 
 Mouse-drawn digits are thicker, less centred and more slanted than MNIST's; training on
 randomly shifted, rotated, scaled, sheared, thinned and thickened copies makes the model
-read them better. Everything is vectorised over the batch: one compiled loop (numba,
-parallel over images) does the stroke-width change and a bilinear affine warp.
+read them better. The random maps are drawn here; one compiled loop (:func:`engine.kernels.warp`)
+changes the stroke width and applies a bilinear affine warp.
 
 The images may be raw (0-255) or already normalised: the map from raw pixels to the
 network's input is increasing and affine, so the dilation/erosion and the bilinear warp
@@ -12,17 +12,9 @@ normalised value of a black pixel.
 """
 from __future__ import annotations
 
-import math
-import os
-
 import numpy as np
 
-# The compiled loops run on an OpenMP thread team. Spinning idle OpenMP threads make a
-# batch several times slower when the cores are shared (the GUI thread, BLAS, other
-# programs); sleeping ones cost little. Read once, when numba starts its thread pool.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from numba import njit, prange  # noqa: E402
+from .kernels import warp
 
 __all__ = ["AUGMENT_DEFAULTS", "augment_batch", "random_affines"]
 
@@ -37,9 +29,10 @@ AUGMENT_DEFAULTS: dict = {
 }
 
 
-def random_affines(n: int, rng: np.random.Generator, size: int = 28, *, shift: float = 2.5,
-                   rotate: float = 15.0, scale=(0.85, 1.15), aspect: float = 0.1,
-                   shear: float = 0.25) -> np.ndarray:
+def random_affines(n: int, rng: np.random.Generator, size: int = 28, *,
+                   shift: float = AUGMENT_DEFAULTS["shift"], rotate: float = AUGMENT_DEFAULTS["rotate"],
+                   scale=AUGMENT_DEFAULTS["scale"], aspect: float = AUGMENT_DEFAULTS["aspect"],
+                   shear: float = AUGMENT_DEFAULTS["shear"]) -> np.ndarray:
     """Random affine maps from output to source pixel coordinates.
 
     Parameters
@@ -79,60 +72,6 @@ def random_affines(n: int, rng: np.random.Generator, size: int = 28, *, shift: f
     # output p = A (src - c) + c + t  =>  src = inv (p - c - t) + c
     M[:, :, 2] = c - np.einsum("nij,nj->ni", inv, c + t)
     return M
-
-
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _augment_kernel(X, M, width, background, out):  # pragma: no cover - compiled
-    n_img, S = X.shape[0], X.shape[1]
-    for n in prange(n_img):
-        src = np.empty((S, S), dtype=X.dtype)
-        w = width[n]
-        if w == 0:
-            for y in range(S):
-                for x in range(S):
-                    src[y, x] = X[n, y, x]
-        else:
-            for y in range(S):
-                for x in range(S):
-                    v = X[n, y, x]
-                    m = v
-                    # 3x3 cross neighbourhood
-                    if y > 0:
-                        u = X[n, y - 1, x]
-                        m = max(m, u) if w > 0 else min(m, u)
-                    if y < S - 1:
-                        u = X[n, y + 1, x]
-                        m = max(m, u) if w > 0 else min(m, u)
-                    if x > 0:
-                        u = X[n, y, x - 1]
-                        m = max(m, u) if w > 0 else min(m, u)
-                    if x < S - 1:
-                        u = X[n, y, x + 1]
-                        m = max(m, u) if w > 0 else min(m, u)
-                    src[y, x] = v + abs(w) * (m - v)
-        a00, a01, a02 = M[n, 0, 0], M[n, 0, 1], M[n, 0, 2]
-        a10, a11, a12 = M[n, 1, 0], M[n, 1, 1], M[n, 1, 2]
-        for y in range(S):
-            for x in range(S):
-                sy = a00 * y + a01 * x + a02
-                sx = a10 * y + a11 * x + a12
-                y0 = math.floor(sy)
-                x0 = math.floor(sx)
-                fy = sy - y0
-                fx = sx - x0
-                acc = 0.0
-                for dy in range(2):
-                    yy = int(y0) + dy
-                    wy = fy if dy == 1 else 1.0 - fy
-                    for dx in range(2):
-                        xx = int(x0) + dx
-                        wx = fx if dx == 1 else 1.0 - fx
-                        if 0 <= yy < S and 0 <= xx < S:
-                            v = src[yy, xx]
-                        else:
-                            v = background
-                        acc += wy * wx * v
-                out[n, y, x] = acc
 
 
 def augment_batch(X: np.ndarray, rng: np.random.Generator, *, background: float = 0.0,
@@ -175,7 +114,4 @@ def augment_batch(X: np.ndarray, rng: np.random.Generator, *, background: float 
         raise ValueError(f"thickness must lie in [-1, 1], not {thick!r}")
     M = random_affines(n, rng, s, **opts)
     width = rng.uniform(lo, hi, n)
-    out = np.empty_like(X)
-    if n:
-        _augment_kernel(X, M, width.astype(np.float64), float(background), out)
-    return out
+    return warp(X, M, width, float(background))

@@ -88,8 +88,8 @@ class Finished:
     ----------
     reason : str
         ``"converged"`` (error at or under the tolerance), ``"max_iter"``, ``"stopped"``
-        (the stop flag was set) or ``"diverged"`` (NaN or infinity; the last good
-        weights were restored).
+        (the stop flag was set) or ``"diverged"`` (NaN or infinity: the weights at the
+        end of the last finite chunk or batch were put back, and ``message`` says which).
     iterations : int
         Iterations completed in this run.
     train_error : float

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from .model import Config, Model, Normalisation
+from .record import Record
 
 __all__ = ["keras_available", "build", "to_keras", "from_keras"]
 
@@ -135,4 +136,5 @@ def from_keras(kmodel, norm: Normalisation | None = None, dtype=np.float32) -> M
         params["b1"] = np.asarray(hw[1])
         params["b2"] = np.asarray(ow[1])
     params = {key: np.ascontiguousarray(v, dtype=dtype) for key, v in params.items()}
-    return Model(cfg, params, norm or Normalisation(), {"mode": "keras"}, "from-keras")
+    return Model(cfg, params, norm or Normalisation(), Record(notes={"converted_from": "keras"}),
+                 "from-keras")

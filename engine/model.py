@@ -11,20 +11,36 @@ Shapes used throughout (``N`` images in a batch):
 - images ``X``: ``(N, 28, 28)``, already normalised (see :class:`Normalisation`);
 - kernels ``K``: ``(k, f*f)``, each row a kernel flattened row-major;
 - ``W1``: ``(P, H)``, ``W2``: ``(H, 10)``; optional biases ``b1``: ``(H,)``, ``b2``: ``(10,)``;
-- window matrix: ``(N, P, f*f)``, position ``p = r_idx*r + c_idx`` (row-major), the
-  window flattened row-major (the transpose of the article's ``F``).
+- positions ``p = i*r + j`` (row-major), windows flattened row-major.
+
+:func:`forward_pass` is the one forward pass: :meth:`Model.forward` shows it, and the
+backprop mode (:mod:`engine.backprop`) differentiates it.
 """
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
+from .kernels import conv_max_t, image_last
 from .record import Record
 
-__all__ = ["Config", "Normalisation", "Forward", "Model", "windows", "softmax"]
+__all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "windows", "kernel_side",
+           "forward_pass"]
+
+
+def kernel_side(width: int) -> int:
+    """The side ``f`` of square kernels flattened to rows of ``width = f*f`` values.
+
+    Raises ValueError when ``width`` is not a square.
+    """
+    f = math.isqrt(int(width))
+    if f < 1 or f * f != width:
+        raise ValueError(f"kernels of {width} values are not square (f*f values a kernel)")
+    return f
 
 
 @dataclass(frozen=True)
@@ -90,9 +106,21 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
+        """The configuration a file recorded (unknown keys ignored). Raises ValueError on a
+        value of the wrong kind, or on images or classes other than MNIST's 28x28 and 10."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         for k, v in known.items():
-            known[k] = bool(v) if k == "biases" else int(v)
+            if k == "biases":
+                if not isinstance(v, (bool, np.bool_)):
+                    raise ValueError(f"'biases' must be true or false, not {v!r}")
+                known[k] = bool(v)
+            elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"'{k}' must be a whole number, not {v!r}")
+            else:
+                known[k] = int(v)
+        for k in ("image_size", "classes"):
+            if k in known and known[k] != cls.__dataclass_fields__[k].default:
+                raise ValueError(f"'{k}' is {known[k]}: Digitlab reads 28x28 images of 10 digits")
         return cls(**known)
 
 
@@ -189,10 +217,94 @@ def windows(X: np.ndarray, f: int) -> np.ndarray:
     return view.reshape(n, r * r, f * f)
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis of ``z`` ``(..., C)``, stabilised by the row maximum."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+class Pass(NamedTuple):
+    """The forward pass of a batch of ``N`` images, with what its gradient needs.
+
+    Attributes
+    ----------
+    maps : ndarray, (N, P, k), or None
+        Every kernel's response at every position (only when asked for).
+    winner : ndarray of int, (N, P)
+        The kernel with the largest response at each position (the first on ties).
+    Xf : ndarray, (S, S*N), or None
+        The images laid out image-last (:func:`engine.kernels.image_last`), when the fused
+        convolution ran (no ``maps``).
+    pooled : ndarray, (N, P)
+        ``l0 = tanh(max_k response)`` (no tanh with the article's test quirk).
+    hidden : ndarray, (N, H)
+        ``l1 = tanh(l0 @ W1 [+ b1])``.
+    dropped : ndarray, (N, H)
+        ``l1`` times the dropout mask (``l1`` itself without one).
+    logits : ndarray, (N, C)
+        ``dropped @ W2 [+ b2]`` minus each row's maximum.
+    expsum : ndarray, (N, 1)
+        ``sum(exp(logits))`` of each row.
+    proba : ndarray, (N, C)
+        ``softmax = exp(logits) / expsum``.
+    """
+
+    maps: np.ndarray | None
+    winner: np.ndarray
+    Xf: np.ndarray | None
+    pooled: np.ndarray
+    hidden: np.ndarray
+    dropped: np.ndarray
+    logits: np.ndarray
+    expsum: np.ndarray
+    proba: np.ndarray
+
+
+def forward_pass(params: dict, X: np.ndarray, f: int, *, pooled_tanh: bool = True,
+                 maps: bool = False, mask: np.ndarray | None = None) -> Pass:
+    """The network's forward pass on a batch, in the parameters' dtype.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, C), optional ``b1`` (H,), ``b2`` (C,).
+    X : ndarray, (N, S, S)
+        Normalised images, in the parameters' dtype.
+    f : int
+        Kernel side.
+    pooled_tanh : bool
+        ``False`` leaves out the tanh on the pooled layer (the article's test code).
+    maps : bool
+        Keep every kernel's response (a window matrix and a matrix product); otherwise
+        only the maximum and its kernel, from the fused compiled loop.
+    mask : ndarray, (N, H), or None
+        Multiplies the hidden layer (inverted dropout).
+
+    Returns
+    -------
+    Pass
+    """
+    K, W1, W2 = params["K"], params["W1"], params["W2"]
+    n = X.shape[0]
+    if maps:
+        A = windows(X, f) @ K.T                              # (N, P, k)
+        win = A.argmax(axis=2)                               # (N, P)
+        pre = np.take_along_axis(A, win[..., None], axis=2)[..., 0]
+        Xf = None
+    else:
+        A = None
+        Xf = image_last(X, K.dtype)
+        val, win_t = conv_max_t(Xf, K, f, n)                 # (r, r*N): image last
+        P = (X.shape[1] - f + 1) ** 2
+        pre = val.reshape(P, n).T                            # (N, P) views
+        win = win_t.reshape(P, n).T
+    l0 = np.tanh(pre) if pooled_tanh else pre
+    z1 = l0 @ W1
+    if "b1" in params:
+        z1 += params["b1"]
+    l1 = np.tanh(z1)
+    l1d = l1 * mask if mask is not None else l1
+    z2 = l1d @ W2
+    if "b2" in params:
+        z2 += params["b2"]
+    z2 -= z2.max(axis=1, keepdims=True)
+    e = np.exp(z2)
+    s = e.sum(axis=1, keepdims=True)
+    return Pass(A, win, Xf, l0, l1, l1d, z2, s, e / s)
 
 
 @dataclass
@@ -312,31 +424,15 @@ class Model:
         if X.ndim == 2:
             X = X[None]
         c = self.config
-        p = self.params
-        dt = self.dtype
-        X = X.astype(dt, copy=False)
+        if X.ndim != 3 or X.shape[1:] != (c.image_size, c.image_size):
+            raise ValueError(f"images must have shape (N, {c.image_size}, {c.image_size}), "
+                             f"not {X.shape}")
         n = X.shape[0]
-        if maps:
-            A = windows(X, c.kernel_size) @ p["K"].T       # (N, P, k)
-            win = A.argmax(axis=2)                           # (N, P)
-            l0 = np.take_along_axis(A, win[..., None], axis=2)[..., 0]
-        else:
-            # Only the maximum and its kernel are needed: the fused compiled loop, with
-            # no (N, P, f*f) window matrix (checked against the path above in the tests).
-            from .backprop import conv_max
-            l0, win = conv_max(X, p["K"], c.kernel_size)
-        if pooled_tanh:
-            l0 = np.tanh(l0)
-        z1 = l0 @ p["W1"]
-        if "b1" in p:
-            z1 = z1 + p["b1"]
-        l1 = np.tanh(z1)
-        z2 = l1 @ p["W2"]
-        if "b2" in p:
-            z2 = z2 + p["b2"]
-        fmaps = A.transpose(0, 2, 1).reshape(n, c.kernels, c.side, c.side) if maps else None
-        win = win.astype(np.intp, copy=False)
-        return Forward(fmaps, win.reshape(n, c.side, c.side), l0, l1, softmax(z2))
+        t = forward_pass(self.params, np.ascontiguousarray(X, dtype=self.dtype), c.kernel_size,
+                         pooled_tanh=pooled_tanh, maps=maps)
+        fmaps = t.maps.transpose(0, 2, 1).reshape(n, c.kernels, c.side, c.side) if maps else None
+        winner = t.winner.astype(np.intp).reshape(n, c.side, c.side)
+        return Forward(fmaps, winner, t.pooled, t.hidden, t.proba)
 
     def prepare(self, images01: np.ndarray) -> np.ndarray:
         """Normalise images in [0, 1] ``(N, 28, 28)`` as this model was trained."""

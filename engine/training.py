@@ -8,14 +8,16 @@ yields ``(done, sq_error_sum, loss_sum)`` accumulated over the iteration so far.
 :func:`train` drives a stepper: it checks the stop flag between chunks, throttles
 :class:`~engine.events.Progress` events, ends each iteration with
 :class:`~engine.events.IterationEnd` (and :class:`~engine.events.Evaluated` when test
-data is given), applies the stopping rule (iterate while ``iteration < max_iter`` and
-``error > tol``), and on NaN or infinity restores the last good weights and stops.
+data is given) and applies the stopping rule (iterate while ``iteration < max_iter`` and
+``error > tol``). On NaN or infinity it puts back the weights at the end of the last
+finite chunk and stops.
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Callable, Generator, Iterator, Protocol
 
 import numpy as np
 
@@ -23,7 +25,7 @@ from .evaluate import evaluate
 from .events import Evaluated, Finished, IterationEnd, Progress
 from .model import Model
 
-__all__ = ["Stepper", "train", "StopFlag"]
+__all__ = ["Stepper", "train"]
 
 
 class Stepper(Protocol):
@@ -33,30 +35,96 @@ class Stepper(Protocol):
         ...
 
 
-class StopFlag:
-    """A flag that training checks between chunks; ``set()`` asks it to stop."""
-
-    def __init__(self):
-        self._set = False
-
-    def set(self) -> None:
-        self._set = True
-
-    def clear(self) -> None:
-        self._set = False
-
-    def is_set(self) -> bool:
-        return self._set
-
-    __bool__ = is_set
-
-
 def _stopped(stop) -> bool:
+    """Whether ``stop`` (a ``threading.Event``, a callable or None) asks to stop."""
     if stop is None:
         return False
-    if callable(stop) and not hasattr(stop, "is_set"):
-        return bool(stop())
-    return bool(stop.is_set())
+    is_set = getattr(stop, "is_set", None)
+    return bool(is_set() if is_set is not None else stop())
+
+
+def _finite(params: dict) -> bool:
+    """Whether every parameter is finite (a NaN or an infinity makes its array's sum so)."""
+    return all(math.isfinite(float(np.add.reduce(v, axis=None))) for v in params.values())
+
+
+class _LastGood:
+    """A copy of the weights at the end of the last finite chunk, and which chunk that was."""
+
+    def __init__(self, params: dict):
+        self.params = params
+        self.copy = {k: v.copy() for k, v in params.items()}
+        self.at: tuple[int, int, int] | None = None     # (iteration, done, size); None: the start
+
+    def keep(self, iteration: int, done: int, size: int) -> None:
+        for k, v in self.params.items():
+            np.copyto(self.copy[k], v)
+        self.at = (iteration, done, size)
+
+    def restore(self) -> str:
+        """Put the kept weights back; returns which ones they are, for the user."""
+        for k, v in self.copy.items():
+            np.copyto(self.params[k], v)
+        if self.at is None:
+            return "the weights the run started from"
+        iteration, done, size = self.at
+        if done >= size:
+            return f"the weights at the end of iteration {iteration}"
+        return f"the weights after image {done:,} of iteration {iteration}"
+
+
+@dataclass
+class _Pass:
+    """How one iteration's pass over the images ended."""
+
+    done: int = 0
+    sq: float = 0.0
+    loss: float = 0.0
+    seconds: float = 0.0
+    diverged: bool = False
+    stopped: bool = False
+
+
+class _Clock:
+    """Training time (evaluation and the consumer's time excluded) and report throttling."""
+
+    def __init__(self, clock: Callable[[], float], report_seconds: float):
+        self.clock = clock
+        self.report_seconds = report_seconds
+        self.trained = 0.0
+        self.last_report = clock()
+
+    def due(self, now: float) -> bool:
+        if now - self.last_report >= self.report_seconds:
+            self.last_report = now
+            return True
+        return False
+
+
+def _one_pass(model: Model, stepper: Stepper, iteration: int, stop, clock: _Clock,
+              good: _LastGood, images_before: int) -> Generator[Progress, None, _Pass]:
+    """Train one iteration, yielding Progress; returns how the pass ended."""
+    out = _Pass()
+    t0 = seg = clock.clock()
+    for done, sq, loss in stepper.epoch(iteration):
+        now = clock.clock()
+        clock.trained += now - seg
+        if not (math.isfinite(sq) and math.isfinite(loss) and _finite(model.params)):
+            out.diverged = True
+            break
+        out.done, out.sq, out.loss = int(done), sq, loss
+        good.keep(iteration, out.done, stepper.size)
+        if _stopped(stop):
+            out.stopped = True
+            break
+        if clock.due(now):
+            yield Progress(iteration, out.done, stepper.size, sq / max(done, 1),
+                           (images_before + done) / max(clock.trained, 1e-9), clock.trained)
+        seg = clock.clock()
+    else:
+        clock.trained += clock.clock() - seg
+    out.seconds = clock.clock() - t0
+    return out
 
 
 def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | None = 0.1,
@@ -77,8 +145,9 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     tol : float or None
         Stop when an iteration's error is at or under ``tol`` (the article: 0.1). ``None``
         or 0 runs all ``max_iter`` iterations.
-    stop : threading.Event, StopFlag, callable or None
-        Checked between chunks/batches; when set, training stops with reason ``"stopped"``.
+    stop : threading.Event, callable or None
+        Checked between chunks/batches; when set (or returning True), training stops with
+        reason ``"stopped"``.
     test : (X, labels) or None
         Normalised test images ``(N, 28, 28)`` and labels ``(N,)``; evaluated every
         ``eval_every`` iterations and after the last.
@@ -96,73 +165,38 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     Progress, IterationEnd, Evaluated, Finished
         ``Finished`` always comes last.
     """
-    t_train = 0.0
-    images = 0
+    timer = _Clock(clock, report_seconds)
+    good = _LastGood(model.params)
+    images = done_iters = 0
     last_error = math.nan
-    good = {k: v.copy() for k, v in model.params.items()}
-    last_report = clock()
-    done_iters = 0
-    reason = "max_iter"
-    message = ""
-    iteration = start_iteration
-
-    def restore():
-        for k, v in good.items():
-            model.params[k][...] = v
-
-    for iteration in range(start_iteration, start_iteration + max_iter):
-        t0 = clock()
-        seg = t0
-        done = sq = loss = 0
-        diverged = stopped = False
-        for done, sq, loss in stepper.epoch(iteration):
-            now = clock()
-            t_train += now - seg
-            if not (math.isfinite(sq) and math.isfinite(loss)):
-                diverged = True
-                break
-            if _stopped(stop):
-                stopped = True
-                break
-            if now - last_report >= report_seconds:
-                last_report = now
-                if all(np.isfinite(v).all() for v in model.params.values()):
-                    for k, v in model.params.items():
-                        good[k][...] = v
-                yield Progress(iteration, int(done), stepper.size, sq / max(done, 1),
-                               (images + done) / max(t_train, 1e-9), t_train)
-            seg = clock()
-        else:
-            t_train += clock() - seg
-        images += int(done)
-        if not diverged and not all(np.isfinite(v).all() for v in model.params.values()):
-            diverged = True
-        if diverged:
-            restore()
+    reason, message = "max_iter", ""
+    end = start_iteration + max_iter
+    for iteration in range(start_iteration, end):
+        ran = yield from _one_pass(model, stepper, iteration, stop, timer, good, images)
+        images += ran.done
+        if ran.diverged:
+            kept = good.restore()
             reason = "diverged"
             message = (f"training diverged in iteration {iteration} (the error became NaN or "
-                       f"infinite); the last good weights were kept. Try a lower learning rate.")
+                       f"infinite); {kept} were kept. Try a lower learning rate.")
             break
-        if stopped:
+        if ran.stopped:
             reason = "stopped"
-            message = f"stopped by request in iteration {iteration} after {done} images"
+            message = f"stopped by request in iteration {iteration} after {ran.done:,} images"
             break
-        for k, v in model.params.items():
-            good[k][...] = v
-        seconds = clock() - t0
-        last_error = sq / max(done, 1)
+        last_error = ran.sq / max(ran.done, 1)
         done_iters += 1
-        yield IterationEnd(iteration, last_error, loss / max(done, 1), seconds,
-                           done / max(seconds, 1e-9))
-        converged = tol is not None and tol > 0 and last_error <= tol
-        last = converged or iteration == start_iteration + max_iter - 1
-        if test is not None and (last or (iteration - start_iteration + 1) % max(eval_every, 1) == 0):
+        yield IterationEnd(iteration, last_error, ran.loss / max(ran.done, 1), ran.seconds,
+                           ran.done / max(ran.seconds, 1e-9))
+        converged = bool(tol) and last_error <= tol
+        due = (iteration - start_iteration + 1) % max(eval_every, 1) == 0
+        if test is not None and (converged or due or iteration == end - 1):
             yield Evaluated(iteration, evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test))
         if converged:
             reason = "converged"
             message = f"converged at iteration {iteration} with error {last_error:.5f}"
             break
     if reason == "max_iter":
-        message = f"ran {done_iters} iterations without reaching the tolerance" if tol else \
-            f"ran {done_iters} iterations"
-    yield Finished(reason, done_iters, last_error, t_train, images, message)
+        message = (f"ran {done_iters} iterations without reaching the tolerance" if tol
+                   else f"ran {done_iters} iterations")
+    yield Finished(reason, done_iters, last_error, timer.trained, images, message)

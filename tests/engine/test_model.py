@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.evaluate import confusion_matrix, evaluate, onehot
-from engine.model import Config, Model, Normalisation, windows
+from engine.evaluate import confusion_matrix, evaluate, onehot, targets
+from engine.model import Config, Model, Normalisation, kernel_side, windows
 
 
 def reference_windows(image, f):
@@ -95,8 +95,8 @@ def test_predict_proba_applies_the_models_normalisation():
     np.testing.assert_allclose(p, m.forward((imgs * 255 - 33.0) / 6000.0).proba)
 
 
-def test_check_refuses_bad_parameters():
-    m = Model.article_init(Config(), np.random.RandomState(0))
+def test_check_refuses_bad_parameters(small_model):
+    m = small_model()
     with pytest.raises(ValueError, match="W1 has shape"):
         Model(m.config, {**m.params, "W1": np.zeros((10, 10))})
     bad = m.params["W2"].copy()
@@ -122,14 +122,71 @@ def test_evaluate_names_the_two_accuracies_apart():
             return out._replace(proba=proba)
     m = Fixed.article_init(Config(), np.random.RandomState(0))
     r = evaluate(m, np.zeros((2, 28, 28)), np.array([0, 0]))
-    assert r["argmax_accuracy"] == 100.0
-    assert r["percent_correct"] == 50.0
-    assert r["confusion"][0, 0] == 2
-    assert np.isclose(r["test_error"], ((0.36 + 0.09 + 0.09) + (0.01 + 0.01)) / 2)
+    assert r.argmax_accuracy == 100.0
+    assert r.percent_correct == 50.0
+    assert r.images == 2 and r.confusion[0, 0] == 2
+    assert np.isclose(r.test_error, ((0.36 + 0.09 + 0.09) + (0.01 + 0.01)) / 2)
 
 
 def test_onehot_and_confusion():
     y = np.array([0, 2, 2, 9])
-    assert onehot(y).sum() == 4 and onehot(y)[1, 2] == 1
+    np.testing.assert_array_equal(onehot(y), np.eye(10)[y])
     c = confusion_matrix(y, np.array([0, 2, 1, 9]))
-    assert c.sum() == 4 and c[2, 1] == 1 and c[2, 2] == 1
+    expected = np.zeros((10, 10), int)
+    expected[0, 0] = expected[2, 1] = expected[2, 2] = expected[9, 9] = 1
+    np.testing.assert_array_equal(c, expected)
+
+
+def test_targets_name_what_is_wrong():
+    np.testing.assert_array_equal(targets(np.eye(10)[[3, 1]], count=2), np.eye(10)[[3, 1]])
+    with pytest.raises(ValueError, match="whole numbers"):
+        targets(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"0\.\.9, found -1\.\.4"):
+        targets(np.array([-1, 4]))
+    with pytest.raises(ValueError, match=r"one-hot rows \(N, 10\), not shape \(2, 3\)"):
+        targets(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="3 targets for 2 images"):
+        targets(np.eye(10)[:3], count=2)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        onehot(np.eye(10))
+    with pytest.raises(ValueError, match="3 labels for 2 images"):
+        evaluate(Model.article_init(Config(), np.random.RandomState(0)), np.zeros((2, 28, 28)),
+                 np.array([1, 2, 3]))
+
+
+def test_kernel_side():
+    assert kernel_side(64) == 8 and kernel_side(1) == 1
+    with pytest.raises(ValueError, match="not square"):
+        kernel_side(63)
+
+
+def test_an_empty_batch_gives_empty_results(small_model):
+    m = small_model()
+    assert m.predict_proba(np.zeros((0, 28, 28))).shape == (0, 10)
+    assert m.forward(np.zeros((0, 28, 28))).maps.shape == (0, 9, 21, 21)
+
+
+def test_forward_refuses_images_of_another_size(small_model):
+    with pytest.raises(ValueError, match=r"shape \(N, 28, 28\), not \(1, 27, 27\)"):
+        small_model().forward(np.zeros((1, 27, 27)))
+
+
+def test_see_keeps_the_batch_axis_and_every_intermediate(small_model):
+    m = small_model(config=Config(4, 5, 20))
+    fw = m.see(np.random.RandomState(0).rand(28, 28))
+    assert fw.maps.shape == (1, 4, 24, 24) and fw.winner.shape == (1, 24, 24)
+    assert fw.pooled.shape == (1, 576) and fw.hidden.shape == (1, 20) and fw.proba.shape == (1, 10)
+    np.testing.assert_array_equal(fw.winner, fw.maps.argmax(axis=1))
+
+
+def test_config_from_a_file_is_checked():
+    assert Config.from_dict({"kernels": 4, "kernel_size": 5, "hidden": 20, "biases": True,
+                             "image_size": 28, "classes": 10, "other": "ignored"}) == Config(4, 5, 20, True)
+    with pytest.raises(ValueError, match="'biases' must be true or false"):
+        Config.from_dict({"biases": "false"})
+    with pytest.raises(ValueError, match="'hidden' must be a whole number"):
+        Config.from_dict({"hidden": 20.5})
+    with pytest.raises(ValueError, match="'kernels' must be a whole number"):
+        Config.from_dict({"kernels": True})
+    with pytest.raises(ValueError, match="'image_size' is 10"):
+        Config.from_dict({"image_size": 10, "kernel_size": 5})

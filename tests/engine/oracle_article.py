@@ -3,8 +3,8 @@
 This follows ``docs/article-algorithm.md`` step by step in plain NumPy, with the
 article's quirks kept on purpose (derivatives at the activations, softmax and tanh
 applied twice, only the diagonal of the softmax Jacobian, ``W2`` and ``W1`` updated
-before the kernel gradient, which uses the updated weights). It is slow (a few
-milliseconds an image) and meant only to check :mod:`engine.article` against.
+before the kernel gradient, which uses the updated weights). It is slow, and meant only
+to check :mod:`engine.article` against.
 
 Shapes: ``k`` kernels of side ``f``, ``P`` window positions, ``H`` hidden neurons,
 ``C`` classes; ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, C).
@@ -12,6 +12,8 @@ Shapes: ``k`` kernels of side ``f``, ``P`` window positions, ``H`` hidden neuron
 from __future__ import annotations
 
 import numpy as np
+
+from engine.model import kernel_side
 
 __all__ = ["window_matrix", "oracle_image", "oracle_epoch"]
 
@@ -65,7 +67,7 @@ def oracle_image(K: np.ndarray, W1: np.ndarray, W2: np.ndarray, image: np.ndarra
     float
         ``sum(d**2)`` with ``d = l2 - y`` taken before the update.
     """
-    f = int(round(np.sqrt(K.shape[1])))
+    f = kernel_side(K.shape[1])
     F = window_matrix(image, f)                      # (f*f, P)
 
     # forward: convolution, "pooling" over kernels, tanh, hidden layer, softmax

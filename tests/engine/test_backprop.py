@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import kernels
 from engine.augment import augment_batch
-from engine.backprop import (DEFAULTS, BackpropStepper, conv_max, gradients, learning_rate,
-                             loss_and_proba, train_backprop)
+from engine.backprop import gradients, learning_rate, loss_and_proba
 from engine.events import Evaluated, Finished, IterationEnd
-from engine.model import Config, Model, Normalisation
+from engine.kernels import conv_max
+from engine.model import Config, Model
+from engine.recipes import BACKPROP, PreparedData, make_run, run_events
+from tests.engine.conftest import recipe_run
 
 CONFIGS = [
     (Config(), "xent"),                                                      # the article's shape
@@ -99,6 +102,27 @@ def test_fused_convolution_matches_the_forward_pass(dtype):
     assert (win == fw.winner.reshape(11, -1)).mean() > 0.999
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_serial_loops_give_the_parallel_loops_numbers(dtype):
+    """While another thread holds the pool, a batch runs serially, to the same bits."""
+    config = Config(kernels=5, kernel_size=6, hidden=12, biases=True)
+    model, X, y, _ = _problem(config, n=40)
+    p = {k: v.astype(dtype) for k, v in model.params.items()}
+    X = X.astype(dtype)
+    parallel = conv_max(X, p["K"], 6), gradients(p, X, y, "xent", config)
+    bg = float(X.min())
+    warped = augment_batch(X, np.random.default_rng(3), background=bg)
+    with kernels.POOL_LOCK:
+        serial = conv_max(X, p["K"], 6), gradients(p, X, y, "xent", config)
+        warped_serial = augment_batch(X, np.random.default_rng(3), background=bg)
+    for a, b in zip(parallel[0], serial[0]):
+        np.testing.assert_array_equal(a, b)
+    assert parallel[1][0] == serial[1][0]
+    for k in p:
+        np.testing.assert_array_equal(parallel[1][1][k], serial[1][1][k])
+    np.testing.assert_array_equal(warped, warped_serial)
+
+
 def test_ties_go_to_the_first_kernel():
     K = np.ones((3, 16))
     X = np.random.default_rng(0).normal(size=(2, 28, 28))
@@ -124,12 +148,12 @@ def test_bad_inputs_are_named():
         gradients(model.params, X, y, "hinge", config)
     with pytest.raises(ValueError, match="labels"):
         gradients(model.params, X, np.array([0, 10]), "xent", config)
-    with pytest.raises(ValueError, match="schedule"):
-        BackpropStepper(model, X, y, schedule="linear")
-    with pytest.raises(ValueError, match="shape"):
-        BackpropStepper(model, X[:, :20], y)
-    with pytest.raises(ValueError, match="labels"):
-        BackpropStepper(model, X, y[:1])
+    with pytest.raises(ValueError, match="1 labels for 2 images"):
+        gradients(model.params, X, y[:1], "xent", config)
+    with pytest.raises(ValueError, match=r"shape \(N, 28, 28\)"):
+        recipe_run(BACKPROP.replace(kernels=2, kernel_size=4, hidden=3), X[:, :20], y, model)
+    with pytest.raises(ValueError, match="1 labels for 2 images"):
+        recipe_run(BACKPROP.replace(kernels=2, kernel_size=4, hidden=3), X, y[:1], model)
 
 
 def test_learning_rate_schedules():
@@ -144,19 +168,15 @@ def test_learning_rate_schedules():
 # the stepper on real digits (the bundled sample)
 # ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sample():
-    from engine import data
-    ds = data.load_sample("test")
-    Xtr, ytr, Xte, yte, norm = data.prepare(ds, "standard")
-    return Xtr.astype(np.float32), ytr, Xte.astype(np.float32), yte, norm
+def sample(sample_standard):
+    return sample_standard
 
 
 def test_stepper_reports_errors_taken_before_each_update(sample):
     Xtr, ytr, _, _, norm = sample
     X, y = Xtr[:300], ytr[:300]
-    model = Model.scaled_init(Config(), np.random.default_rng(0), norm)
-    before = model.copy()
-    st = BackpropStepper(model, X, y, batch=300, seed=1)
+    before = Model.scaled_init(Config(), np.random.default_rng(0), norm)
+    model, st = recipe_run(BACKPROP.replace(batch=300, seed=1), X, y, before, norm)
     (done, sq, loss), = list(st.epoch(0))        # one batch: the whole set
     assert done == 300
     proba = before.forward(X, maps=False).proba.astype(np.float64)
@@ -165,38 +185,56 @@ def test_stepper_reports_errors_taken_before_each_update(sample):
     assert not np.allclose(model.params["W1"], before.params["W1"])   # and then it learned
 
 
-def test_stepper_is_cumulative_and_repeatable(sample):
+def test_first_batch_is_one_sgd_step_on_the_drawn_batch(sample):
+    """Shuffling, augmentation and dropout are drawn from ``default_rng(seed)`` in this order,
+    and the first update is ``-lr * gradient`` (momentum starts at zero)."""
     Xtr, ytr, _, _, norm = sample
     X, y = Xtr[:500], ytr[:500]
-    runs = []
-    for _ in range(2):
-        model = Model.scaled_init(Config(kernels=4, kernel_size=5, hidden=30), np.random.default_rng(5), norm)
-        st = BackpropStepper(model, X, y, batch=64, seed=7, dropout=0.3, augment=True)
-        out = list(st.epoch(0))
-        assert [d for d, _, _ in out] == [min(64 * (i + 1), 500) for i in range(len(out))]
-        assert all(a[1] <= b[1] and a[2] <= b[2] for a, b in zip(out, out[1:]))
-        runs.append(model.params["W1"].copy())
-    np.testing.assert_array_equal(runs[0], runs[1])
+    settings = BACKPROP.replace(kernels=4, kernel_size=5, hidden=30, biases=True, batch=64, seed=7,
+                                dropout=0.3, augment=True, float64=True)
+    model, st = recipe_run(settings, X.astype(np.float64), y, norm=norm)
+    start = model.copy()
+    done, _, _ = next(st.epoch(0))
+    assert done == 64
+    rng = np.random.default_rng(7)
+    idx = np.sort(rng.permutation(500)[:64])
+    xb = augment_batch(X[idx].astype(np.float64), rng, background=float(norm.apply(np.zeros(1))[0]))
+    mask = (rng.random((64, 30)) < 0.7) / 0.7
+    _, g = gradients(start.params, xb, y[idx], "xent", settings.config, dropout_mask=mask)
+    for k, v in start.params.items():
+        np.testing.assert_allclose(model.params[k], v - settings.alpha * g[k], rtol=1e-12, atol=1e-15,
+                                   err_msg=k)
+
+
+def test_stepper_is_cumulative(sample):
+    Xtr, ytr, _, _, norm = sample
+    settings = BACKPROP.replace(kernels=4, kernel_size=5, hidden=30, batch=64, seed=7, dropout=0.3,
+                                augment=True)
+    _, st = recipe_run(settings, Xtr[:500], ytr[:500], norm=norm)
+    out = list(st.epoch(0))
+    assert [d for d, _, _ in out] == [min(64 * (i + 1), 500) for i in range(len(out))]
+    assert all(a[1] <= b[1] and a[2] <= b[2] for a, b in zip(out, out[1:]))
 
 
 def test_training_learns_to_read_digits(sample):
     Xtr, ytr, Xte, yte, norm = sample
-    model = Model.scaled_init(Config(), np.random.default_rng(0), norm)
-    events = list(train_backprop(model, Xtr, ytr, max_iter=3, test=(Xte, yte)))
+    settings = BACKPROP.replace(epochs=3)
+    data = PreparedData(Xtr, ytr, Xte, yte, norm)
+    model, stepper = make_run(settings, data)
+    events = list(run_events(settings, data, model, stepper))
     assert isinstance(events[-1], Finished) and events[-1].reason == "max_iter"
     ends = [e for e in events if isinstance(e, IterationEnd)]
     assert len(ends) == 3 and ends[-1].train_error < ends[0].train_error
-    acc = [e for e in events if isinstance(e, Evaluated)][-1].argmax_accuracy
+    acc = [e for e in events if isinstance(e, Evaluated)][-1].figures.argmax_accuracy
     assert acc > 85.0     # 4,000 training digits, 3 epochs
     assert model.dtype == np.float32
 
 
 def test_mse_loss_and_float64_training_run(sample):
-    Xtr, ytr, Xte, yte, norm = sample
-    model = Model.scaled_init(Config(kernels=4, kernel_size=5, hidden=40, biases=True),
-                              np.random.default_rng(1), norm, np.float64)
-    st = BackpropStepper(model, Xtr[:2000], ytr[:2000], loss="mse", alpha=0.2, dtype=np.float64,
-                         schedule="step", epochs_hint=2, weight_decay=1e-4)
+    Xtr, ytr, _, _, norm = sample
+    settings = BACKPROP.replace(kernels=4, kernel_size=5, hidden=40, biases=True, loss="mse",
+                                alpha=0.2, float64=True, schedule="step", epochs=2, weight_decay=1e-4)
+    model, st = recipe_run(settings, Xtr[:2000], ytr[:2000], norm=norm)
     first = last = None
     for it in range(2):
         for done, sq, loss in st.epoch(it):
@@ -205,11 +243,6 @@ def test_mse_loss_and_float64_training_run(sample):
         last = sq / done
         assert loss == pytest.approx(sq)       # for "mse" the loss is the squared error
     assert last < first and model.dtype == np.float64
-
-
-def test_defaults_are_complete():
-    for key in ("epochs", "alpha", "batch", "momentum", "loss", "schedule", "dropout", "augment"):
-        assert key in DEFAULTS
 
 
 # ---------------------------------------------------------------------------------------
