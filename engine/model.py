@@ -28,7 +28,7 @@ import numpy as np
 from .kernels import conv_max_t, image_last
 from .record import Record
 
-__all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "windows", "kernel_side",
+__all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "softmax", "windows", "kernel_side",
            "forward_pass"]
 
 
@@ -301,10 +301,22 @@ def forward_pass(params: dict, X: np.ndarray, f: int, *, pooled_tanh: bool = Tru
     z2 = l1d @ W2
     if "b2" in params:
         z2 += params["b2"]
-    z2 -= z2.max(axis=1, keepdims=True)
-    e = np.exp(z2)
-    s = e.sum(axis=1, keepdims=True)
-    return Pass(A, win, Xf, l0, l1, l1d, z2, s, e / s)
+    logits, expsum, proba = _softmax_parts(z2)
+    return Pass(A, win, Xf, l0, l1, l1d, logits, expsum, proba)
+
+
+def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``z`` ``(..., C)``: the logits less each row's maximum (in place), their row sums of
+    ``exp`` ``(..., 1)`` and the softmax ``(..., C)``."""
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=-1, keepdims=True)
+    return z, s, e / s
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis of ``z`` ``(..., C)`` (a new array; ``z`` is left as it is)."""
+    return _softmax_parts(np.array(z, dtype=np.result_type(z, np.float32)))[2]
 
 
 @dataclass
