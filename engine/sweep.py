@@ -414,7 +414,11 @@ def _cluster(args, stack):
         except (OSError, TimeoutError) as e:
             raise SweepError(f"--scheduler {args.scheduler}: cannot connect ({e})") from None
         if args.workers:
-            client.wait_for_workers(args.workers, timeout=600)
+            try:
+                client.wait_for_workers(args.workers, timeout=300)
+            except TimeoutError:
+                raise SweepError(f"--workers {args.workers}: fewer workers joined {args.scheduler} "
+                                 "within 5 minutes") from None
         n = len(client.scheduler_info(n_workers=-1)["workers"])
         return client, f"the cluster at {args.scheduler} ({n} workers now)"
     n = args.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")

@@ -196,22 +196,31 @@ def save_plots(df, grid: list[str], s: dict, prefix: str, *, article: dict | Non
         x = (max(hist) + 2) if hist else 0
         ax1.bar([x], [nc], color="#b0b0b0", width=0.8)
         ax1.annotate("did not\nconverge", (x, nc), ha="center", va="bottom", fontsize=8)
+    box = {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
     if a:
         ax1.axvline(a["iterations"], color="#c0392b", lw=2)
         ax1.annotate(f"article: {a['iterations']}\n(percentile {a['iterations_percentile']:.0f})",
                      (a["iterations"], 0.97), xycoords=("data", "axes fraction"), ha="left", va="top",
-                     color="#c0392b", fontsize=9, xytext=(4, 0), textcoords="offset points")
+                     color="#c0392b", fontsize=9, xytext=(4, 0), textcoords="offset points", bbox=box)
+        lo, hi = ax1.get_xlim()
+        ax1.set_xlim(min(lo, a["iterations"] - 1), max(hi, a["iterations"] + 1))
+    ax1.xaxis.get_major_locator().set_params(integer=True)
     ax1.set_xlabel("iterations to converge")
     ax1.set_ylabel("runs")
     ax1.set_title("Iterations to converge")
     pc = df["percent_correct"].to_numpy(dtype=float)
-    ax2.hist(pc[np.isfinite(pc)], bins=min(20, max(5, len(pc) // 3)), color="#4a7ab5")
+    ax2.hist(pc[np.isfinite(pc)], bins=min(20, max(5, len(pc) // 3)), color="#4a7ab5",
+             edgecolor="white")
     if a:
         ax2.axvline(a["percent_correct"], color="#c0392b", lw=2)
         ax2.annotate(f"article: {a['percent_correct']:.2f}%\n(percentile "
                      f"{a['percent_correct_percentile']:.0f})", (a["percent_correct"], 0.97),
                      xycoords=("data", "axes fraction"), ha="right", va="top", color="#c0392b",
-                     fontsize=9, xytext=(-4, 0), textcoords="offset points")
+                     fontsize=9, xytext=(-4, 0), textcoords="offset points", bbox=box)
+        lo, hi = ax2.get_xlim()
+        ax2.set_xlim(min(lo, a["percent_correct"] - 0.2), max(hi, a["percent_correct"] + 0.2))
+    for ax in (ax1, ax2):                     # room above the bars for the article's label
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
     ax2.set_xlabel("percent correct (the article's metric)")
     ax2.set_ylabel("runs")
     ax2.set_title("Percent correct on the test set")
