@@ -61,7 +61,7 @@ def summarize(df, grid: list[str], *, article: dict | None = None) -> dict:
         The settings the sweep varied (empty: seeds only).
     article : dict, optional
         The article's run, ``{"iterations": 13, "percent_correct": 92.57}``: compared
-        with when every run is in the article mode.
+        with when the sweep is of seeds only, all in the article mode.
 
     Returns
     -------
@@ -70,7 +70,8 @@ def summarize(df, grid: list[str], *, article: dict | None = None) -> dict:
         ``min``, ``median``, ``max``, ``histogram`` {iterations: runs}, ``not_converged``);
         ``percent_correct``, ``argmax_accuracy``, ``test_error`` (``n``, ``mean``, ``sd``,
         ``min``, ``median``, ``max``); ``article`` (the shares of runs below, at and above
-        its figures and their percentile ranks); with a grid, ``grid``: one dict a cell.
+        its figures and their percentile ranks, and the share as fast and as good on both
+        counts); with a grid, ``grid``: one dict a cell.
     """
     conv = (df["reason"] == "converged").to_numpy()
     its = df["iterations"].to_numpy(dtype=float)
@@ -79,7 +80,7 @@ def summarize(df, grid: list[str], *, article: dict | None = None) -> dict:
     s["iterations"] = {**_stats(its[conv]), "histogram": hist, "not_converged": int((~conv).sum())}
     for k in ("percent_correct", "argmax_accuracy", "test_error"):
         s[k] = _stats(df[k].to_numpy(dtype=float))
-    if article and len(df) and (df["mode"] == "article").all():
+    if article and not grid and len(df) and (df["mode"] == "article").all():
         ai, ap = float(article["iterations"]), float(article["percent_correct"])
         slow = np.where(conv, its, np.inf)
         pc = df["percent_correct"].to_numpy(dtype=float)
@@ -89,7 +90,8 @@ def summarize(df, grid: list[str], *, article: dict | None = None) -> dict:
             "runs_more_iterations": _share(slow > ai),
             "iterations_percentile": percentile_of(slow, ai),
             "runs_below_percent_correct": _share(pc < ap), "runs_above_percent_correct": _share(pc > ap),
-            "percent_correct_percentile": percentile_of(pc, ap)}
+            "percent_correct_percentile": percentile_of(pc, ap),
+            "runs_as_good_on_both": _share((slow <= ai) & (pc >= ap))}
     if grid:
         cells = []
         for values, g in df.groupby(grid, sort=True, dropna=False):
@@ -136,6 +138,7 @@ def summary_lines(s: dict) -> list[str]:
         lines.append(f"  the article's {a['percent_correct']:.2f}% correct: {a['runs_below_percent_correct']:.0f}% "
                      f"of runs scored less, {a['runs_above_percent_correct']:.0f}% more (percentile "
                      f"{a['percent_correct_percentile']:.0f})")
+        lines.append(f"  runs as fast and as good as the article's, both: {a['runs_as_good_on_both']:.0f}%")
     if s.get("grid"):
         names = [k for k in s["grid"][0] if k not in _CELL_FIGURES]
         head = "  " + "  ".join(f"{n:>12}" for n in names)
@@ -221,6 +224,7 @@ def save_plots(df, grid: list[str], s: dict, prefix: str, *, article: dict | Non
         ax2.set_xlim(min(lo, a["percent_correct"] - 0.2), max(hi, a["percent_correct"] + 0.2))
     for ax in (ax1, ax2):                     # room above the bars for the article's label
         ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+        ax.yaxis.get_major_locator().set_params(integer=True)
     ax2.set_xlabel("percent correct (the article's metric)")
     ax2.set_ylabel("runs")
     ax2.set_title("Percent correct on the test set")

@@ -82,6 +82,7 @@ def test_the_summary_places_the_articles_run_among_the_seeds():
     assert (a["runs_fewer_iterations"], a["runs_same_iterations"], a["runs_more_iterations"]) == (20, 20, 60)
     assert a["iterations_percentile"] == 30.0
     assert a["runs_below_percent_correct"] == 80.0 and a["percent_correct_percentile"] == 80.0
+    assert a["runs_as_good_on_both"] == 20.0              # 12 iterations and 93.0%
     text = "\n".join(summary_lines(s))
     assert "min 12, median 13.5, max 15 (4 converged, 1 did not)" in text
     assert "percentile 80" in text
