@@ -31,6 +31,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
+from .data import DataError
 from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
 
 __all__ = ["SweepError", "GET_EXTRA", "WORKER_ENV", "FIGURES", "parse_seeds", "parse_grid",
@@ -446,6 +447,10 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise SweepError(f"--out {args.out}: the folder {out.parent} does not exist")
+    if not args.scheduler:               # local workers read the data where this process does
+        for path in dict.fromkeys(s.path for s in runs if s.path):
+            if not Path(path).exists():
+                raise SweepError(f"--data {path}: no such file or folder")
     done = read_table(out)
     have = set(done["key"]) if done is not None else set()
     todo = [s for s in runs if run_key(s) not in have]
@@ -470,6 +475,8 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
                 s = futures[fut]
                 try:
                     row = fut.result()
+                except DataError as e:           # every run would fail alike: stop here
+                    raise SweepError(f"a worker could not load the data: {e}") from None
                 except Exception as e:  # noqa: BLE001 - one run's failure must not lose the others
                     failed.append((s, e))
                     print(f"[{n:>{len(str(len(todo)))}}/{len(todo)}] {_label(s, grid)}: failed: "

@@ -47,6 +47,13 @@ def test_bad_options_are_one_line_and_status_2(tmp_path, capsys):
     assert not (tmp_path / "t.csv").exists()
 
 
+def test_missing_data_is_named_before_any_run(tmp_path, capsys):
+    missing = tmp_path / "no-mnist"
+    assert main(["sweep", "--data", str(missing), "--seeds", "0-1", "--out", str(tmp_path / "t.csv")]) == 2
+    assert f"--data {missing}: no such file or folder" in capsys.readouterr().err
+    assert not (tmp_path / "t.csv").exists()
+
+
 def test_a_table_that_is_not_a_sweeps_is_named_and_kept(tmp_path, capsys):
     table = tmp_path / "notes.csv"
     table.write_text("name,price\napple,3\n")
