@@ -43,10 +43,14 @@ def dask_cluster(tmp_path):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield address
     finally:
-        for p in reversed(procs):
-            p.kill()
+        for p in reversed(procs):             # SIGTERM lets the worker's nanny stop its process
+            p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def test_a_sweep_runs_on_an_existing_cluster(dask_cluster, tmp_path, capsys):
