@@ -1,4 +1,4 @@
-"""The command line: ``digitlab reproduce | train | evaluate`` (also ``python -m engine``).
+"""The command line: ``digitlab reproduce | train | evaluate | sweep`` (also ``python -m engine``).
 
 With no sub-command, ``digitlab`` opens the window (see ``app.launcher``); ``python -m engine``
 prints this help instead, since the engine never imports Qt.
@@ -380,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test as the article did: the test set normalised by its own mean and variance, "
                         "and no tanh on the pooled layer")
     e.set_defaults(func=cmd_evaluate)
+    from .sweep import add_sweep_parser
+    add_sweep_parser(sub, data_opts, settings_from_args, article_iterations=len(ARTICLE_ERRORS),
+                     article_percent_correct=ARTICLE_PERCENT_CORRECT)
     return p
 
 
