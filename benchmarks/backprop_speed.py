@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
 
     settings, data = load(a.data)
-    print(f"{data.description}; {len(data.ytr):,} images a epoch; batch {settings.batch}; "
+    print(f"{data.description}; {len(data.ytr):,} images an epoch; batch {settings.batch}; "
           f"{settings.dtype.name}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     sec = time_ours(settings, data, a.repeats)
     ours_us = sec / len(data.ytr) * 1e6

@@ -163,66 +163,15 @@ def _load_kernels(K, b, f, segp, Kf, arow0):  # pragma: no cover - numba
 
 
 @njit(**_STEP)
-def _add_pixels(a, Kf, colv, coly, m0, m1, pr, segp, kofs, length):  # pragma: no cover - numba
-    """Add pixels ``m0:m1`` of a column (rows ``pr .. pr+f-1``) to their run ``a`` of ``A``:
-    four at a time with one load and store of ``a``, then the last one to three."""
-    m = m0
-    while m + 4 <= m1:
-        o0 = (coly[m] - pr) * segp + kofs
-        o1 = (coly[m + 1] - pr) * segp + kofs
-        o2 = (coly[m + 2] - pr) * segp + kofs
-        o3 = (coly[m + 3] - pr) * segp + kofs
-        v0 = colv[m]
-        v1 = colv[m + 1]
-        v2 = colv[m + 2]
-        v3 = colv[m + 3]
-        k0 = Kf[o0:o0 + length]
-        k1 = Kf[o1:o1 + length]
-        k2 = Kf[o2:o2 + length]
-        k3 = Kf[o3:o3 + length]
-        for t in range(length):
-            acc = a[t] + v0 * k0[t]
-            acc += v1 * k1[t]
-            acc += v2 * k2[t]
-            a[t] = acc + v3 * k3[t]
-        m += 4
-    left = m1 - m
-    if left == 3:
-        o0 = (coly[m] - pr) * segp + kofs
-        o1 = (coly[m + 1] - pr) * segp + kofs
-        o2 = (coly[m + 2] - pr) * segp + kofs
-        v0 = colv[m]
-        v1 = colv[m + 1]
-        v2 = colv[m + 2]
-        k0 = Kf[o0:o0 + length]
-        k1 = Kf[o1:o1 + length]
-        k2 = Kf[o2:o2 + length]
-        for t in range(length):
-            acc = a[t] + v0 * k0[t]
-            acc += v1 * k1[t]
-            a[t] = acc + v2 * k2[t]
-    elif left == 2:
-        o0 = (coly[m] - pr) * segp + kofs
-        o1 = (coly[m + 1] - pr) * segp + kofs
-        v0 = colv[m]
-        v1 = colv[m + 1]
-        k0 = Kf[o0:o0 + length]
-        k1 = Kf[o1:o1 + length]
-        for t in range(length):
-            acc = a[t] + v0 * k0[t]
-            a[t] = acc + v1 * k1[t]
-    elif left == 1:
-        o0 = (coly[m] - pr) * segp + kofs
-        v0 = colv[m]
-        k0 = Kf[o0:o0 + length]
-        for t in range(length):
-            a[t] = a[t] + v0 * k0[t]
-
-
-@njit(**_STEP)
 def _convolve(img, b, f, nk, segp, Kf, arow0, colv, coly, A):  # pragma: no cover - numba
     """Every kernel's response at every position, ``A[p*k + kk]``, as
-    ``b * rowsum(K) + conv(img - b)``, gathering the image column by column."""
+    ``b * rowsum(K) + conv(img - b)``, gathering the image column by column.
+
+    The pixels of a column that fall in one window's rows are added to their run of ``A``
+    four at a time (one load and store of the run per four pixels), then the last one to
+    three. These loops stay written out here: moved into an inlined helper of their own,
+    deep in this loop nest, they ran markedly slower.
+    """
     S = img.shape[0]
     r = S - f + 1
     rowlen = r * nk
@@ -262,7 +211,58 @@ def _convolve(img, b, f, nk, segp, Kf, arow0, colv, coly, A):  # pragma: no cove
             if m1 == m0:
                 continue
             base = pr * rowlen + col0
-            _add_pixels(A[base:base + length], Kf, colv, coly, m0, m1, pr, segp, kofs, length)
+            a = A[base:base + length]
+            m = m0
+            while m + 4 <= m1:
+                o0 = (coly[m] - pr) * segp + kofs
+                o1 = (coly[m + 1] - pr) * segp + kofs
+                o2 = (coly[m + 2] - pr) * segp + kofs
+                o3 = (coly[m + 3] - pr) * segp + kofs
+                v0 = colv[m]
+                v1 = colv[m + 1]
+                v2 = colv[m + 2]
+                v3 = colv[m + 3]
+                k0 = Kf[o0:o0 + length]
+                k1 = Kf[o1:o1 + length]
+                k2 = Kf[o2:o2 + length]
+                k3 = Kf[o3:o3 + length]
+                for t in range(length):
+                    acc = a[t] + v0 * k0[t]
+                    acc += v1 * k1[t]
+                    acc += v2 * k2[t]
+                    a[t] = acc + v3 * k3[t]
+                m += 4
+            left = m1 - m
+            if left == 3:
+                o0 = (coly[m] - pr) * segp + kofs
+                o1 = (coly[m + 1] - pr) * segp + kofs
+                o2 = (coly[m + 2] - pr) * segp + kofs
+                v0 = colv[m]
+                v1 = colv[m + 1]
+                v2 = colv[m + 2]
+                k0 = Kf[o0:o0 + length]
+                k1 = Kf[o1:o1 + length]
+                k2 = Kf[o2:o2 + length]
+                for t in range(length):
+                    acc = a[t] + v0 * k0[t]
+                    acc += v1 * k1[t]
+                    a[t] = acc + v2 * k2[t]
+            elif left == 2:
+                o0 = (coly[m] - pr) * segp + kofs
+                o1 = (coly[m + 1] - pr) * segp + kofs
+                v0 = colv[m]
+                v1 = colv[m + 1]
+                k0 = Kf[o0:o0 + length]
+                k1 = Kf[o1:o1 + length]
+                for t in range(length):
+                    acc = a[t] + v0 * k0[t]
+                    a[t] = acc + v1 * k1[t]
+            elif left == 1:
+                o0 = (coly[m] - pr) * segp + kofs
+                v0 = colv[m]
+                k0 = Kf[o0:o0 + length]
+                for t in range(length):
+                    a[t] = a[t] + v0 * k0[t]
 
 
 @njit(**_STEP)
