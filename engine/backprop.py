@@ -23,9 +23,11 @@ from .augment import augment_batch
 from .evaluate import targets
 from .kernels import conv_grad_t, single_thread_blas
 from .model import Config, Model, Pass, forward_pass, kernel_side
-from .recipes import LOSSES, SCHEDULES
 
 __all__ = ["LOSSES", "SCHEDULES", "gradients", "loss_and_proba", "BackpropStepper", "learning_rate"]
+
+LOSSES = ("xent", "mse")
+SCHEDULES = ("cosine", "step", "constant")
 
 # --------------------------------------------------------------------------------------
 # loss and gradients

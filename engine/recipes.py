@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .backprop import LOSSES, SCHEDULES, BackpropStepper
 from .model import Config, Model, Normalisation
 from .record import Record, TestFigures
 
@@ -28,8 +29,6 @@ __all__ = ["MODES", "LOSSES", "SCHEDULES", "RunSettings", "ARTICLE", "BACKPROP",
            "PreparedData", "load_data", "prepare", "make_run", "run_events", "make_record"]
 
 MODES = ("article", "backprop")
-LOSSES = ("xent", "mse")
-SCHEDULES = ("cosine", "step", "constant")
 SOURCES = ("auto", "keras", "local", "sample")
 
 
@@ -283,7 +282,6 @@ def make_run(settings: RunSettings, data: PreparedData, model: Model | None = No
         stepper = ArticleStepper(model, data.Xtr, data.ytr, alpha=float(settings.alpha),
                                  dropout=settings.dropout > 0, rng=rng, chunk=int(chunk))
     else:
-        from .backprop import BackpropStepper
         stepper = BackpropStepper(model, data.Xtr, data.ytr, alpha=float(settings.alpha),
                                   batch=int(settings.batch), momentum=float(settings.momentum),
                                   loss=settings.loss, schedule=settings.schedule,
