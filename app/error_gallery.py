@@ -41,6 +41,8 @@ class TestSet:
     description : str
     """
 
+    __test__ = False  # not a pytest test class
+
     X: np.ndarray
     labels: np.ndarray
     images01: np.ndarray
