@@ -23,6 +23,7 @@ from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
+from .history import attach_history
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .worker import running_threads
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._connect()
-        self._attach_history()
+        attach_history(self)              # Timeline, Runs, the errors' gallery
         self._restore_layout()
         self._first_model(model)
         self.canvas.setFocus()
@@ -271,24 +272,6 @@ class MainWindow(QMainWindow):
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.act_about)
         help_menu.addAction(self.act_about_qt)
-
-    def _attach_history(self) -> None:
-        """The Timeline and Runs docks and the errors' gallery (issue 12)."""
-        from .error_gallery import attach_gallery
-        from .runs_view import attach_runs
-        from .timeline import attach_timeline
-        attach_timeline(self)
-        attach_runs(self)
-        attach_gallery(self)
-        view_menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
-        edit_menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&Edit")
-        for dock, key in ((self.timeline_dock, "Ctrl+Shift+T"), (self.runs_dock, "Ctrl+Shift+R")):
-            a = dock.toggleViewAction()
-            a.setShortcut(QKeySequence(key))
-            view_menu.addAction(a)
-        self.act_where_fails = self._act("&Where Does It Fail?…", lambda: self.gallery_wiring.open(),
-                                         "Ctrl+Shift+F", "The test images the model misreads, by cell")
-        edit_menu.addAction(self.act_where_fails)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Digitlab", about_text())
