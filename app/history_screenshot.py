@@ -64,7 +64,8 @@ def main(argv=None) -> int:
         arts = [i for i, r in enumerate(view.runs) if r.mode == "article"]
         view.select([arts[-1]])
         view.open_timeline()
-        w.train_dock.raise_()
+        w.explain_dock.hide()
+        w.net_dock.raise_()
         c = w.canvas
         r = c.target_rect()
         pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
             QTest.mouseMove(c, p)
         QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
         tp = w.timeline_panel
-        tp.set_index(4)
+        tp.set_index(len(tp.timeline) - 6)
         qapp.processEvents()
         w.grab().save(str(Path(args.out) / "screenshot-timeline.png"))
         w.timeline_dock.hide()

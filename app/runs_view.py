@@ -23,6 +23,12 @@ COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accura
 PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
+def _short_data(description: str) -> str:
+    """"MNIST: 10,000 training and 10,000 test images" from a data set's one-line description."""
+    kind = "sample" if "sample" in description.lower() else "MNIST" if "MNIST" in description else "data"
+    return f"{kind}: {description.rsplit('; using ', 1)[-1]}" if "; using " in description else description
+
+
 class RunsView(QWidget):
     """A table of the runs, an overlay of the selected runs' curves, and actions on them.
 
@@ -47,6 +53,8 @@ class RunsView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Interactive)
+        self.table.setColumnWidth(3, 300)
         self.table.itemSelectionChanged.connect(self._overlay)
         self.table.doubleClicked.connect(lambda _i: self.open_timeline())
         lay.addWidget(self.table, 2)
@@ -72,6 +80,7 @@ class RunsView(QWidget):
                                   background="w")
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "training error")
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt")
         self.acc_view = pg.ViewBox()
         pi = self.plot.getPlotItem()
@@ -92,12 +101,13 @@ class RunsView(QWidget):
         for r, run in enumerate(self.runs):
             acc = f"{run.argmax_accuracy:.2f}%" if run.argmax_accuracy is not None else "–"
             cells = (time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)), run.mode,
-                     run.architecture, run.data, str(run.iterations), acc, f"{run.train_seconds:.1f} s")
+                     run.architecture, _short_data(run.data), str(run.iterations), acc, f"{run.train_seconds:.1f} s")
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{run.id}\n{run.path}")
+                item.setToolTip(f"{run.id}\n{run.path}\n{run.data}")
                 self.table.setItem(r, c, item)
-        where = f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} in {self.runs_dir}"
+        where = f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} in the runs folder"
+        self.note.setToolTip(str(self.runs_dir))
         self.note.setText(where + ("" if not faults else f"; {len(faults)} unreadable: {faults[0]}"))
         self._overlay()
 
@@ -158,7 +168,7 @@ class RunsView(QWidget):
         except (OSError, ValueError) as e:
             self.window.prompts.error("Cannot open the run's timeline", str(e))
             return False
-        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}")
+        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves)
         self.window.timeline_dock.show()
         self.window.timeline_dock.raise_()
         return True

@@ -18,6 +18,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
 
+from engine.events import IterationEnd
+from engine.record import TestFigures
 from engine.snapshots import Timeline
 
 from .jobs import RunRecorded
@@ -128,6 +130,8 @@ class TimelinePanel(QWidget):
         if t is not None:
             text += (f" · test: arg-max accuracy {t.argmax_accuracy:.2f}%, percent correct "
                      f"{t.percent_correct:.2f}%")
+        else:
+            text += " · not tested yet"
         if i == len(tl) - 1:
             text += " · <i>now</i>"
         self.label.setText(text + (f" · {self.source}" if self.source else ""))
@@ -182,6 +186,13 @@ class TimelineWiring(QObject):
         self._drawing_timer.setSingleShot(True)
         self._drawing_timer.setInterval(150)
         self._drawing_timer.timeout.connect(self._drawing_changed)
+        plots = window.training_panel.plots
+        self.markers = []
+        for plot in (plots.error_plot, plots.accuracy_plot):     # the moment, on the curves
+            m = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", style=Qt.DashLine))
+            m.setVisible(False)
+            plot.addItem(m)
+            self.markers.append(m)
         panel.pointChosen.connect(self.show_point)
         window.training_panel.eventShown.connect(self._event)
         window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
@@ -200,8 +211,20 @@ class TimelineWiring(QObject):
         self._drawing_timer.stop()
         self.panel.set_drawing(self.window.network_input())
 
-    def open_timeline(self, timeline: Timeline, source: str) -> None:
-        """Show a run's timeline (from the Runs view)."""
+    def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None) -> None:
+        """Show a run's timeline (from the Runs view); ``curves``: its per-iteration figures
+        (rows of :class:`engine.runs.RunLog`), drawn in the Train tab's plots."""
+        if curves is not None and not self.window.owner.is_training():
+            plots = self.window.training_panel.plots
+            plots.clear()
+            for row in curves:
+                it = int(row["iteration"]) - 1
+                plots.add_iteration(IterationEnd(it, row.get("train_error") or np.nan,
+                                                 row.get("loss") or np.nan, row.get("seconds") or 0.0, 0.0))
+                if row.get("argmax_accuracy") is not None:
+                    plots.add_test(it, TestFigures(row.get("test_error") or np.nan,
+                                                   row.get("percent_correct") or np.nan,
+                                                   row["argmax_accuracy"]))
         self.panel.set_timeline(timeline, source)
         self._drawing_changed()
 
@@ -212,14 +235,17 @@ class TimelineWiring(QObject):
             return
         p = tl[i]
         plots = w.training_panel.plots
-        if self.panel.at_end() and self.panel.source == "the last run":
-            w.owner.set_live(None)
-        else:
-            w.owner.set_live(p.model)
+        now = self.panel.at_end() and self.panel.source == "the last run"
+        w.owner.set_live(None if now else p.model)
+        for m in self.markers:
+            m.setValue(p.position)
+            m.setVisible(not now)
         plots.show_kernels(p.model)
         t = tl.test_at(i)
         if t is not None and t.confusion is not None:
             plots.show_confusion(t.confusion)
+        elif t is None:
+            plots.show_confusion(np.zeros((10, 10)))          # not tested yet at this moment
 
 
 def attach_timeline(window) -> TimelineWiring:
