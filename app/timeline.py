@@ -187,6 +187,7 @@ class TimelineWiring(QObject):
         self._drawing_timer.setInterval(150)
         self._drawing_timer.timeout.connect(self._drawing_changed)
         plots = window.training_panel.plots
+        self._shown_test = False
         self.markers = []
         for plot in (plots.error_plot, plots.accuracy_plot):     # the moment, on the curves
             m = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", style=Qt.DashLine))
@@ -196,6 +197,7 @@ class TimelineWiring(QObject):
         panel.pointChosen.connect(self.show_point)
         window.training_panel.eventShown.connect(self._event)
         window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
+        window.training_panel.trainingStarted.connect(self.forget_shown)
         window.training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
         window.canvas.imageChanged.connect(self._drawing_timer.start)
         window.canvas.strokeFinished.connect(self._drawing_changed)
@@ -211,6 +213,10 @@ class TimelineWiring(QObject):
         self._drawing_timer.stop()
         self.panel.set_drawing(self.window.network_input())
 
+    def forget_shown(self) -> None:
+        """The Train tab's confusion matrix was drawn by someone else (a new run)."""
+        self._shown_test = False
+
     def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None) -> None:
         """Show a run's timeline (from the Runs view); ``curves``: its per-iteration figures
         (rows of :class:`engine.runs.RunLog`), drawn in the Train tab's plots."""
@@ -219,6 +225,7 @@ class TimelineWiring(QObject):
             plots.clear()
             for row in curves:
                 it = int(row["iteration"]) - 1
+                self.forget_shown()
                 plots.add_iteration(IterationEnd(it, row.get("train_error") or np.nan,
                                                  row.get("loss") or np.nan, row.get("seconds") or 0.0, 0.0))
                 if row.get("argmax_accuracy") is not None:
@@ -242,10 +249,12 @@ class TimelineWiring(QObject):
             m.setVisible(not now)
         plots.show_kernels(p.model)
         t = tl.test_at(i)
-        if t is not None and t.confusion is not None:
-            plots.show_confusion(t.confusion)
-        elif t is None:
-            plots.show_confusion(np.zeros((10, 10)))          # not tested yet at this moment
+        if t is not self._shown_test:                          # (100 labels: only on a change)
+            self._shown_test = t
+            if t is not None and t.confusion is not None:
+                plots.show_confusion(t.confusion)
+            elif t is None:
+                plots.show_confusion(np.zeros((10, 10)))      # not tested yet at this moment
 
 
 def attach_timeline(window) -> TimelineWiring:

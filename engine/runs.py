@@ -140,6 +140,8 @@ def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, 
         Naming the folder or file that could not be written.
     """
     from .modelfile import save_model
+    if not len(timeline):
+        raise RunsError("a run without snapshots is not recorded")
     runs_dir = Path(runs_dir).expanduser()
     now = time.time() if now is None else float(now)
     try:
