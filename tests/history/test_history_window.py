@@ -108,3 +108,30 @@ def test_where_does_it_fail_works_without_a_run(qtbot, window):
     assert "sample" in g.test.description and g.confusion.sum() == len(g.test.labels)
     i, j = g.cell()
     assert i != j or g.confusion[i, j] == g.confusion.max()
+
+
+def test_play_runs_the_timeline_from_the_start_to_now(qtbot, window, gate):
+    _train(qtbot, window, gate)
+    tp = window.timeline_panel
+    seen = []
+    tp.pointChosen.connect(seen.append)
+    tp.play_button.click()
+    assert tp.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not tp.play_button.isChecked(), timeout=20000)
+    assert seen == list(range(len(tp.timeline)))
+    assert tp.at_end() and window.view_model() is window.current_model()
+
+
+def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tmp_path):
+    _train(qtbot, window, gate)
+    view = window.runs_view
+    view.select([0])
+    run = view.runs[0]
+    window.owner.mark_saved(str(tmp_path / "trained.npz"))     # nothing to ask about
+    assert view.open_model()
+    np.testing.assert_array_equal(window.current_model().params["W1"],
+                                  runs.load_run_model(run).params["W1"])
+    window.prompts.answers["save_file"] = str(tmp_path / "c.csv")
+    assert view.export_curves() and (tmp_path / "c.csv").read_text().startswith("iteration,")
+    window.prompts.answers["save_file"] = str(tmp_path / "k.png")
+    assert view.export_kernels() and (tmp_path / "k.png").stat().st_size > 0
