@@ -77,6 +77,7 @@ class DrawingCanvas(QWidget):
         self._brush = float(brush_width)
         self._strokes: list[Stroke] = []
         self._current: Stroke | None = None
+        self._background: QImage | None = None    # an image put on the canvas (set_image)
         self._base = self._blank()      # all finished strokes
         self._image = self._blank()     # finished strokes + the current one
         self._overlay: QImage | None = None   # explanations drawn over the drawing
@@ -113,7 +114,7 @@ class DrawingCanvas(QWidget):
         return list(self._strokes)
 
     def is_empty(self) -> bool:
-        return not self._strokes and self._current is None
+        return not self._strokes and self._current is None and self._background is None
 
     def brush_width(self) -> float:
         return self._brush
@@ -128,6 +129,7 @@ class DrawingCanvas(QWidget):
             return
         self._strokes.clear()
         self._current = None
+        self._background = None
         self._rerender()
 
     def undo(self) -> None:
@@ -143,6 +145,23 @@ class DrawingCanvas(QWidget):
     def set_strokes(self, strokes) -> None:
         """Replace the drawing by ``strokes`` (list of :class:`Stroke`)."""
         self._strokes = [Stroke([QPointF(p) for p in s.points], s.width, s.erase) for s in strokes]
+        self._current = None
+        self._rerender()
+
+    def set_image(self, image01: np.ndarray) -> None:
+        """Put an image on the canvas (replacing the drawing) that the user can draw over.
+
+        Parameters
+        ----------
+        image01 : ndarray, (h, w)
+            White ink (1) on black (0); scaled to the canvas (a 28x28 MNIST digit fills it).
+        """
+        a = np.ascontiguousarray(np.clip(np.asarray(image01, np.float64), 0, 1) * 255, np.uint8)
+        h, w = a.shape
+        img = QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
+        self._background = img.scaled(self._size, self._size, Qt.IgnoreAspectRatio,
+                                      Qt.SmoothTransformation).convertToFormat(QImage.Format_Grayscale8)
+        self._strokes.clear()
         self._current = None
         self._rerender()
 
@@ -183,6 +202,8 @@ class DrawingCanvas(QWidget):
 
     # -- drawing ------------------------------------------------------------------
     def _blank(self) -> QImage:
+        if getattr(self, "_background", None) is not None:
+            return self._background.copy()
         img = QImage(self._size, self._size, QImage.Format_Grayscale8)
         img.fill(0)
         return img

@@ -15,11 +15,14 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from engine.events import Finished, IterationEnd, Progress
+from engine.events import Checkpoint, Evaluated, Finished, IterationEnd, Progress
 from engine.model import Model
-from engine.recipes import PreparedData, RunSettings, load_data, make_run, prepare, run_events
+from engine.recipes import (PreparedData, RunSettings, load_data, make_record, make_run, prepare,
+                            run_events)
+from engine.runs import RunLog, save_run
+from engine.snapshots import Timeline, checkpoints, record
 
-__all__ = ["Status", "DataReady", "Snapshot", "RunEnded", "DownloadProgress", "DownloadEnded",
+__all__ = ["Status", "DataReady", "Snapshot", "RunRecorded", "RunEnded", "DownloadProgress", "DownloadEnded",
            "RunRequest", "DataCache", "training_job", "download_job"]
 
 
@@ -39,6 +42,15 @@ class DataReady:
 class Snapshot:
     """A copy of the model being trained, the run no longer touches it."""
     model: Model
+
+
+@dataclass(frozen=True)
+class RunRecorded:
+    """The run's timeline (:class:`engine.snapshots.Timeline`), and the folder it was recorded
+    in (None: not recorded; ``message`` says why)."""
+    timeline: object
+    path: object = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,8 @@ class RunRequest:
     report_seconds, snapshot_seconds : float
         At most one Progress per ``report_seconds``, one Snapshot per ``snapshot_seconds``
         (and one after every iteration).
+    runs_dir : str or Path or None
+        Record the run there (:func:`engine.runs.save_run`); None: not recorded.
     """
 
     settings: RunSettings
@@ -94,6 +108,7 @@ class RunRequest:
     chunk: int = 64
     report_seconds: float = 0.05
     snapshot_seconds: float = 0.25
+    runs_dir: object = None
 
 
 class DataCache:
@@ -144,18 +159,44 @@ def training_job(request: RunRequest, control, cache: DataCache | None = None) -
         stepper = request.stepper_factory(model, data, s)
     yield Status("training…")
     last_snap = control.clock()
-    for ev in run_events(s, data, model, stepper, stop=control.stop_event, epochs=request.epochs,
-                         tol=request.tol, start_iteration=request.start_iteration,
-                         report_seconds=request.report_seconds, clock=control.clock):
+    timeline, log = Timeline(), RunLog()
+    events = run_events(s, data, model, stepper, stop=control.stop_event, epochs=request.epochs,
+                        tol=request.tol, start_iteration=request.start_iteration,
+                        report_seconds=request.report_seconds, clock=control.clock,
+                        checkpoints=checkpoints(stepper.size))
+    last_test = None
+    for ev in record(events, model, timeline, stepper.size, request.start_iteration):
+        log.see(ev)
+        if isinstance(ev, Evaluated):
+            last_test = ev.figures
         if isinstance(ev, Finished):
+            yield _recorded(request, model, data, timeline, log, ev, last_test)
             yield RunEnded(ev, model, data)
             return
+        if isinstance(ev, Checkpoint):
+            continue
         yield ev
         now = control.clock()
         if isinstance(ev, IterationEnd) or (isinstance(ev, Progress)
                                             and now - last_snap >= request.snapshot_seconds):
             last_snap = now
             yield Snapshot(model.copy())
+
+
+def _recorded(request: RunRequest, model: Model, data: PreparedData, timeline: Timeline,
+              log: RunLog, fin: Finished, test) -> RunRecorded:
+    """Record the run in the runs folder (when asked and it trained at all)."""
+    if request.runs_dir is None or fin.iterations == 0:
+        return RunRecorded(timeline, None, "")
+    try:
+        final = model.copy()
+        previous = request.model.record if request.model is not None else None
+        final.record = make_record(request.settings, data, fin, test, previous=previous)
+        path = save_run(request.runs_dir, request.settings, final, timeline, log, fin,
+                        data_description=data.description)
+        return RunRecorded(timeline, path, f"run recorded in {path}")
+    except Exception as exc:                  # noqa: BLE001 - a failed record loses no training
+        return RunRecorded(timeline, None, f"the run was not recorded: {exc}")
 
 
 def download_job(control) -> Iterator:

@@ -23,6 +23,7 @@ from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
+from .history import attach_history
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .worker import running_threads
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._connect()
+        attach_history(self)              # Timeline, Runs, the errors' gallery
         self._restore_layout()
         self._first_model(model)
         self.canvas.setFocus()

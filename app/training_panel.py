@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
 from engine.events import Evaluated, IterationEnd, Progress
 from engine.model import Model, Normalisation
 from engine.recipes import PRESETS, RunSettings, make_record
+from engine.runs import default_runs_dir
 
 from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRequest,
                    Snapshot, Status, download_job, training_job)
@@ -95,6 +96,7 @@ class TrainingPanel(QWidget):
         self.chunk = 64
         self.report_seconds = 0.05
         self.snapshot_seconds = 0.25
+        self.runs_dir = default_runs_dir()   # where runs are recorded (None: not recorded)
         self.quiet = False                 # no messages (the window is closing)
         self._job: str | None = None       # "run", "download" or None
         self._request: RunRequest | None = None
@@ -367,6 +369,7 @@ class TrainingPanel(QWidget):
         request.chunk = self.chunk
         request.report_seconds = self.report_seconds
         request.snapshot_seconds = self.snapshot_seconds
+        request.runs_dir = self.runs_dir if request.epochs != 1 else None   # Step is not a run
         self._request = request
         self._last_test = None
         s = request.settings

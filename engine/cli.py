@@ -155,11 +155,42 @@ def _run(args, settings: RunSettings, *, article_table: bool = False, header: st
     _say(args, header or settings.describe())
     _say(args, "iter  error      article" if article_table else
          "iter  error" if settings.mode == "article" else "epoch error (sq.)")
-    seen = _run_events(args, run_events(settings, data, model, stepper,
-                                        eval_every=getattr(args, "eval_every", None)),
+    from .runs import RunLog, save_run
+    from .snapshots import Timeline, checkpoints, record
+    timeline, log = Timeline(), RunLog()
+    events = run_events(settings, data, model, stepper, eval_every=getattr(args, "eval_every", None),
+                        checkpoints=checkpoints(stepper.size))
+    seen = _run_events(args, (log.see(ev) or ev for ev in record(events, model, timeline, stepper.size)),
                        article_table=article_table)
     model.record = make_record(settings, data, seen["finished"], seen["test"])
+    try:
+        where = save_run(_runs_dir(args), settings, model, timeline, log, seen["finished"],
+                         data_description=data.description)
+        _say(args, f"run recorded in {where}")
+    except (OSError, ValueError) as e:
+        _say(args, f"note: the run was not recorded: {e}")
     return model, data, seen, time.perf_counter() - t0
+
+
+def _runs_dir(args):
+    from .runs import default_runs_dir
+    return getattr(args, "runs_dir", None) or default_runs_dir()
+
+
+def cmd_runs(args) -> int:
+    from .runs import list_runs
+    runs, faults = list_runs(_runs_dir(args))
+    for f in faults:
+        print(f"digitlab: skipped {f}", file=sys.stderr)
+    if not runs:
+        _say(args, f"no runs recorded in {_runs_dir(args)}")
+    for r in runs:
+        acc = f"{r.argmax_accuracy:.2f}%" if r.argmax_accuracy is not None else "–"
+        _say(args, f"{r.id}  {r.mode:<8} {r.iterations:>3} it  {acc:>7}  {r.snapshots:>3} snapshots  "
+                   f"{r.architecture}")
+    if args.json:
+        print(json.dumps({"runs": [_jsonable(r.to_json()) for r in runs]}))
+    return 0
 
 
 def _save_and_report(args, model: Model, data, wall: float) -> None:
@@ -326,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts(r)
     r.add_argument("--seed", type=int, help=f"as np.random.seed(S) before the article's code (default {ARTICLE.seed})")
     r.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
+    r.add_argument("--runs-dir", metavar="DIR", help="record the run here (default: the user's data folder)")
     r.set_defaults(func=cmd_reproduce)
 
     t = sub.add_parser("train", help="train a network (the article's update or true backpropagation)")
@@ -371,7 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--biases", action=argparse.BooleanOptionalAction, default=None,
                    help=f"biases on the dense layers (default {'on' if BACKPROP.biases else 'off'})")
     g.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    t.add_argument("--runs-dir", metavar="DIR", help="record the run here (default: the user's data folder)")
     t.set_defaults(func=cmd_train)
+    ru = sub.add_parser("runs", help="list the recorded runs")
+    ru.add_argument("--runs-dir", metavar="DIR", help="the runs folder (default: the user's data folder)")
+    ru.add_argument("--json", action="store_true", help="end the output with one JSON object on its last line")
+    ru.set_defaults(func=cmd_runs)
 
     e = sub.add_parser("evaluate", help="evaluate a model on the test set (default: the shipped model)")
     e.add_argument("model", nargs="?", help="a .npz model file, or a folder of the article's three CSV files")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .record import TestFigures
 
-__all__ = ["Progress", "IterationEnd", "Evaluated", "Finished", "Event"]
+__all__ = ["Progress", "Checkpoint", "IterationEnd", "Evaluated", "Finished", "Event"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,27 @@ class Progress:
     running_error: float
     images_per_second: float
     seconds: float
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The run has just passed one of the image counts it was asked to stop at
+    (``checkpoints`` of :func:`engine.training.train`): a moment to snapshot the model.
+
+    Attributes
+    ----------
+    iteration, done, total : int
+        As :class:`Progress`.
+    images : int
+        Images processed in the run so far (at or just past the checkpoint).
+    running_error : float
+    """
+
+    iteration: int
+    done: int
+    total: int
+    images: int
+    running_error: float
 
 
 @dataclass(frozen=True)
@@ -114,4 +135,4 @@ class Finished:
         return self.images / self.seconds if self.seconds > 0 else 0.0
 
 
-Event = Progress | IterationEnd | Evaluated | Finished
+Event = Progress | Checkpoint | IterationEnd | Evaluated | Finished

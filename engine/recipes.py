@@ -295,8 +295,8 @@ def make_run(settings: RunSettings, data: PreparedData, model: Model | None = No
 def run_events(settings: RunSettings, data: PreparedData, model: Model, stepper, *,
                stop=None, epochs: int | None = None, tol: float | None = None,
                start_iteration: int = 0, eval_every: int | None = None,
-               report_seconds: float = 0.25, clock: Callable[[], float] = time.perf_counter
-               ) -> Iterator:
+               report_seconds: float = 0.25, clock: Callable[[], float] = time.perf_counter,
+               checkpoints=None) -> Iterator:
     """Train with :func:`engine.training.train` as the settings say; a generator of events.
 
     Parameters
@@ -316,6 +316,8 @@ def run_events(settings: RunSettings, data: PreparedData, model: Model, stepper,
         At most one Progress event per this many seconds.
     clock : callable
         Time source.
+    checkpoints : iterable of int, optional
+        Image counts at which to yield :class:`engine.events.Checkpoint` (snapshots).
     """
     from .training import train
     epochs = int(settings.epochs if epochs is None else epochs)
@@ -325,7 +327,7 @@ def run_events(settings: RunSettings, data: PreparedData, model: Model, stepper,
     return train(model, stepper, max_iter=epochs, tol=float(tol) if tol else None, stop=stop,
                  test=(data.Xte.astype(model.dtype, copy=False), data.yte), eval_every=eval_every,
                  pooled_tanh_at_test=settings.mode != "article", report_seconds=report_seconds,
-                 start_iteration=start_iteration, clock=clock)
+                 start_iteration=start_iteration, clock=clock, checkpoints=checkpoints)
 
 
 def make_record(settings: RunSettings, data: PreparedData, finished, test: TestFigures | None, *,

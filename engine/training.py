@@ -22,7 +22,7 @@ from typing import Callable, Generator, Iterator, Protocol
 import numpy as np
 
 from .evaluate import evaluate
-from .events import Evaluated, Finished, IterationEnd, Progress
+from .events import Checkpoint, Evaluated, Finished, IterationEnd, Progress
 from .model import Model
 
 __all__ = ["Stepper", "train"]
@@ -102,8 +102,10 @@ class _Clock:
 
 
 def _one_pass(model: Model, stepper: Stepper, iteration: int, stop, clock: _Clock,
-              good: _LastGood, images_before: int) -> Generator[Progress, None, _Pass]:
-    """Train one iteration, yielding Progress; returns how the pass ended."""
+              good: _LastGood, images_before: int, marks: list | None = None
+              ) -> Generator[Progress | Checkpoint, None, _Pass]:
+    """Train one iteration, yielding Progress (and Checkpoint as ``marks``, ascending image
+    counts, are passed: they are consumed); returns how the pass ended."""
     out = _Pass()
     t0 = seg = clock.clock()
     for done, sq, loss in stepper.epoch(iteration):
@@ -117,6 +119,11 @@ def _one_pass(model: Model, stepper: Stepper, iteration: int, stop, clock: _Cloc
         if _stopped(stop):
             out.stopped = True
             break
+        if marks and images_before + done >= marks[0]:
+            while marks and images_before + done >= marks[0]:
+                marks.pop(0)
+            yield Checkpoint(iteration, out.done, stepper.size, images_before + out.done,
+                             sq / max(done, 1))
         if clock.due(now):
             yield Progress(iteration, out.done, stepper.size, sq / max(done, 1),
                            (images_before + done) / max(clock.trained, 1e-9), clock.trained)
@@ -130,8 +137,8 @@ def _one_pass(model: Model, stepper: Stepper, iteration: int, stop, clock: _Cloc
 def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | None = 0.1,
           stop=None, test: tuple[np.ndarray, np.ndarray] | None = None, eval_every: int = 1,
           pooled_tanh_at_test: bool = True, report_seconds: float = 0.25,
-          start_iteration: int = 0, clock: Callable[[], float] = time.perf_counter
-          ) -> Iterator[Progress | IterationEnd | Evaluated | Finished]:
+          start_iteration: int = 0, clock: Callable[[], float] = time.perf_counter,
+          checkpoints=None) -> Iterator[Progress | Checkpoint | IterationEnd | Evaluated | Finished]:
     """Train ``model`` with ``stepper`` and yield progress events.
 
     Parameters
@@ -159,6 +166,9 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
         Number of the first iteration (to continue a run: the GUI's Step).
     clock : callable
         Time source (seconds).
+    checkpoints : iterable of int, optional
+        Image counts (since the run began) after which to yield a :class:`Checkpoint`: at
+        the end of the first chunk or batch at or past each (for snapshots).
 
     Yields
     ------
@@ -171,8 +181,9 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     last_error = math.nan
     reason, message = "max_iter", ""
     end = start_iteration + max_iter
+    marks = sorted(int(c) for c in checkpoints) if checkpoints else None
     for iteration in range(start_iteration, end):
-        ran = yield from _one_pass(model, stepper, iteration, stop, timer, good, images)
+        ran = yield from _one_pass(model, stepper, iteration, stop, timer, good, images, marks)
         images += ran.done
         if ran.diverged:
             kept = good.restore()

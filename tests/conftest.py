@@ -22,3 +22,9 @@ def make_small_model(seed: int = 0, config: Config = Config(), name: str | None 
 def small_model():
     """A factory: ``small_model(seed=0, config=Config(), name=None) -> Model``."""
     return make_small_model
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(tmp_path_factory, monkeypatch):
+    """Runs recorded by any test go to a temporary folder, never the user's data folder."""
+    monkeypatch.setenv("DIGITLAB_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))

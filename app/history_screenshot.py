@@ -1,0 +1,91 @@
+"""Make docs/screenshot-timeline.png and docs/screenshot-runs.png: a few short runs recorded
+in a temporary runs folder, then the window scrubbing one run and listing them all.
+
+Usage::
+
+    QT_QPA_PLATFORM=offscreen python -m app.history_screenshot [--data PATH] [--out docs]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def record_runs(runs_dir: Path, data_path: str | None) -> None:
+    """Three short runs (two article, one backprop), recorded in ``runs_dir``."""
+    from engine.events import Evaluated, Finished
+    from engine.recipes import ARTICLE, BACKPROP, load_data, make_record, make_run, prepare, run_events
+    from engine.runs import RunLog, save_run
+    from engine.snapshots import Timeline, checkpoints, record
+    source = "local" if data_path else "auto"
+    for s in (ARTICLE.replace(train=5000, epochs=8, tol=0.0, source=source, path=data_path),
+              ARTICLE.replace(train=5000, epochs=8, tol=0.0, seed=1, alpha=0.02, source=source,
+                              path=data_path),
+              BACKPROP.replace(train=10000, epochs=6, source=source, path=data_path)):
+        data = prepare(s, load_data(s))
+        model, stepper = make_run(s, data, chunk=64)
+        tl, log, fin, test = Timeline(), RunLog(), None, None
+        for ev in record(run_events(s, data, model, stepper, eval_every=1,
+                                    checkpoints=checkpoints(stepper.size)), model, tl, stepper.size):
+            log.see(ev)
+            fin = ev if isinstance(ev, Finished) else fin
+            test = ev.figures if isinstance(ev, Evaluated) else test
+        model.record = make_record(s, data, fin, test)
+        print(save_run(runs_dir, s, model, tl, log, fin, data_description=data.description))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Save the timeline and runs screenshots.")
+    ap.add_argument("--data", help="MNIST (a folder of IDX files or mnist.npz); default: auto")
+    ap.add_argument("--out", default="docs")
+    args = ap.parse_args(argv)
+    qapp = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DIGITLAB_RUNS_DIR"] = str(Path(tmp) / "runs")
+        record_runs(Path(tmp) / "runs", args.data)
+        from .main_window import MainWindow
+        from .prompts import NoPrompts
+        from .screenshot import three
+        w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat),
+                       prompts=NoPrompts())
+        w.resize(1440, 1000)
+        w.show()
+        QTest.qWaitForWindowExposed(w)
+        view = w.runs_view
+        view.refresh()
+        arts = [i for i, r in enumerate(view.runs) if r.mode == "article"]
+        view.select([arts[-1]])
+        view.open_timeline()
+        w.explain_dock.hide()
+        w.net_dock.raise_()
+        c = w.canvas
+        r = c.target_rect()
+        pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
+        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
+        for p in pts[1:]:
+            QTest.mouseMove(c, p)
+        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        tp = w.timeline_panel
+        tp.set_index(len(tp.timeline) - 6)
+        qapp.processEvents()
+        w.grab().save(str(Path(args.out) / "screenshot-timeline.png"))
+        w.timeline_dock.hide()
+        w.runs_dock.show()
+        w.resizeDocks([w.runs_dock], [520], Qt.Vertical)
+        view.select(range(len(view.runs)))
+        qapp.processEvents()
+        w.grab().save(str(Path(args.out) / "screenshot-runs.png"))
+        w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

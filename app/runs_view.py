@@ -1,0 +1,234 @@
+"""The Runs view: every recorded run, their curves overlaid, open, export, delete.
+
+The list is the runs folder (:func:`engine.runs.default_runs_dir`, the same as the
+command line's); each new run of the window appears when it is recorded.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from engine import runs as eruns
+
+from .jobs import RunRecorded
+
+__all__ = ["RunsView", "attach_runs"]
+
+COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time")
+PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _short_data(description: str) -> str:
+    """"MNIST: 10,000 training and 10,000 test images" from a data set's one-line description."""
+    kind = "sample" if "sample" in description.lower() else "MNIST" if "MNIST" in description else "data"
+    return f"{kind}: {description.rsplit('; using ', 1)[-1]}" if "; using " in description else description
+
+
+class RunsView(QWidget):
+    """A table of the runs, an overlay of the selected runs' curves, and actions on them.
+
+    Parameters
+    ----------
+    window : app.main_window.MainWindow
+        Whose model, timeline and prompts the actions use.
+    runs_dir : path, optional
+        Default: :func:`engine.runs.default_runs_dir`.
+    """
+
+    def __init__(self, window, runs_dir=None, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else eruns.default_runs_dir()
+        self.runs: list[eruns.RunInfo] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Interactive)
+        self.table.setColumnWidth(3, 300)
+        self.table.itemSelectionChanged.connect(self._overlay)
+        self.table.doubleClicked.connect(lambda _i: self.open_timeline())
+        lay.addWidget(self.table, 2)
+        buttons = QHBoxLayout()
+        self.buttons = {}
+        for name, slot, tip in (("Open model", self.open_model, "Draw with this run's final model"),
+                                ("Open timeline", self.open_timeline, "Scrub this run's snapshots"),
+                                ("Export curves…", self.export_curves, "Save the curves as CSV"),
+                                ("Export kernels…", self.export_kernels,
+                                 "Save the kernels' evolution as a PNG strip"),
+                                ("Delete", self.delete_selected, "Delete the selected runs"),
+                                ("Refresh", self.refresh, "Read the runs folder again")):
+            b = QPushButton(name)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+            self.buttons[name] = b
+        lay.addLayout(buttons)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        lay.addWidget(self.note)
+        self.plot = pg.PlotWidget(title="Selected runs: training error (solid), test accuracy (dots)",
+                                  background="w")
+        self.plot.setLabel("bottom", "iteration")
+        self.plot.setLabel("left", "training error")
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt")
+        self.acc_view = pg.ViewBox()
+        pi = self.plot.getPlotItem()
+        pi.showAxis("right")
+        pi.scene().addItem(self.acc_view)
+        pi.getAxis("right").linkToView(self.acc_view)
+        pi.getAxis("right").setLabel("arg-max accuracy (%)")
+        self.acc_view.setXLink(pi)
+        pi.vb.sigResized.connect(lambda: self.acc_view.setGeometry(pi.vb.sceneBoundingRect()))
+        lay.addWidget(self.plot, 3)
+        self.refresh()
+
+    # -- the list ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the runs folder again."""
+        self.runs, faults = eruns.list_runs(self.runs_dir)
+        self.table.setRowCount(len(self.runs))
+        for r, run in enumerate(self.runs):
+            acc = f"{run.argmax_accuracy:.2f}%" if run.argmax_accuracy is not None else "–"
+            cells = (time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)), run.mode,
+                     run.architecture, _short_data(run.data), str(run.iterations), acc, f"{run.train_seconds:.1f} s")
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{run.id}\n{run.path}\n{run.data}")
+                self.table.setItem(r, c, item)
+        where = f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} in the runs folder"
+        self.note.setToolTip(str(self.runs_dir))
+        self.note.setText(where + ("" if not faults else f"; {len(faults)} unreadable: {faults[0]}"))
+        self._overlay()
+
+    def selected(self) -> list[eruns.RunInfo]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select(self, rows) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.MultiSelection)
+        for r in rows:
+            self.table.selectRow(r)
+        self.table.setSelectionMode(mode)
+
+    def _overlay(self) -> None:
+        pi = self.plot.getPlotItem()
+        for item in list(pi.listDataItems()):
+            pi.removeItem(item)
+        self.acc_view.clear()
+        for k, run in enumerate(self.selected()):
+            df = eruns.curves_frame(run)
+            pen = PENS[k % len(PENS)]
+            pi.plot(df["iteration"].to_numpy(float), df["train_error"].to_numpy(float),
+                    pen=pg.mkPen(pen, width=2), name=run.id)
+            t = df.dropna(subset=["argmax_accuracy"])
+            if len(t):
+                self.acc_view.addItem(pg.ScatterPlotItem(t["iteration"].to_numpy(float),
+                                                         t["argmax_accuracy"].to_numpy(float),
+                                                         brush=pen, size=7))
+
+    # -- actions ---------------------------------------------------------------------------
+    def _one(self) -> eruns.RunInfo | None:
+        sel = self.selected()
+        if not sel:
+            self.window.prompts.note("Runs", "Select a run first.")
+            return None
+        return sel[0]
+
+    def open_model(self) -> bool:
+        run = self._one()
+        if run is None:
+            return False
+        try:
+            model = eruns.load_run_model(run)
+        except (OSError, ValueError) as e:
+            self.window.prompts.error("Cannot open the run's model", str(e))
+            return False
+        model.name = f"run {run.id}"
+        return self.window.owner.replace(model)
+
+    def open_timeline(self) -> bool:
+        run = self._one()
+        if run is None:
+            return False
+        try:
+            tl = eruns.load_timeline(run)
+        except (OSError, ValueError) as e:
+            self.window.prompts.error("Cannot open the run's timeline", str(e))
+            return False
+        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves)
+        self.window.timeline_dock.show()
+        self.window.timeline_dock.raise_()
+        return True
+
+    def export_curves(self) -> bool:
+        run = self._one()
+        if run is None:
+            return False
+        path = self.window.prompts.save_file("Export the curves", f"{run.id}.csv", "CSV (*.csv)")
+        if not path:
+            return False
+        eruns.export_curves_csv(run, path)
+        return True
+
+    def export_kernels(self) -> bool:
+        run = self._one()
+        if run is None:
+            return False
+        path = self.window.prompts.save_file("Export the kernels' evolution", f"{run.id}-kernels.png",
+                                             "PNG (*.png)")
+        if not path:
+            return False
+        eruns.export_kernel_strip(eruns.load_timeline(run), path)
+        return True
+
+    def delete_selected(self) -> int:
+        sel = self.selected()
+        if not sel:
+            return 0
+        names = ", ".join(r.id for r in sel)
+        if not self.window.prompts.confirm("Delete runs", f"Delete {len(sel)} run(s): {names}?"):
+            return 0
+        for run in sel:
+            try:
+                eruns.delete_run(run)
+            except eruns.RunsError as e:
+                self.window.prompts.error("Cannot delete the run", str(e))
+        self.refresh()
+        return len(sel)
+
+
+class _RunsWiring(QObject):
+    def __init__(self, window, view: RunsView):
+        super().__init__(window)
+        self.view = view
+        window.training_panel.eventShown.connect(self._event)
+
+    def _event(self, ev) -> None:
+        if isinstance(ev, RunRecorded) and ev.path is not None:
+            self.view.refresh()
+
+
+def attach_runs(window) -> RunsView:
+    """Add the Runs dock to ``window``; the view follows the training panel's runs folder."""
+    view = RunsView(window, window.training_panel.runs_dir)
+    dock = QDockWidget("Runs", window)
+    dock.setObjectName("runsDock")
+    dock.setWidget(view)
+    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    dock.hide()
+    window.runs_view, window.runs_dock = view, dock
+    window.runs_wiring = _RunsWiring(window, view)
+    return view

@@ -1,0 +1,320 @@
+"""The runs folder: every training run recorded, listed, opened, exported and deleted.
+
+A run is a folder ``<runs dir>/<id>/`` holding ``run.json`` (settings, per-iteration
+figures, summary), ``snapshots.npz`` (the timeline's weights, stacked, and each
+snapshot's figures) and ``model.npz`` (the final model). Every file is written
+atomically (:mod:`engine.safefile`). :func:`default_runs_dir` is the one place that
+decides where runs go (the window and the command line use it); ``DIGITLAB_RUNS_DIR``
+overrides it, as does ``--runs-dir``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .events import Evaluated, IterationEnd
+from .model import Model
+from .record import TestFigures
+from .safefile import FileFault, atomic_write
+from .snapshots import TimePoint, Timeline
+
+__all__ = ["RunsError", "RunInfo", "RunLog", "default_runs_dir", "save_run", "list_runs",
+           "load_timeline", "load_run_model", "delete_run", "curves_frame", "export_curves_csv",
+           "export_kernel_strip"]
+
+RUN_FILE, SNAP_FILE, MODEL_FILE = "run.json", "snapshots.npz", "model.npz"
+
+
+class RunsError(FileFault):
+    """A run folder cannot be read or written (the message names the file and the fault)."""
+
+
+def default_runs_dir() -> Path:
+    """Where runs are recorded: ``$DIGITLAB_RUNS_DIR``, else the user's data folder
+    (``%APPDATA%\\Digitlab\\runs`` on Windows, ``~/Library/Application Support/Digitlab/runs``
+    on macOS, ``$XDG_DATA_HOME/Digitlab/runs`` or ``~/.local/share/Digitlab/runs`` elsewhere)."""
+    env = os.environ.get("DIGITLAB_RUNS_DIR")
+    if env:
+        return Path(env).expanduser()
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "Digitlab" / "runs"
+
+
+class RunLog:
+    """Per-iteration figures of a run, gathered from its events (pass them to :meth:`see`)."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def see(self, ev) -> None:
+        if isinstance(ev, IterationEnd):
+            self.rows.append({"iteration": ev.iteration + 1, "train_error": ev.train_error,
+                              "loss": ev.loss, "seconds": ev.seconds})
+        elif isinstance(ev, Evaluated):
+            f = ev.figures
+            for row in reversed(self.rows):
+                if row["iteration"] == ev.iteration + 1:
+                    row.update(test_error=f.test_error, argmax_accuracy=f.argmax_accuracy,
+                               percent_correct=f.percent_correct)
+                    break
+
+
+@dataclass
+class RunInfo:
+    """What ``run.json`` says of a run (the list's row)."""
+
+    id: str
+    path: Path
+    created: float
+    mode: str
+    iterations: int
+    argmax_accuracy: float | None
+    percent_correct: float | None
+    test_error: float | None
+    train_seconds: float
+    snapshots: int
+    architecture: str
+    data: str
+    reason: str
+    settings: dict = field(default_factory=dict)
+    curves: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "mode": self.mode, "iterations": self.iterations,
+                "argmax_accuracy": self.argmax_accuracy, "percent_correct": self.percent_correct,
+                "test_error": self.test_error, "snapshots": self.snapshots, "path": str(self.path),
+                "created": self.created, "train_seconds": self.train_seconds,
+                "architecture": self.architecture, "data": self.data, "reason": self.reason}
+
+
+def _finite(v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+
+
+def _new_id(runs_dir: Path, mode: str, now: float) -> str:
+    stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{mode}"
+    name, n = stem, 1
+    while (runs_dir / name).exists():
+        n += 1
+        name = f"{stem}-{n}"
+    return name
+
+
+def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, finished, *,
+             data_description: str = "", now: float | None = None) -> Path:
+    """Record a finished run in ``runs_dir`` (created if needed); returns the run's folder.
+
+    Parameters
+    ----------
+    runs_dir : str or Path
+    settings : engine.recipes.RunSettings
+    model : Model
+        The final model (its record holds the test figures).
+    timeline : Timeline
+    log : RunLog
+    finished : engine.events.Finished
+    data_description : str
+    now : float, optional
+        Time stamp (seconds since the epoch).
+
+    Raises
+    ------
+    RunsError
+        Naming the folder or file that could not be written.
+    """
+    from .modelfile import save_model
+    if not len(timeline):
+        raise RunsError("a run without snapshots is not recorded")
+    runs_dir = Path(runs_dir).expanduser()
+    now = time.time() if now is None else float(now)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        folder = runs_dir / _new_id(runs_dir, settings.mode, now)
+        folder.mkdir()
+    except OSError as e:
+        raise RunsError(f"{runs_dir}: cannot make a run folder here ({e.strerror or e})") from None
+    c, rec = model.config, model.record
+    t = rec.test
+    summary = {"id": folder.name, "created": now, "mode": settings.mode,
+               "iterations": int(rec.iterations), "reason": finished.reason,
+               "train_error": _finite(float(finished.train_error)),
+               "train_seconds": float(finished.seconds),
+               "test_error": t.test_error if t else None,
+               "argmax_accuracy": t.argmax_accuracy if t else None,
+               "percent_correct": t.percent_correct if t else None,
+               "snapshots": len(timeline),
+               "architecture": f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, {c.hidden} hidden",
+               "data": data_description, "settings": settings.to_dict(),
+               "curves": [{k: _finite(v) for k, v in row.items()} for row in log.rows]}
+    _write_snapshots(folder / SNAP_FILE, timeline)
+    save_model(model, folder / MODEL_FILE)
+    with atomic_write(folder / RUN_FILE, RunsError, mode="w") as fh:   # last: marks the run whole
+        json.dump(summary, fh, indent=1)
+    return folder
+
+
+def _write_snapshots(path: Path, timeline: Timeline) -> None:
+    pts = timeline.points
+    arrays = {f"p_{k}": np.stack([p.model.params[k] for p in pts]) for k in pts[0].model.params}
+    tests = np.full((len(pts), 3), np.nan)
+    conf = np.zeros((len(pts), 10, 10), np.int64)
+    for i, p in enumerate(pts):
+        if p.test is not None:
+            tests[i] = (p.test.test_error, p.test.percent_correct, p.test.argmax_accuracy)
+            if p.test.confusion is not None:
+                conf[i] = p.test.confusion
+    arrays.update(images=np.array([p.images for p in pts], np.int64),
+                  position=np.array([p.position for p in pts]),
+                  train_error=np.array([p.train_error for p in pts]), tests=tests, confusion=conf)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    with atomic_write(path, RunsError) as fh:
+        fh.write(buf.getvalue())
+
+
+def _read_info(folder: Path) -> RunInfo:
+    path = folder / RUN_FILE
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return RunInfo(id=str(d["id"]), path=folder, created=float(d["created"]), mode=str(d["mode"]),
+                       iterations=int(d["iterations"]), argmax_accuracy=d.get("argmax_accuracy"),
+                       percent_correct=d.get("percent_correct"), test_error=d.get("test_error"),
+                       train_seconds=float(d.get("train_seconds") or 0.0),
+                       snapshots=int(d.get("snapshots", 0)), architecture=str(d.get("architecture", "")),
+                       data=str(d.get("data", "")), reason=str(d.get("reason", "")),
+                       settings=dict(d.get("settings") or {}), curves=list(d.get("curves") or []))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RunsError(f"{path}: not a readable run record ({e})") from None
+
+
+def list_runs(runs_dir=None) -> tuple[list[RunInfo], list[str]]:
+    """The runs recorded in ``runs_dir`` (default :func:`default_runs_dir`), newest first,
+    and one message per folder that could not be read (left as it is)."""
+    runs_dir = Path(runs_dir).expanduser() if runs_dir is not None else default_runs_dir()
+    if not runs_dir.is_dir():
+        return [], []
+    runs, faults = [], []
+    for folder in sorted(runs_dir.iterdir()):
+        if not (folder / RUN_FILE).is_file():
+            continue
+        try:
+            runs.append(_read_info(folder))
+        except RunsError as e:
+            faults.append(str(e))
+    runs.sort(key=lambda r: r.created, reverse=True)
+    return runs, faults
+
+
+def load_run_model(run: RunInfo) -> Model:
+    """The final model of a run."""
+    from .modelfile import load_model
+    return load_model(run.path / MODEL_FILE)
+
+
+def load_timeline(run: RunInfo, model: Model | None = None) -> Timeline:
+    """A run's snapshots as a :class:`Timeline` (``model``: its final model, for the
+    architecture and normalisation; read from the run when not given)."""
+    model = model if model is not None else load_run_model(run)
+    path = run.path / SNAP_FILE
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+        keys = [k[2:] for k in d if k.startswith("p_")]
+        n = len(d["images"])
+        if set(keys) != set(model.params) or any(len(d[f"p_{k}"]) != n for k in keys):
+            raise ValueError("the snapshots do not match the run's model")
+    except (OSError, ValueError, KeyError) as e:
+        raise RunsError(f"{path}: cannot read the snapshots ({e})") from None
+    tl = Timeline(cap=max(n, 4))
+    for i in range(n):
+        m = Model(model.config, {k: d[f"p_{k}"][i] for k in keys}, model.norm, name=f"{run.id} #{i}")
+        te, pc, am = d["tests"][i]
+        test = None if math.isnan(te) else TestFigures(float(te), float(pc), float(am), 0,
+                                                       d["confusion"][i])
+        tl.points.append(TimePoint(int(d["images"][i]), float(d["position"][i]),
+                                   float(d["train_error"][i]), m, test))
+    return tl
+
+
+def delete_run(run: RunInfo) -> None:
+    """Delete a run's folder (only a folder holding a run record)."""
+    if not (run.path / RUN_FILE).is_file():
+        raise RunsError(f"{run.path}: not a run folder; nothing deleted")
+    try:
+        shutil.rmtree(run.path)
+    except OSError as e:
+        raise RunsError(f"{run.path}: could not delete it ({e.strerror or e})") from None
+
+
+def curves_frame(run: RunInfo):
+    """The run's per-iteration figures as a pandas DataFrame (one row an iteration)."""
+    import pandas as pd
+    cols = ["iteration", "train_error", "loss", "seconds", "test_error", "argmax_accuracy",
+            "percent_correct"]
+    return pd.DataFrame(run.curves).reindex(columns=cols)
+
+
+def export_curves_csv(run: RunInfo, path) -> Path:
+    """Write the run's curves as CSV (pandas), atomically."""
+    path = Path(path)
+    text = curves_frame(run).to_csv(index=False)
+    with atomic_write(path, RunsError, mode="w") as fh:
+        fh.write(text)
+    return path
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of an ``(H, W, 3)`` uint8 image."""
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def kernel_strip(timeline: Timeline, zoom: int = 4) -> np.ndarray:
+    """The kernels' evolution as one image: a row per snapshot, a column per kernel (red
+    positive, blue negative, each snapshot on its own scale). Returns ``(H, W, 3)`` uint8."""
+    rows = []
+    for p in timeline.points:
+        c = p.model.config
+        K = np.asarray(p.model.params["K"], np.float64).reshape(c.kernels, c.kernel_size, c.kernel_size)
+        top = max(float(np.abs(K).max()), 1e-12)
+        v = K / top                                                  # (k, f, f) in [-1, 1]
+        pad = np.zeros((c.kernels, c.kernel_size, 1))
+        row = np.concatenate([v, pad], axis=2).transpose(1, 0, 2).reshape(c.kernel_size, -1)
+        rows.append(np.concatenate([row, np.zeros((1, row.shape[1]))]))
+    v = np.concatenate(rows)
+    rgb = np.empty(v.shape + (3,), np.uint8)
+    pos, neg = np.clip(v, 0, 1), np.clip(-v, 0, 1)
+    rgb[..., 0] = 255 * (1 - neg)
+    rgb[..., 1] = 255 * (1 - np.maximum(pos, neg))
+    rgb[..., 2] = 255 * (1 - pos)
+    return np.repeat(np.repeat(rgb, zoom, axis=0), zoom, axis=1)
+
+
+def export_kernel_strip(timeline: Timeline, path, zoom: int = 4) -> Path:
+    """Write :func:`kernel_strip` as a PNG file, atomically."""
+    path = Path(path)
+    with atomic_write(path, RunsError) as fh:
+        fh.write(_png(kernel_strip(timeline, zoom)))
+    return path
