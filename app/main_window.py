@@ -25,6 +25,8 @@ from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
+from .warmup import WarmUp
+from .window_extras import WindowExtras
 from .worker import running_threads
 
 __all__ = ["MainWindow", "run", "app_icon", "about_text", "THROTTLE_MS", "MAX_RECENT"]
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self.last_forward = None
         self._net_pending = None
         self._explained_model = None
+        self.warmup = WarmUp()
         self.setWindowIcon(app_icon())
         self._build_drawing()
         self._build_docks()
@@ -88,7 +91,9 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._connect()
         self._restore_layout()
+        self.extras = WindowExtras(self)         # revert, layout, theme, help, undo/redo states
         self._first_model(model)
+        self.warmup.start(self.owner.model())    # the first reading's compile, off the event loop
         self.canvas.setFocus()
 
     # ================================================================== construction
@@ -163,7 +168,7 @@ class MainWindow(QMainWindow):
         self._timer = QTimer(self)            # throttled classification while drawing
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
-        self._timer.timeout.connect(self.classify_now)
+        self._timer.timeout.connect(self._read_when_ready)
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
@@ -342,7 +347,7 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self, _model) -> None:
         self._update_title()
-        self.classify_now()
+        self._read_when_ready()
 
     def open_model(self, path) -> bool:
         """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
@@ -449,7 +454,15 @@ class MainWindow(QMainWindow):
 
     def _stroke_finished(self) -> None:
         self._timer.stop()
-        self.classify_now()
+        self._read_when_ready()
+
+    def _read_when_ready(self) -> None:
+        """Read the drawing, or, while the first reading's compile runs, try again shortly
+        (the event loop stays free: every mouse move of a stroke reaches the canvas)."""
+        if self.warmup.is_done():
+            self.classify_now()
+        else:
+            self._timer.start()
 
     def network_input(self) -> np.ndarray:
         """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
@@ -465,6 +478,7 @@ class MainWindow(QMainWindow):
         model = self.owner.view_model()
         if model is None:
             return
+        self.warmup.wait()
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.see(x)
@@ -472,7 +486,8 @@ class MainWindow(QMainWindow):
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
         self.prediction.update_prediction(fwd.proba[0], x, empty)
-        self._net_pending = (model, fwd)
+        self._net_pending = (model, fwd, empty)
+        self.extras.reading_changed(x, None if empty else fwd.proba[0])
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsItemGroup, QGraphicsRectIt
 
 __all__ = ["Mosaic", "image_box", "rgba_lut", "colourise", "kernel_rgba", "KERNEL_CMAP"]
 
-KERNEL_CMAP = "CET-D1"
-"""Diverging colour map of signed weights: negative blue, zero white-grey, positive red."""
+KERNEL_CMAP = "CET-CBD1"
+"""Diverging colour map of signed weights, centred at zero (:data:`app.colormaps.SIGNED`)."""
 
 
 def image_box(layout: pg.GraphicsLayout):

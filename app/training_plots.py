@@ -113,6 +113,7 @@ class TrainingPlots(QWidget):
                 t.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
                 t.setPos(j + 0.5, i + 0.5)
                 t.setZValue(10)
+                t.setData(0, "cell")         # coloured against its cell, not by the theme
                 p.addItem(t)
                 self.confusion_texts.append(t)
         return p

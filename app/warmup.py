@@ -1,0 +1,65 @@
+"""What the first reading needs, done before the user draws and off the event loop.
+
+The first forward pass of a model compiles (or loads from numba's cache) the convolution
+loops, and the first preprocessing imports and traces its code: half a second that, on
+the event loop, merges the first stroke's mouse moves into a straight line. :class:`WarmUp`
+does both in a plain thread as soon as the window has its model; until it is done the
+window draws but does not read (the reading follows as soon as it is).
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from engine.preprocess import to_mnist
+
+__all__ = ["WarmUp", "sample_drawing"]
+
+
+def sample_drawing(size: int = 280) -> np.ndarray:
+    """A stand-in drawing: a thick vertical bar, ``(size, size)`` float32 in [0, 1]."""
+    img = np.zeros((size, size), np.float32)
+    img[size // 5: size - size // 5, size // 2 - size // 24: size // 2 + size // 24] = 1.0
+    return img
+
+
+class WarmUp:
+    """Run one forward pass of a model (and both preprocessings) in a background thread.
+
+    Attributes
+    ----------
+    error : BaseException or None
+        What went wrong, if anything (the window then reads on the event loop as before).
+    """
+
+    def __init__(self):
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self, model) -> None:
+        """Begin warming up with ``model`` (an :class:`engine.model.Model`); once only."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, args=(model,), name="digitlab-warm-up",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, model) -> None:
+        try:
+            img = sample_drawing()
+            to_mnist(img, preprocess=False)
+            model.see(to_mnist(img, preprocess=True))
+        except BaseException as e:      # noqa: BLE001 - reported through .error, never raised here
+            self.error = e
+        finally:
+            self._done.set()
+
+    def is_done(self) -> bool:
+        """Whether the warm-up has finished (False before :meth:`start`)."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the warm-up at most ``timeout`` seconds; True when it is done."""
+        return self._thread is None or self._done.wait(timeout)
