@@ -491,7 +491,7 @@ class MainWindow(QMainWindow):
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
-        if self.explain_dock.isVisible():      # explanations only while their dock shows
+        if self._explain_shown():              # explanations only while their dock shows
             self._explain()
 
     # ================================================================== explanations
@@ -505,9 +505,14 @@ class MainWindow(QMainWindow):
         img, pre = self.canvas.image(), self.act_preprocess.isChecked()
         self.explain_panel.set_drawing(self.last_input, img, pre)
 
+    def _explain_shown(self) -> bool:
+        """Whether the Why? dock is on screen (not a tab behind another dock)."""
+        d = self.explain_dock
+        return d.isVisible() and not d.visibleRegion().isEmpty()
+
     def _explain_visible(self, visible: bool) -> None:
-        if visible:
-            self._explain()
+        if visible:       # (checked once the docks are laid out: a tab behind another is not shown)
+            QTimer.singleShot(0, lambda: self._explain_shown() and self._explain())
         else:
             self.canvas.set_overlay(None)
 
@@ -592,6 +597,7 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     app.setWindowIcon(app_icon())
     if window is None:
         window = MainWindow()
+    window.warmup.wait(30.0)       # the first reading's compile, done before the user can draw
     window.show()
     status = app.exec()
     if running_threads():

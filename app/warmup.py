@@ -3,8 +3,9 @@
 The first forward pass of a model compiles (or loads from numba's cache) the convolution
 loops, and the first preprocessing imports and traces its code: half a second that, on
 the event loop, merges the first stroke's mouse moves into a straight line. :class:`WarmUp`
-does both in a plain thread as soon as the window has its model; until it is done the
-window draws but does not read (the reading follows as soon as it is).
+does both in a plain thread as soon as the window has its model, and reads the data the
+explanations need; :func:`app.main_window.run` shows the window once it is done, and until
+then a window shown early draws but does not read (the reading follows).
 """
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ class WarmUp:
 
     Attributes
     ----------
+    explanations : bool
+        Also read the data the explanations index (the bundled sample), once.
     error : BaseException or None
         What went wrong, if anything (the window then reads on the event loop as before).
     """
 
-    def __init__(self):
+    def __init__(self, explanations: bool = True):
+        self.explanations = explanations
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -51,6 +55,9 @@ class WarmUp:
             img = sample_drawing()
             to_mnist(img, preprocess=False)
             model.see(to_mnist(img, preprocess=True))
+            if self.explanations:
+                from engine.data import load_sample
+                load_sample("explanations")      # read once, kept: the Why? dock's data
         except BaseException as e:      # noqa: BLE001 - reported through .error, never raised here
             self.error = e
         finally:

@@ -51,6 +51,7 @@ def measure() -> dict:
     tmp = tempfile.mkdtemp()
     w = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat))
     w.prompts = NoPrompts()
+    w.warmup.wait(30.0)                     # as app.main_window.run does
     w.show()
     shown = time.perf_counter()
     gaps, last = [], [time.perf_counter()]
