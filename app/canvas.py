@@ -91,7 +91,7 @@ class DrawingCanvas(QWidget):
         self._image = self._blank()     # finished strokes + the current one
         self._overlay: QImage | None = None   # explanations drawn over the drawing
         self._tablet_down = False
-        self.setMinimumSize(280, 280)
+        self.setMinimumSize(220, 220)
         sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)

@@ -200,6 +200,8 @@ class MainWindow(QMainWindow):
         """Share the width between the drawing (canvas, prediction) and the docks."""
         w = self.width()
         dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
+        need = self.training_panel.minimumSizeHint().width() + self.train_scroll.frameWidth() * 2 + 8
+        dock = max(dock, min(need, w - self.centralWidget().minimumSizeHint().width() - 8))  # Train fits
         self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
         self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
 

@@ -45,7 +45,7 @@ class TrainingPlots(QWidget):
         grid.addWidget(self._kernels_plot(), 1, 0)
         grid.addWidget(self._confusion_plot(), 1, 1)
         for w in (self.error_plot, self.accuracy_plot, self.kernels_widget, self.confusion_plot):
-            w.setMinimumSize(220, 170)
+            w.setMinimumSize(150, 120)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
         self.kernels_updates = 0

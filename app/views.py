@@ -87,7 +87,7 @@ class PredictionView(QWidget):
         self.model_label.setToolTip("The model that reads the drawing")
         self.compare = self._build_compare(base)
 
-        self.setMinimumWidth(240)
+        self.setMinimumWidth(200)
         lay = QVBoxLayout(self)
         lay.addWidget(self.digit)
         lay.addWidget(self.caption)
