@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .colormaps import signed_cmap, symmetric_levels
@@ -62,6 +62,7 @@ class DetailView(QWidget):
         self.kernel = np.asarray(kernel, dtype=np.float32)
         lo, hi = symmetric_levels(self.kernel)
         self.kernel_item.setImage(colourise(self.kernel, lo, hi, self._lut), autoLevels=False)
+        self._fit(self.kernel_vb, self.kernel.shape)
         self.kernel_bar.setLevels((lo, hi))
         self.fmap = None if fmap is None else np.asarray(fmap, dtype=np.float32)
         if self.fmap is None:
@@ -69,9 +70,14 @@ class DetailView(QWidget):
         else:
             lo, hi = symmetric_levels(self.fmap)
             self.map_item.setImage(colourise(self.fmap, lo, hi, self._lut), autoLevels=False)
+            self._fit(self.map_vb, self.fmap.shape)
             self.map_bar.setLevels((lo, hi))
         self.readout.setText(f"Kernel {self.index + 1}: weights (left) and feature map (right). "
                              "Hover to read a value.")
+
+    @staticmethod
+    def _fit(vb, shape) -> None:
+        vb.setRange(QRectF(0, 0, shape[1], shape[0]), padding=0)
 
     def value_at(self, which: str, row: int, col: int) -> float | None:
         """The value shown at ``(row, col)`` of ``which`` ("kernel" or "map"), or None."""

@@ -232,6 +232,10 @@ class SettingsForm(QWidget):
         for name, spec in FIELDS.items():
             if spec[4]:
                 self.widgets[name].setEnabled(backprop)
+        epochs = self.widgets["epochs"]
+        label = epochs.parentWidget().layout().labelForField(epochs) if epochs.parentWidget() else None
+        if label is not None:             # one pass over the training images: an epoch in backprop
+            label.setText("Epochs" if backprop else "Iterations")
         local = self.value("source") in ("local", "auto")
         for w in (self.widgets["path"], self.file_button, self.folder_button):
             w.setEnabled(local)

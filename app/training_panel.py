@@ -280,6 +280,7 @@ class TrainingPanel(QWidget):
         if s is None or not self.owner.may_discard("A new run replaces it when it ends. Save it first?"):
             return False
         self.plots.clear()
+        self.plots.forget_kernels()        # not the previous run's while the data load
         return self._submit(RunRequest(s))
 
     def step(self) -> bool:
@@ -370,6 +371,7 @@ class TrainingPanel(QWidget):
         self._request = request
         self._last_test = None
         s = request.settings
+        self.plots.set_mode(s.mode)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
@@ -443,8 +445,9 @@ class TrainingPanel(QWidget):
         if fin.reason in ("max_iter", "converged"):
             self.progress_bar.setValue(1000)
         err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
-        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} iteration"
-                   f"{'s' if fin.iterations != 1 else ''}, final training error {err}")
+        unit = "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
+        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
+                   f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
         if self._last_test is not None:
             t = self._last_test
             summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "
