@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self._timer = QTimer(self)            # throttled classification while drawing
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
-        self._timer.timeout.connect(self._read_when_ready)
+        self._timer.timeout.connect(lambda: self.extras.read_when_ready())
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
@@ -200,8 +200,7 @@ class MainWindow(QMainWindow):
         """Share the width between the drawing (canvas, prediction) and the docks."""
         w = self.width()
         dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
-        need = self.training_panel.minimumSizeHint().width() + self.train_scroll.frameWidth() * 2 + 8
-        dock = max(dock, min(need, w - self.centralWidget().minimumSizeHint().width() - 8))  # Train fits
+        dock = self.extras.dock_width(dock)     # at least what the Train tab needs, if it can
         self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
         self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
 
@@ -349,7 +348,7 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self, _model) -> None:
         self._update_title()
-        self._read_when_ready()
+        self.extras.read_when_ready()
 
     def open_model(self, path) -> bool:
         """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
@@ -456,15 +455,7 @@ class MainWindow(QMainWindow):
 
     def _stroke_finished(self) -> None:
         self._timer.stop()
-        self._read_when_ready()
-
-    def _read_when_ready(self) -> None:
-        """Read the drawing, or, while the first reading's compile runs, try again shortly
-        (the event loop stays free: every mouse move of a stroke reaches the canvas)."""
-        if self.warmup.is_done():
-            self.classify_now()
-        else:
-            self._timer.start()
+        self.extras.read_when_ready()
 
     def network_input(self) -> np.ndarray:
         """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
@@ -493,7 +484,7 @@ class MainWindow(QMainWindow):
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
-        if self._explain_shown():              # explanations only while their dock shows
+        if self.extras.explain_shown():        # explanations only while their dock shows
             self._explain()
 
     # ================================================================== explanations
@@ -507,14 +498,9 @@ class MainWindow(QMainWindow):
         img, pre = self.canvas.image(), self.act_preprocess.isChecked()
         self.explain_panel.set_drawing(self.last_input, img, pre)
 
-    def _explain_shown(self) -> bool:
-        """Whether the Why? dock is on screen (not a tab behind another dock)."""
-        d = self.explain_dock
-        return d.isVisible() and not d.visibleRegion().isEmpty()
-
     def _explain_visible(self, visible: bool) -> None:
         if visible:       # (checked once the docks are laid out: a tab behind another is not shown)
-            QTimer.singleShot(0, lambda: self._explain_shown() and self._explain())
+            QTimer.singleShot(0, lambda: self.extras.explain_shown() and self._explain())
         else:
             self.canvas.set_overlay(None)
 

@@ -110,6 +110,9 @@ class Mosaic:
         self.cells = [QRectF(float(x), float(y), s, band + s) for x, y in zip(x0, y0)]
         while len(self.labels) < k:
             label = QGraphicsSimpleTextItem(f"{len(self.labels) + 1}", self.numbers)
+            font = label.font()
+            font.setPointSizeF(7.0)            # small: the numbers must not cover the images
+            label.setFont(font)
             label.setFlag(QGraphicsItem.ItemIgnoresTransformations)
             br = label.boundingRect()        # in screen pixels: centred above the cell's image
             label.setTransform(QTransform.fromTranslate(-br.width() / 2.0, -br.height() - 1.0))

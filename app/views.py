@@ -211,6 +211,7 @@ class NetView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.RichText)
         self.legend.setToolTip("What the winner view shows")
+        self.legend.setMinimumHeight(2 * self.legend.fontMetrics().lineSpacing() + 4)   # room for two lines
         self.kernels_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.kernels))
         self.maps_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.maps))
 
@@ -232,8 +233,9 @@ class NetView(QWidget):
             return box
 
         self._groups = [group("Kernels", self.kernels_widget), group("Feature maps", self.maps_widget),
+                        group("Selected kernel", self.detail),
                         group("Where the selected kernel wins", self.winner_widget, self.legend),
-                        group("Pooled layer", self.pooled_widget), group("Selected kernel", self.detail)]
+                        group("Pooled layer", self.pooled_widget)]
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(2, 2, 2, 2)
         self._columns = 0
@@ -257,7 +259,7 @@ class NetView(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         ratio = self.width() / max(self.height(), 1)
-        self._arrange(5 if ratio > 3.0 else 3 if ratio > 1.1 else 2)
+        self._arrange(5 if ratio > 3.0 else 3 if ratio > 0.8 else 2)
 
     # -- building -----------------------------------------------------------------
     def architecture(self):
@@ -323,7 +325,7 @@ class NetView(QWidget):
             self.maps.show(np.zeros(maps.shape + (4,), np.uint8))
             self.pooled_item.setImage(np.zeros(pooled.shape + (4,), np.uint8), autoLevels=False)
         else:
-            lo, hi = symmetric_levels(maps)
+            lo, hi = symmetric_levels(np.percentile(np.abs(maps), 99.5))   # (a few outliers saturate)
             self.maps.show(colourise(maps, lo, hi, self._mlut))       # (k, r, r, 4)
             self.maps_bar.setLevels((lo, hi))
             lo, hi = symmetric_levels(pooled)
@@ -333,14 +335,21 @@ class NetView(QWidget):
         self._show_detail()
 
     def winner_rgba(self) -> np.ndarray:
-        """The winner view ``(r, r, 4)`` uint8: grey as bright as the pooled response is
-        strong (black: none), orange where the selected kernel wins."""
-        pooled = np.clip(np.nan_to_num(self.pooled_shown), 0, None)
-        top = float(pooled.max()) or 1.0
-        g = (40 + 200 * pooled / top).astype(np.uint8)
+        """The winner view ``(r, r, 4)`` uint8: grey as bright as the pooled response
+        differs from the blank canvas's (the top-left corner's: dark where the kernels see
+        nothing), orange where the selected kernel wins (dim orange where it wins over blank
+        canvas only)."""
+        pooled = np.nan_to_num(self.pooled_shown)
+        away = np.abs(pooled - pooled[0, 0])
+        top = float(away.max())
+        norm = away / top if top > 0 else np.zeros_like(pooled)
+        g = (30 + 210 * norm).astype(np.uint8)
         rgba = np.stack([g, g, g, np.full_like(g, 255)], axis=-1)
         if self._selected >= 0:
-            rgba[self._winner == self._selected, :3] = HIGHLIGHT
+            wins = self._winner == self._selected
+            strong = norm > 0.2
+            rgba[wins & strong, :3] = HIGHLIGHT
+            rgba[wins & ~strong, :3] = (np.array(HIGHLIGHT) * 0.45).astype(np.uint8)
         return rgba
 
     def _paint_winner(self) -> None:
@@ -356,13 +365,12 @@ class NetView(QWidget):
         if self.empty:
             self.legend.setText("Draw a digit: the maps show how each kernel responds to it.")
         elif self._selected < 0:
-            self.legend.setText("Grey: how strongly the best kernel responds. Click a kernel to see "
-                                "where it wins.")
+            self.legend.setText("Grey: where the kernels see ink. Click a kernel to see where it wins.")
         else:
             w = getattr(self, "_winner", None)
             n = int((w == self._selected).sum()) if w is not None else 0
             total = int(w.size) if w is not None else 0
-            self.legend.setText(f"Orange: where kernel {self._selected + 1} wins ({n} of {total} positions).")
+            self.legend.setText(f"Orange: kernel {self._selected + 1} wins here ({n} of {total}).")
 
     def _show_detail(self) -> None:
         i, model = self._selected, getattr(self, "_model", None)

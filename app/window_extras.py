@@ -177,6 +177,13 @@ class WindowExtras(QObject):
         self.w.resize(width, height)
         self.w.move(avail.x() + (avail.width() - width) // 2, avail.y() + (avail.height() - height) // 2)
 
+    def dock_width(self, proposed: int) -> int:
+        """The docks' width: at least what the Train tab needs without scrolling sideways,
+        as long as the drawing keeps its own minimum."""
+        w = self.w
+        need = w.training_panel.minimumSizeHint().width() + w.train_scroll.frameWidth() * 2 + 8
+        return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
+
     def reset_layout(self) -> None:
         """Every dock back on the right, tabbed, "What the net sees" in front; the window fitted."""
         w = self.w
@@ -229,6 +236,19 @@ class WindowExtras(QObject):
         return d
 
     # ---------------------------------------------------------------- readings
+    def read_when_ready(self) -> None:
+        """Read the drawing, or, while the first reading's compile runs, try again shortly
+        (the event loop stays free: every mouse move of a stroke reaches the canvas)."""
+        if self.w.warmup.is_done():
+            self.w.classify_now()
+        else:
+            self.w._timer.start()
+
+    def explain_shown(self) -> bool:
+        """Whether the Why? dock is on screen (not a tab behind another dock)."""
+        d = self.w.explain_dock
+        return d.isVisible() and not d.visibleRegion().isEmpty()
+
     def reading_changed(self, x: np.ndarray, proba) -> None:
         """After each reading: with preprocessing off and ink on the canvas, show the
         preprocessed input and its reading beside the raw one."""

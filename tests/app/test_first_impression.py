@@ -174,8 +174,9 @@ def test_signed_views_are_centred_at_zero_with_colour_bars(window, qtbot):
     draw_on(window, line(140, 50, 140, 230))
     qtbot.waitUntil(lambda: not window.net_view.empty, timeout=TIMEOUT)
     nv = window.net_view
-    m = float(np.abs(nv.maps_shown).max())
-    assert nv.maps_bar.levels() == pytest.approx((-m, m))        # symmetric: zero in the middle
+    lo, hi = nv.maps_bar.levels()
+    assert lo == pytest.approx(-hi) and hi > 0                   # symmetric: zero in the middle
+    m = hi
     lut = rgba_lut(pg.colormap.get(SIGNED))
     from app.mosaic import colourise
     assert np.array_equal(colourise(np.zeros(1), -m, m, lut)[0], lut[127])
@@ -190,7 +191,11 @@ def test_signed_views_are_centred_at_zero_with_colour_bars(window, qtbot):
     assert text is not None and f"{nv.maps_shown[2][5, 3]:+.4f}" in text
     rgba = nv.winner_item.image
     wins = nv._winner == 2
-    assert (rgba[wins][:, :3] == HIGHLIGHT).all() and not (rgba[~wins][:, :3] == HIGHLIGHT).all(axis=1).any()
+    assert wins.any()
+    won, lost = rgba[wins][:, :3].astype(int), rgba[~wins][:, :3].astype(int)
+    assert (won[:, 0] > won[:, 2] + 60).all()                    # orange where it wins
+    assert (lost[:, 0] == lost[:, 1]).all() and (lost[:, 1] == lost[:, 2]).all()   # grey elsewhere
+    assert (won == HIGHLIGHT).all(axis=1).any()
     assert "kernel 3 wins" in nv.legend.text()
 
 
