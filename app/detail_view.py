@@ -1,4 +1,4 @@
-"""A large view of one kernel and its feature map, with colour bars and values on hover."""
+"""A large view of one kernel above its feature map, with colour bars and values on hover."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ __all__ = ["DetailView"]
 
 
 class DetailView(QWidget):
-    """The selected kernel ``(f, f)`` and its feature map ``(r, r)`` side by side, each on
+    """The selected kernel ``(f, f)`` above its feature map ``(r, r)``, each on
     a diverging scale centred at zero with its colour bar; hovering reads the value under
     the pointer in :attr:`readout`.
 
@@ -35,6 +35,7 @@ class DetailView(QWidget):
         self.kernel_vb, self.kernel_item = image_box(self.widget.ci)
         self.kernel_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self._cmap, interactive=False, width=10)
         self.widget.ci.addItem(self.kernel_bar)
+        self.widget.ci.nextRow()                  # the map under the kernel (the group is tall)
         self.map_vb, self.map_item = image_box(self.widget.ci)
         self.map_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self._cmap, interactive=False, width=10)
         self.widget.ci.addItem(self.map_bar)
@@ -72,7 +73,7 @@ class DetailView(QWidget):
             self.map_item.setImage(colourise(self.fmap, lo, hi, self._lut), autoLevels=False)
             self._fit(self.map_vb, self.fmap.shape)
             self.map_bar.setLevels((lo, hi))
-        self.readout.setText(f"Kernel {self.index + 1}: weights (left) and feature map (right). "
+        self.readout.setText(f"Kernel {self.index + 1}: weights (top), feature map (bottom). "
                              "Hover to read a value.")
 
     @staticmethod

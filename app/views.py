@@ -208,10 +208,10 @@ class NetView(QWidget):
         self.detail = DetailView()
         self.empty = True
         self.legend = QLabel()
-        self.legend.setWordWrap(True)
+        self.legend.setWordWrap(False)          # one line (the whole text in the tooltip)
+        self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.legend.setTextFormat(Qt.RichText)
         self.legend.setToolTip("What the winner view shows")
-        self.legend.setMinimumHeight(2 * self.legend.fontMetrics().lineSpacing() + 4)   # room for two lines
         self.kernels_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.kernels))
         self.maps_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.maps))
 
@@ -363,14 +363,14 @@ class NetView(QWidget):
 
     def _say_winner(self) -> None:
         if self.empty:
-            self.legend.setText("Draw a digit: the maps show how each kernel responds to it.")
+            self.legend.setText("Draw a digit to see the maps")
         elif self._selected < 0:
-            self.legend.setText("Grey: where the kernels see ink. Click a kernel to see where it wins.")
+            self.legend.setText("Click a kernel to see where it wins")
         else:
             w = getattr(self, "_winner", None)
             n = int((w == self._selected).sum()) if w is not None else 0
             total = int(w.size) if w is not None else 0
-            self.legend.setText(f"Orange: kernel {self._selected + 1} wins here ({n} of {total}).")
+            self.legend.setText(f"Orange: kernel {self._selected + 1} wins ({n} of {total})")
 
     def _show_detail(self) -> None:
         i, model = self._selected, getattr(self, "_model", None)
