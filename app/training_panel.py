@@ -427,8 +427,11 @@ class TrainingPanel(QWidget):
         left = ((end - ev.iteration) * ev.total - ev.done) / ev.images_per_second \
             if ev.images_per_second > 0 else math.inf
         at_most = " at most" if r and r.settings.tol and r.epochs != 1 else ""
-        self.progress_bar.setFormat(f"iteration {ev.iteration + 1}/{end} · "
-                                    f"{ev.images_per_second:,.0f} img/s · {_fmt_time(left)} left{at_most}")
+        unit = "epoch" if r and r.settings.mode == "backprop" else "iteration"
+        self.progress_bar.setFormat(f"{ev.iteration + 1}/{end} · {ev.images_per_second:,.0f} img/s · "
+                                    f"{_fmt_time(left)} left")      # short: fits a narrow bar
+        self.progress_bar.setToolTip(f"{unit} {ev.iteration + 1} of {end}{at_most}, "
+                                     f"{ev.images_per_second:,.0f} images a second, {_fmt_time(left)} left")
         self.plots.add_progress(ev)
 
     def _run_ended(self, ev: RunEnded) -> None:

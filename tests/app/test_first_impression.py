@@ -252,3 +252,27 @@ def test_preprocessing_off_shows_both_inputs_and_both_readings(window, qtbot):
     assert pv.compare_raw_label.text().startswith("as drawn: ")
     window.act_preprocess.setChecked(True)
     assert not pv.compare.isVisible()
+
+
+# -- item 6: the status bar and View ▸ Reset Layout -------------------------------------------
+def test_a_long_status_message_stops_short_of_the_model_label(window):
+    bar = window.statusBar()
+    text = "Stopped. " + "a very long summary of the run, " * 20
+    bar.showMessage(text, 10000)
+    shown = bar.currentMessage()
+    room = bar.width() - window.status_model.width()
+    assert shown != text and shown.endswith("…")
+    assert bar.fontMetrics().horizontalAdvance(shown) < room
+    assert bar.toolTip() == text                                  # the whole of it
+
+
+def test_reset_layout_brings_every_dock_back(window, qtbot):
+    window.train_dock.setFloating(True)
+    window.explain_dock.close()
+    window.net_dock.close()
+    window.extras.act_reset_layout.trigger()
+    for d in (window.net_dock, window.train_dock, window.explain_dock):
+        assert d.isVisible() and not d.isFloating()
+        assert window.dockWidgetArea(d) == Qt.RightDockWidgetArea
+    assert set(window.tabifiedDockWidgets(window.net_dock)) == {window.train_dock, window.explain_dock}
+    assert window.prefs.geometry() is None and window.prefs.window_state() is None
