@@ -5,7 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from .colormaps import HIGHLIGHT, signed_cmap, symmetric_levels
 from .detail_view import DetailView
@@ -114,6 +115,17 @@ class PredictionView(QWidget):
         grid.addWidget(self.compare_raw_label, 1, 1)
         box.setVisible(False)
         return box
+
+    def restyle(self) -> None:
+        """Take the bars' colours from the current palette (after a theme change)."""
+        pal = QApplication.instance().palette()        # (the widget's own follows a moment later)
+        self._bar_brush = pg.mkBrush(pal.color(QPalette.Mid))
+        self._top_brush = pg.mkBrush(pal.color(QPalette.Highlight))
+        heights = np.asarray(self.bars.opts["height"], dtype=float)
+        brushes = [self._bar_brush] * 10
+        if heights.any():
+            brushes[int(np.argmax(heights))] = self._top_brush
+        self.bars.setOpts(brushes=brushes)
 
     def set_model_name(self, text: str) -> None:
         """Say which model reads the drawing."""

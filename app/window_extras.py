@@ -219,6 +219,7 @@ class WindowExtras(QObject):
         apply_theme(name)
         self.theme_actions[name].setChecked(True)
         restyle_plots(self.w)
+        self.w.prediction.restyle()
         if remember:
             self.w.prefs.set_theme(name)
 

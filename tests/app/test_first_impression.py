@@ -214,6 +214,8 @@ def test_every_plot_follows_the_theme(window):
             axis = window.training_panel.plots.error_plot.getPlotItem().getAxis("left")
             assert axis.textPen().color() == text
             assert window.extras.theme_actions[name].isChecked()
+            bars = window.prediction.bars.opts["brushes"]
+            assert bars[0].color() == QApplication.instance().palette().color(QPalette.Mid)
             assert window.prefs.theme() == name
     finally:
         window.extras.set_theme("system")
