@@ -34,6 +34,8 @@ class WarmUp:
         Also read the data the explanations index (the bundled sample), once.
     error : BaseException or None
         What went wrong, if anything (the window then reads on the event loop as before).
+    waits : int
+        How many calls to :meth:`wait` found it unfinished and blocked.
     """
 
     def __init__(self, explanations: bool = True):
@@ -41,6 +43,7 @@ class WarmUp:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.waits = 0
 
     def start(self, model) -> None:
         """Begin warming up with ``model`` (an :class:`engine.model.Model`); once only."""
@@ -68,5 +71,9 @@ class WarmUp:
         return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the warm-up at most ``timeout`` seconds; True when it is done."""
-        return self._thread is None or self._done.wait(timeout)
+        """Wait for the warm-up at most ``timeout`` seconds; True when it is done. A wait
+        that had to block is counted in :attr:`waits`."""
+        if self._thread is None or self._done.is_set():
+            return True
+        self.waits += 1
+        return self._done.wait(timeout)

@@ -53,6 +53,7 @@ def test_every_point_of_the_first_stroke_reaches_the_canvas(qtbot, settings, pro
         assert abs(a.x() - b.x()) < 1e-6 and abs(a.y() - b.y()) < 1e-6
     qtbot.waitUntil(lambda: w.last_proba is not None, timeout=TIMEOUT)
     assert w.warmup.is_done() and w.warmup.error is None
+    assert w.warmup.waits == 0                # the event loop never waited for the compile
     np.testing.assert_allclose(w.last_input, to_mnist(c.image()))
 
 
