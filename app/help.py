@@ -21,8 +21,14 @@ GUIDE = "guide.md"
 
 
 def guide_text() -> str:
-    """The guide as Markdown, images left out (the screenshots are not shipped)."""
-    text = resource(GUIDE).read_text(encoding="utf-8")
+    """The guide as Markdown, images left out (the screenshots are not shipped); if the
+    file is missing, a line saying so and where the guide is online."""
+    path = resource(GUIDE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        return (f"The guide could not be read ({path.name}: {e.strerror or e}). It is "
+                "`docs/app.md` in Digitlab's source.")
     return re.sub(r"!\[[^\]]*\]\([^)]*\)\n?", "", text)
 
 
