@@ -22,7 +22,7 @@ GUIDE = "guide.md"
 
 def guide_text() -> str:
     """The guide as Markdown, images left out (the screenshots are not shipped); if the
-    file is missing, a line saying so and where the guide is online."""
+    file is missing, a line saying so and where the guide is in the source."""
     path = resource(GUIDE)
     try:
         text = path.read_text(encoding="utf-8")
