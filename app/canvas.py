@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QImage, QKeySequence, QPainter, QPainterPath, QPalette,
-                           QPen)
+from PySide6.QtGui import (QColor, QCursor, QImage, QKeySequence, QPainter, QPainterPath, QPalette,
+                           QPen, QPixmap)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 __all__ = ["DrawingCanvas", "Stroke", "DEFAULT_BRUSH_WIDTH", "CANVAS_SIZE"]
@@ -56,8 +56,10 @@ class DrawingCanvas(QWidget):
     Strokes are drawn anti-aliased with round caps and joins onto a backing image of
     ``size x size`` pixels (280 by default), shown scaled to the widget and kept square.
 
-    Mouse: left button draws, right button erases. Keys: Delete or Escape clears,
-    Ctrl+Z undoes the last stroke. A tablet pen draws (its eraser end erases).
+    Mouse: left button draws, right button erases. Keys: Delete, Backspace or Escape
+    clears, Ctrl+Z undoes the last change (a stroke or a clear), Ctrl+Shift+Z (or Ctrl+Y)
+    redoes it. A tablet pen draws (its eraser end erases). The cursor is a circle as wide
+    as the brush; an empty canvas shows a hint.
 
     Signals
     -------
@@ -66,31 +68,40 @@ class DrawingCanvas(QWidget):
         clear and undo. Consumers throttle.
     strokeFinished()
         A stroke ended (button released).
+    historyChanged()
+        What undo, redo and clear can do changed (:meth:`can_undo`, :meth:`can_redo`,
+        :meth:`is_empty`).
     """
 
     imageChanged = Signal()
     strokeFinished = Signal()
+    historyChanged = Signal()
+
+    HINT = "Draw a digit here"
 
     def __init__(self, parent=None, size: int = CANVAS_SIZE, brush_width: float = DEFAULT_BRUSH_WIDTH):
         super().__init__(parent)
         self._size = int(size)
         self._brush = float(brush_width)
         self._strokes: list[Stroke] = []
+        self._past: list[list[Stroke]] = []     # earlier drawings (undo)
+        self._future: list[list[Stroke]] = []   # undone drawings (redo)
         self._current: Stroke | None = None
         self._background: QImage | None = None    # an image put on the canvas (set_image)
         self._base = self._blank()      # all finished strokes
         self._image = self._blank()     # finished strokes + the current one
         self._overlay: QImage | None = None   # explanations drawn over the drawing
         self._tablet_down = False
-        self.setMinimumSize(280, 280)
+        self.setMinimumSize(220, 220)
         sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setAttribute(Qt.WA_OpaquePaintEvent, False)
-        self.setCursor(Qt.CrossCursor)
+        self._cursor_key = None
+        self._update_cursor()
         self.setToolTip("Draw a digit: left button draws, right button erases.\n"
-                        "Delete or Escape clears, Ctrl+Z undoes the last stroke.")
+                        "Delete or Escape clears, Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
 
     # -- public API ---------------------------------------------------------------
     def image(self) -> np.ndarray:
@@ -122,28 +133,53 @@ class DrawingCanvas(QWidget):
     def set_brush_width(self, width: float) -> None:
         """Width of the next strokes, in canvas pixels (at least 1)."""
         self._brush = max(1.0, float(width))
+        self._update_cursor()
+
+    def can_undo(self) -> bool:
+        """Whether :meth:`undo` would change the drawing."""
+        return bool(self._past) or self._current is not None
+
+    def can_redo(self) -> bool:
+        """Whether :meth:`redo` would bring a change back."""
+        return bool(self._future)
+
+    def _remember(self) -> None:
+        """Keep the drawing as it is now for undo (a change follows); forget the redo list."""
+        self._past.append(list(self._strokes))
+        self._future.clear()
 
     def clear(self) -> None:
-        """Remove every stroke."""
+        """Remove every stroke (undoable)."""
         if self.is_empty():
             return
-        self._strokes.clear()
         self._current = None
+        self._remember()
+        self._strokes = []
         self._background = None
         self._rerender()
 
     def undo(self) -> None:
-        """Remove the last stroke (draw or erase)."""
+        """Undo the last change: a stroke (draw or erase), a clear."""
         if self._current is not None:
             self._current = None
-        elif self._strokes:
-            self._strokes.pop()
+        elif self._past:
+            self._future.append(self._strokes)
+            self._strokes = self._past.pop()
         else:
             return
         self._rerender()
 
+    def redo(self) -> None:
+        """Bring back the last change undone."""
+        if not self._future or self._current is not None:
+            return
+        self._past.append(self._strokes)
+        self._strokes = self._future.pop()
+        self._rerender()
+
     def set_strokes(self, strokes) -> None:
-        """Replace the drawing by ``strokes`` (list of :class:`Stroke`)."""
+        """Replace the drawing by ``strokes`` (list of :class:`Stroke`; undoable)."""
+        self._remember()
         self._strokes = [Stroke([QPointF(p) for p in s.points], s.width, s.erase) for s in strokes]
         self._current = None
         self._rerender()
@@ -234,6 +270,7 @@ class DrawingCanvas(QWidget):
         self._refresh_current()
         self.update()
         self.imageChanged.emit()
+        self.historyChanged.emit()
 
     def _refresh_current(self) -> None:
         if self._current is None:
@@ -247,6 +284,7 @@ class DrawingCanvas(QWidget):
         self._refresh_current()
         self.update()
         self.imageChanged.emit()
+        self.historyChanged.emit()
 
     def _extend(self, pos: QPointF) -> None:
         if self._current is None:
@@ -265,12 +303,41 @@ class DrawingCanvas(QWidget):
             return
         if pos is not None:
             self._extend(pos)
-        self._strokes.append(self._current)
-        self._current = None
+        stroke, self._current = self._current, None
+        self._remember()
+        self._strokes = self._strokes + [stroke]
         self._base = self._image
         self.update()
         self.imageChanged.emit()
         self.strokeFinished.emit()
+        self.historyChanged.emit()
+
+    def _update_cursor(self) -> None:
+        """A circle as wide as the brush on screen (a cross at its centre)."""
+        side = self.target_rect().width() if self.width() > 0 else float(self._size)
+        d = max(3, int(round(self._brush * side / self._size)))
+        if d == self._cursor_key:
+            return
+        self._cursor_key = d
+        n = d + 4
+        pm = QPixmap(n, n)
+        pm.fill(Qt.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.Antialiasing, True)
+        for colour, width in ((QColor(0, 0, 0, 200), 3.0), (QColor(255, 255, 255, 230), 1.2)):
+            p.setPen(QPen(colour, width))
+            p.drawEllipse(QRectF(2, 2, d, d))
+        p.drawPoint(n // 2, n // 2)
+        p.end()
+        self.setCursor(QCursor(pm, n // 2, n // 2))
+
+    def brush_cursor_diameter(self) -> int:
+        """The diameter of the brush cursor's circle, in widget pixels."""
+        return int(self._cursor_key)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._update_cursor()
 
     # -- events -------------------------------------------------------------------
     def paintEvent(self, event) -> None:
@@ -282,6 +349,12 @@ class DrawingCanvas(QWidget):
         p.drawImage(r, self._image)
         if self._overlay is not None:
             p.drawImage(r, self._overlay)
+        if self.is_empty():
+            p.setPen(QColor(150, 150, 150))
+            f = p.font()
+            f.setPointSizeF(max(10.0, r.width() / 22.0))
+            p.setFont(f)
+            p.drawText(r, Qt.AlignCenter, self.HINT)
         frame = pal.color(QPalette.Highlight) if self.hasFocus() else pal.color(QPalette.Mid)
         p.setPen(QPen(frame, 1))
         p.setBrush(Qt.NoBrush)
@@ -333,6 +406,10 @@ class DrawingCanvas(QWidget):
             event.accept()
         elif event.matches(QKeySequence.Undo):
             self.undo()
+            event.accept()
+        elif event.matches(QKeySequence.Redo) or (event.key() == Qt.Key_Y and
+                                                   event.modifiers() & Qt.ControlModifier):
+            self.redo()
             event.accept()
         else:
             super().keyPressEvent(event)

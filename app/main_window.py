@@ -26,6 +26,8 @@ from .explain_panel import ExplainPanel
 from .history import attach_history
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
+from .warmup import WarmUp
+from .window_extras import WindowExtras
 from .worker import running_threads
 
 __all__ = ["MainWindow", "run", "app_icon", "about_text", "THROTTLE_MS", "MAX_RECENT"]
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.last_forward = None
         self._net_pending = None
         self._explained_model = None
+        self.warmup = WarmUp()
         self.setWindowIcon(app_icon())
         self._build_drawing()
         self._build_docks()
@@ -90,7 +93,9 @@ class MainWindow(QMainWindow):
         self._connect()
         attach_history(self)              # Timeline, Runs, the errors' gallery
         self._restore_layout()
+        self.extras = WindowExtras(self)         # revert, layout, theme, help, undo/redo states
         self._first_model(model)
+        self.warmup.start(self.owner.model())    # the first reading's compile, off the event loop
         self.canvas.setFocus()
 
     # ================================================================== construction
@@ -165,7 +170,7 @@ class MainWindow(QMainWindow):
         self._timer = QTimer(self)            # throttled classification while drawing
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
-        self._timer.timeout.connect(self.classify_now)
+        self._timer.timeout.connect(lambda: self.extras.read_when_ready())
         self.canvas.imageChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
@@ -197,6 +202,7 @@ class MainWindow(QMainWindow):
         """Share the width between the drawing (canvas, prediction) and the docks."""
         w = self.width()
         dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
+        dock = self.extras.dock_width(dock)     # at least what the Train tab needs, if it can
         self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
         self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
 
@@ -344,7 +350,7 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self, _model) -> None:
         self._update_title()
-        self.classify_now()
+        self.extras.read_when_ready()
 
     def open_model(self, path) -> bool:
         """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
@@ -451,7 +457,7 @@ class MainWindow(QMainWindow):
 
     def _stroke_finished(self) -> None:
         self._timer.stop()
-        self.classify_now()
+        self.extras.read_when_ready()
 
     def network_input(self) -> np.ndarray:
         """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
@@ -467,6 +473,7 @@ class MainWindow(QMainWindow):
         model = self.owner.view_model()
         if model is None:
             return
+        self.warmup.wait()
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.see(x)
@@ -474,11 +481,12 @@ class MainWindow(QMainWindow):
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
         self.prediction.update_prediction(fwd.proba[0], x, empty)
-        self._net_pending = (model, fwd)
+        self._net_pending = (model, fwd, empty)
+        self.extras.reading_changed(x, None if empty else fwd.proba[0])
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
-        if self.explain_dock.isVisible():      # explanations only while their dock shows
+        if self.extras.explain_shown():        # explanations only while their dock shows
             self._explain()
 
     # ================================================================== explanations
@@ -493,8 +501,8 @@ class MainWindow(QMainWindow):
         self.explain_panel.set_drawing(self.last_input, img, pre)
 
     def _explain_visible(self, visible: bool) -> None:
-        if visible:
-            self._explain()
+        if visible:       # (checked once the docks are laid out: a tab behind another is not shown)
+            QTimer.singleShot(0, lambda: self.extras.explain_shown() and self._explain())
         else:
             self.canvas.set_overlay(None)
 
@@ -579,6 +587,7 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     app.setWindowIcon(app_icon())
     if window is None:
         window = MainWindow()
+    window.warmup.wait(30.0)       # the first reading's compile, done before the user can draw
     window.show()
     status = app.exec()
     if running_threads():

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsItemGroup, QGraphicsRectIt
 
 __all__ = ["Mosaic", "image_box", "rgba_lut", "colourise", "kernel_rgba", "KERNEL_CMAP"]
 
-KERNEL_CMAP = "CET-D1"
-"""Diverging colour map of signed weights: negative blue, zero white-grey, positive red."""
+KERNEL_CMAP = "CET-CBD1"
+"""Diverging colour map of signed weights, centred at zero (:data:`app.colormaps.SIGNED`)."""
 
 
 def image_box(layout: pg.GraphicsLayout):
@@ -110,6 +110,9 @@ class Mosaic:
         self.cells = [QRectF(float(x), float(y), s, band + s) for x, y in zip(x0, y0)]
         while len(self.labels) < k:
             label = QGraphicsSimpleTextItem(f"{len(self.labels) + 1}", self.numbers)
+            font = label.font()
+            font.setPointSizeF(7.0)            # small: the numbers must not cover the images
+            label.setFont(font)
             label.setFlag(QGraphicsItem.ItemIgnoresTransformations)
             br = label.boundingRect()        # in screen pixels: centred above the cell's image
             label.setTransform(QTransform.fromTranslate(-br.width() / 2.0, -br.height() - 1.0))

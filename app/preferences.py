@@ -90,6 +90,10 @@ class Preferences:
     def clear_recent(self) -> None:
         self.qsettings.setValue("recentModels", [])
 
+    def forget_last_model(self) -> None:
+        """The next start opens the shipped model."""
+        self.qsettings.setValue("lastModel", "")
+
     def last_model(self) -> str | None:
         v = self._get("lastModel", "")
         return v if isinstance(v, str) and v and os.path.exists(v) else None
@@ -102,6 +106,19 @@ class Preferences:
         self.qsettings.setValue("lastDir", folder)
 
     # -- window ---------------------------------------------------------------------------
+    def theme(self) -> str:
+        """The theme: "system", "light" or "dark" (anything else reads as "system")."""
+        v = self._get("theme", "system")
+        return v if v in ("system", "light", "dark") else "system"
+
+    def set_theme(self, name: str) -> None:
+        self.qsettings.setValue("theme", name)
+
+    def forget_layout(self) -> None:
+        """Drop the saved window size and dock layout (View ▸ Reset Layout)."""
+        self.qsettings.remove("geometry")
+        self.qsettings.remove("windowState")
+
     def geometry(self) -> QByteArray | None:
         v = self._get("geometry")
         return v if isinstance(v, QByteArray) and not v.isEmpty() else None

@@ -12,16 +12,16 @@ from dataclasses import fields
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLineEdit, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.recipes import ARTICLE, LOSSES, MODES, SCHEDULES, SOURCES, RunSettings
 
 __all__ = ["SettingsForm", "FIELDS", "CHOICES", "GROUPS"]
 
 CHOICES = {
-    "mode": {"article": "The article's (per-image SGD)", "backprop": "Backprop (mini-batches)"},
-    "source": {"auto": "Automatic", "keras": "Keras MNIST", "sample": "Bundled sample (5,000)",
-               "local": "Local file or folder"},
+    "mode": {"article": "The article's", "backprop": "Backprop"},
+    "source": {"auto": "Automatic", "keras": "Keras MNIST", "sample": "Sample (5,000)",
+               "local": "File or folder"},
     "loss": {"xent": "cross-entropy", "mse": "squared error"},
     "schedule": {"cosine": "cosine", "step": "step", "constant": "constant"},
 }
@@ -87,7 +87,7 @@ class SettingsForm(QWidget):
     ----------
     widgets : dict of str to QWidget
         The widget of each setting, by field name.
-    file_button, folder_button, download_button : QPushButton
+    file_button, folder_button, download_button : QToolButton
         Beside the path (the panel connects the download).
     """
 
@@ -105,6 +105,7 @@ class SettingsForm(QWidget):
         for group in GROUPS:
             box = QGroupBox(group)
             forms[group] = QFormLayout(box)
+            forms[group].setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
             lay.addWidget(box)
         for f in fields(RunSettings):
             group, label, tip, _, _ = FIELDS[f.name]
@@ -157,9 +158,12 @@ class SettingsForm(QWidget):
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
-        self.file_button = QPushButton("File…")
-        self.folder_button = QPushButton("Folder…")
-        self.download_button = QPushButton("Download")
+        self.file_button = QToolButton()
+        self.folder_button = QToolButton()
+        self.download_button = QToolButton()
+        for b, text in ((self.file_button, "File…"), (self.folder_button, "Folder…"),
+                        (self.download_button, "Download")):
+            b.setText(text)         # tool buttons: as narrow as their text (the form stays narrow)
         self.file_button.setToolTip("Choose a Keras-layout .npz file")
         self.folder_button.setToolTip("Choose a folder of the four MNIST IDX files")
         self.download_button.setToolTip("Download MNIST through Keras into its cache (about 11 MB)")
@@ -228,6 +232,10 @@ class SettingsForm(QWidget):
         for name, spec in FIELDS.items():
             if spec[4]:
                 self.widgets[name].setEnabled(backprop)
+        epochs = self.widgets["epochs"]
+        label = epochs.parentWidget().layout().labelForField(epochs) if epochs.parentWidget() else None
+        if label is not None:             # one pass over the training images: an epoch in backprop
+            label.setText("Epochs" if backprop else "Iterations")
         local = self.value("source") in ("local", "auto")
         for w in (self.widgets["path"], self.file_button, self.folder_button):
             w.setEnabled(local)

@@ -282,6 +282,7 @@ class TrainingPanel(QWidget):
         if s is None or not self.owner.may_discard("A new run replaces it when it ends. Save it first?"):
             return False
         self.plots.clear()
+        self.plots.forget_kernels()        # not the previous run's while the data load
         return self._submit(RunRequest(s))
 
     def step(self) -> bool:
@@ -373,6 +374,7 @@ class TrainingPanel(QWidget):
         self._request = request
         self._last_test = None
         s = request.settings
+        self.plots.set_mode(s.mode)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
@@ -428,8 +430,11 @@ class TrainingPanel(QWidget):
         left = ((end - ev.iteration) * ev.total - ev.done) / ev.images_per_second \
             if ev.images_per_second > 0 else math.inf
         at_most = " at most" if r and r.settings.tol and r.epochs != 1 else ""
-        self.progress_bar.setFormat(f"iteration {ev.iteration + 1}/{end} · "
-                                    f"{ev.images_per_second:,.0f} img/s · {_fmt_time(left)} left{at_most}")
+        unit = "epoch" if r and r.settings.mode == "backprop" else "iteration"
+        self.progress_bar.setFormat(f"{ev.iteration + 1}/{end} · {ev.images_per_second:,.0f} img/s · "
+                                    f"{_fmt_time(left)} left")      # short: fits a narrow bar
+        self.progress_bar.setToolTip(f"{unit} {ev.iteration + 1} of {end}{at_most}, "
+                                     f"{ev.images_per_second:,.0f} images a second, {_fmt_time(left)} left")
         self.plots.add_progress(ev)
 
     def _run_ended(self, ev: RunEnded) -> None:
@@ -446,8 +451,9 @@ class TrainingPanel(QWidget):
         if fin.reason in ("max_iter", "converged"):
             self.progress_bar.setValue(1000)
         err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
-        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} iteration"
-                   f"{'s' if fin.iterations != 1 else ''}, final training error {err}")
+        unit = "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
+        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
+                   f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
         if self._last_test is not None:
             t = self._last_test
             summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QGridLayou
 from engine.events import IterationEnd, Progress
 from engine.record import TestFigures
 
+from .colormaps import positive_cmap
 from .mosaic import KERNEL_CMAP, Mosaic, kernel_rgba, rgba_lut
 
 __all__ = ["TrainingPlots"]
@@ -45,7 +46,7 @@ class TrainingPlots(QWidget):
         grid.addWidget(self._kernels_plot(), 1, 0)
         grid.addWidget(self._confusion_plot(), 1, 1)
         for w in (self.error_plot, self.accuracy_plot, self.kernels_widget, self.confusion_plot):
-            w.setMinimumSize(220, 170)
+            w.setMinimumSize(150, 120)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
         self.kernels_updates = 0
@@ -55,10 +56,11 @@ class TrainingPlots(QWidget):
     def _error_plot(self) -> pg.PlotWidget:
         # no grid and no symbols: this plot repaints while the worker trains
         p = self.error_plot = pg.PlotWidget(title="Error", background="w")
-        p.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        p.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
         p.setLabel("bottom", "iteration")
         p.setLabel("left", "error")
-        p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        for side in ("left", "bottom"):        # never "iteration (x0.001)"
+            p.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
         self.train_curve = p.plot([], [], pen=pg.mkPen("#1f77b4", width=2), name="training")
         self.test_curve = p.plot([], [], pen=pg.mkPen("#d62728", width=2), name="test")
         self.running_curve = p.plot([], [], pen=pg.mkPen("#4f9bd9", width=2, style=Qt.DashLine),
@@ -67,9 +69,10 @@ class TrainingPlots(QWidget):
 
     def _accuracy_plot(self) -> pg.PlotWidget:
         p = self.accuracy_plot = pg.PlotWidget(title="Test accuracy (%)", background="w")
-        p.addLegend(offset=(-5, -5), labelTextSize="8pt")
+        p.addLegend(offset=(-5, -5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
         p.setLabel("bottom", "iteration")
-        p.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        for side in ("left", "bottom"):
+            p.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
         self.argmax_curve = p.plot([], [], pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=5,
                                    symbolBrush="#2ca02c", name="arg-max accuracy")
         self.percent_curve = p.plot([], [], pen=pg.mkPen("#9467bd", width=2), symbol="t",
@@ -80,17 +83,17 @@ class TrainingPlots(QWidget):
     def _kernels_plot(self) -> pg.GraphicsLayoutWidget:
         w = self.kernels_widget = pg.GraphicsLayoutWidget()
         w.setBackground("w")
-        w.ci.addLabel("Kernels (red +, blue −)", row=0, col=0, color="#333")
+        w.ci.addLabel("Kernels (yellow +, blue −)", row=0, col=0, color="#333")
         w.ci.nextRow()
         self.kernels = Mosaic(w.ci)
-        self._klut = rgba_lut(pg.colormap.get(KERNEL_CMAP))
+        self._klut = rgba_lut(pg.colormap.get(KERNEL_CMAP))      # diverging, centred at zero
         self._arch = None
         return w
 
     def _confusion_plot(self) -> pg.PlotWidget:
         p = self.confusion_plot = pg.PlotWidget(title="Confusion matrix (test set)", background="w")
         self.confusion_image = pg.ImageItem(np.zeros((10, 10)), axisOrder="row-major")
-        self.confusion_image.setColorMap(pg.colormap.get("viridis"))
+        self.confusion_image.setColorMap(positive_cmap())
         p.addItem(self.confusion_image)
         vb = p.getPlotItem().getViewBox()
         vb.setAspectLocked(True)
@@ -103,7 +106,7 @@ class TrainingPlots(QWidget):
         p.setLabel("left", "true")
         p.setLabel("bottom", "predicted")
         font = QFont()
-        font.setPointSize(7)
+        font.setPointSize(9)
         self.confusion_texts = []
         for i in range(10):
             for j in range(10):
@@ -113,6 +116,7 @@ class TrainingPlots(QWidget):
                 t.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
                 t.setPos(j + 0.5, i + 0.5)
                 t.setZValue(10)
+                t.setData(0, "cell")         # coloured against its cell, not by the theme
                 p.addItem(t)
                 self.confusion_texts.append(t)
         return p
@@ -128,6 +132,23 @@ class TrainingPlots(QWidget):
                   self.percent_curve):
             c.setData([], [])
         self.confusion = None
+
+    def set_mode(self, mode: str) -> None:
+        """Name the x axes after what one step of ``mode`` is: an iteration (the article's
+        mode) or an epoch (backprop)."""
+        unit = "epoch" if mode == "backprop" else "iteration"
+        self.error_plot.setLabel("bottom", unit)
+        self.accuracy_plot.setLabel("bottom", unit)
+
+    def forget_kernels(self) -> None:
+        """No kernels and no confusion matrix shown (a new run, until its first snapshot)."""
+        if self.kernels.geom is not None:
+            rows, cols, s, gap, band = self.kernels.geom
+            self.kernels.show(np.zeros((len(self.kernels.cells), s, s, 4), np.uint8))
+        self.confusion = None
+        self.confusion_image.setImage(np.zeros((10, 10)), autoLevels=False, levels=(0, 1))
+        for t in self.confusion_texts:
+            t.setText("")
 
     def add_progress(self, ev: Progress) -> None:
         self.running_x.append(ev.iteration + ev.done / max(ev.total, 1))
@@ -172,8 +193,11 @@ class TrainingPlots(QWidget):
         top = max(float(c.max()), 1.0)
         self.confusion_image.setImage(c, autoLevels=False, levels=(0, top))
         dark, light = QBrush(QColor("black")), QBrush(QColor("white"))
+        font = QFont()
+        font.setPointSize(9 if top < 1000 else 7)     # 4-digit counts stay inside their cells
         for idx, t in enumerate(self.confusion_texts):
             v = int(c.flat[idx])
+            t.setFont(font)
             t.setText(str(v) if v else "")
             t.setBrush(dark if v > 0.6 * top else light)
             r = t.boundingRect()

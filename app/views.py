@@ -5,9 +5,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
-from .mosaic import KERNEL_CMAP, Mosaic, colourise, image_box, kernel_rgba, rgba_lut
+from .colormaps import HIGHLIGHT, signed_cmap, symmetric_levels
+from .detail_view import DetailView
+from .mosaic import Mosaic, colourise, image_box, kernel_rgba, rgba_lut
 
 __all__ = ["PredictionView", "NetView", "kernel_colours", "NOT_SURE_BELOW"]
 
@@ -79,12 +82,68 @@ class PredictionView(QWidget):
         self.input_item.setImage(np.zeros((28, 28), np.float32), levels=(0, 1))
         self.input_widget.setMinimumSize(150, 150)
 
-        self.setMinimumWidth(240)
+        self.model_label = QLabel()
+        self.model_label.setAlignment(Qt.AlignCenter)
+        self.model_label.setWordWrap(True)
+        self.model_label.setToolTip("The model that reads the drawing")
+        self.compare = self._build_compare(base)
+
+        self.setMinimumWidth(200)
         lay = QVBoxLayout(self)
         lay.addWidget(self.digit)
         lay.addWidget(self.caption)
+        lay.addWidget(self.model_label)
         lay.addWidget(self.bars_plot, 2)
         lay.addWidget(self.input_widget, 2)
+        lay.addWidget(self.compare, 2)
+
+    def _build_compare(self, base) -> QWidget:
+        """Both inputs and both readings side by side (shown while preprocessing is off)."""
+        box = QGroupBox("Why preprocess? The same drawing both ways")
+        grid = QGridLayout(box)
+        grid.setContentsMargins(4, 4, 4, 4)
+        self.compare_widget = pg.GraphicsLayoutWidget()
+        self.compare_widget.setBackground(base)
+        self.compare_widget.setMinimumSize(150, 80)
+        self.compare_pre_vb, self.compare_pre_item = image_box(self.compare_widget.ci)
+        self.compare_raw_vb, self.compare_raw_item = image_box(self.compare_widget.ci)
+        self.compare_pre_label, self.compare_raw_label = QLabel(), QLabel()
+        for lab in (self.compare_pre_label, self.compare_raw_label):
+            lab.setAlignment(Qt.AlignCenter)
+        grid.addWidget(self.compare_widget, 0, 0, 1, 2)
+        grid.addWidget(self.compare_pre_label, 1, 0)
+        grid.addWidget(self.compare_raw_label, 1, 1)
+        box.setVisible(False)
+        return box
+
+    def restyle(self) -> None:
+        """Take the bars' colours from the current palette (after a theme change)."""
+        pal = QApplication.instance().palette()        # (the widget's own follows a moment later)
+        self._bar_brush = pg.mkBrush(pal.color(QPalette.Mid))
+        self._top_brush = pg.mkBrush(pal.color(QPalette.Highlight))
+        heights = np.asarray(self.bars.opts["height"], dtype=float)
+        brushes = [self._bar_brush] * 10
+        if heights.any():
+            brushes[int(np.argmax(heights))] = self._top_brush
+        self.bars.setOpts(brushes=brushes)
+
+    def set_model_name(self, text: str) -> None:
+        """Say which model reads the drawing."""
+        self.model_label.setText(f"read by: {text}")
+
+    def show_comparison(self, pre=None, raw=None) -> None:
+        """Show the preprocessed and the raw input side by side with their readings:
+        ``pre`` and ``raw`` are ``(image (28, 28), probabilities (10,))``; None hides the view."""
+        if pre is None or raw is None:
+            self.compare.setVisible(False)
+            return
+        for (img, p), item, label, what in ((pre, self.compare_pre_item, self.compare_pre_label,
+                                             "preprocessed"),
+                                            (raw, self.compare_raw_item, self.compare_raw_label, "as drawn")):
+            item.setImage(np.asarray(img, np.float32), autoLevels=False, levels=(0, 1))
+            d = int(np.argmax(p))
+            label.setText(f"{what}: {d} ({float(p[d]):.0%})")
+        self.compare.setVisible(True)
 
     def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool) -> None:
         """Show probabilities ``(10,)`` and the network input ``(28, 28)``.
@@ -111,11 +170,14 @@ class PredictionView(QWidget):
 
 
 class NetView(QWidget):
-    """What the network sees: kernels, the feature map of every kernel, the winning
-    kernel at each position, and the pooled layer.
+    """What the network sees: kernels, the feature map of every kernel, where the selected
+    kernel wins, the pooled layer, and the selected kernel and its map, large.
 
-    Clicking a kernel (or its feature map) highlights it, its feature map and its colour
-    in the winner map; clicking it again removes the highlight.
+    Signed values (weights, maps, the pooled layer) are drawn on a colour-blind-safe
+    diverging scale centred at zero, with colour bars. Clicking a kernel (or its feature
+    map) selects it: it is framed, drawn large with values on hover, and the winner view
+    shows in orange the positions where it wins; clicking it again deselects it. With no
+    ink on the canvas the maps are empty and say so.
     """
 
     def __init__(self, parent=None):
@@ -137,8 +199,11 @@ class NetView(QWidget):
         self.kernels_widget.setToolTip("The kernels (the weights of each filter). Click one to highlight it.")
         self.maps_widget.setToolTip("Each kernel's response at every position over the drawing "
                                     "(shared colour scale). Click one to highlight it.")
-        self.winner_widget.setToolTip("Which kernel responded most at each position, one colour a kernel")
+        self.winner_widget.setToolTip("Grey: how strongly the winning kernel responds at each position. "
+                                      "Orange: where the selected kernel wins")
         self.pooled_widget.setToolTip("The pooled layer: tanh of the largest response at each position")
+        self.maps_bar = pg.ColorBarItem(values=(-1, 1), colorMap=signed_cmap(), interactive=False, width=10)
+        self.pooled_bar = pg.ColorBarItem(values=(-1, 1), colorMap=signed_cmap(), interactive=False, width=10)
         self.winner_vb, self.winner_item = image_box(self.winner_widget.ci)
         self.pooled_vb, self.pooled_item = image_box(self.pooled_widget.ci)
         # Kernels and feature maps: one mosaic image each (one ImageItem to draw instead of
@@ -150,15 +215,20 @@ class NetView(QWidget):
         self.kernels_vb, self.kernels_item, self.kernels_frame = \
             self.kernels.vb, self.kernels.item, self.kernels.frame
         self.maps_vb, self.maps_item, self.maps_frame = self.maps.vb, self.maps.item, self.maps.frame
+        self.maps_widget.ci.addItem(self.maps_bar)
+        self.pooled_widget.ci.addItem(self.pooled_bar)
+        self.detail = DetailView()
+        self.empty = True
         self.legend = QLabel()
-        self.legend.setWordWrap(True)
+        self.legend.setWordWrap(False)          # one line (the whole text in the tooltip)
+        self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.legend.setTextFormat(Qt.RichText)
-        self.legend.setToolTip("The colour of each kernel in the winner map")
+        self.legend.setToolTip("What the winner view shows")
         self.kernels_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.kernels))
         self.maps_widget.scene().sigMouseClicked.connect(lambda ev: self._clicked(ev, self.maps))
 
-        self.kernel_cmap = pg.colormap.get(KERNEL_CMAP)      # diverging: negative blue, positive red
-        self.map_cmap = pg.colormap.get("viridis")
+        self.kernel_cmap = signed_cmap()        # diverging, centred at zero
+        self.map_cmap = signed_cmap()
         self._klut = rgba_lut(self.kernel_cmap)
         self._mlut = rgba_lut(self.map_cmap)
         self._kernels_of = None
@@ -175,7 +245,8 @@ class NetView(QWidget):
             return box
 
         self._groups = [group("Kernels", self.kernels_widget), group("Feature maps", self.maps_widget),
-                        group("Winning kernel", self.winner_widget, self.legend),
+                        group("Selected kernel", self.detail),
+                        group("Where the selected kernel wins", self.winner_widget, self.legend),
                         group("Pooled layer", self.pooled_widget)]
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(2, 2, 2, 2)
@@ -183,21 +254,24 @@ class NetView(QWidget):
         self._arrange(2)
 
     def _arrange(self, columns: int) -> None:
-        """Lay the four groups out in ``columns`` columns (4: a row, 2: a square)."""
+        """Lay the five groups out in ``columns`` columns (5: a row, 3 or 2: a grid)."""
         if columns == self._columns:
             return
         self._columns = columns
+        n = len(self._groups)
+        rows = -(-n // columns)
         for g in self._groups:
             self._grid.removeWidget(g)
         for i, g in enumerate(self._groups):
             self._grid.addWidget(g, i // columns, i % columns)
-        for i in range(4):
+        for i in range(n):
             self._grid.setColumnStretch(i, 1 if i < columns else 0)
-            self._grid.setRowStretch(i, 1 if i < 4 // columns else 0)
+            self._grid.setRowStretch(i, 1 if i < rows else 0)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(4 if self.width() > 2.2 * self.height() else 2)
+        ratio = self.width() / max(self.height(), 1)
+        self._arrange(5 if ratio > 3.0 else 3 if ratio > 0.8 else 2)
 
     # -- building -----------------------------------------------------------------
     def architecture(self):
@@ -222,27 +296,27 @@ class NetView(QWidget):
         """(Re)create the grids for ``k`` kernels of side ``f`` and maps of side ``r``."""
         self._arch = (k, f, r)
         self._selected = -1
-        self._colours = kernel_colours(k)
+        text = self.palette().color(QPalette.Text)
+        self._colours = np.tile(np.array([[text.red(), text.green(), text.blue(), 255]], np.uint8), (k, 1))
         self.kernels.build(k, f, self._colours)
         self.maps.build(k, r, self._colours)
         self.kernels_widget.setToolTip(f"The kernels (weights of each {f}x{f} filter). "
-                                       "Click one to highlight it.")
-        swatches = " ".join(
-            f'<span style="background-color: rgb({c[0]},{c[1]},{c[2]});">&nbsp;&nbsp;&nbsp;</span>&nbsp;{i + 1}'
-            for i, c in enumerate(self._colours))
-        self.legend.setText(swatches)
+                                       "Click one to select it.")
         self._apply_highlight()
+        self._say_winner()
 
     # -- updating -----------------------------------------------------------------
-    def update_views(self, model, fwd) -> None:
+    def update_views(self, model, fwd, empty: bool = False) -> None:
         """Show the forward pass ``fwd`` (a :class:`engine.model.Forward` of one image)
         of ``model``; rebuilds the grids only when the architecture changes, redraws the
-        kernels only when the model changes.
+        kernels only when the model changes. ``empty``: nothing is drawn (the maps, the
+        winner view and the pooled layer stay blank).
 
         The arrays are coloured here (one vectorised look-up for all maps) and handed to
         the ImageItems as RGBA bytes, which they draw without further conversion.
         """
         c = model.config
+        self._model = model
         arch = (c.kernels, c.kernel_size, c.side)
         if arch != self._arch:
             self._build(*arch)
@@ -253,29 +327,72 @@ class NetView(QWidget):
             self.kernels_shown = K
             self._kernels_of = model
             self._kernels_version = _params_version(model)
+        self.empty = bool(empty)
         maps = np.asarray(fwd.maps[0], dtype=np.float32)               # (k, r, r)
-        self.maps.show(colourise(maps, float(maps.min()), float(maps.max()), self._mlut))   # (k, r, r, 4)
-        self.maps_shown = maps
-        self._winner = np.asarray(fwd.winner[0])
-        self._paint_winner()
         pooled = np.asarray(fwd.pooled[0], dtype=np.float32).reshape(c.side, c.side)
-        self.pooled_item.setImage(colourise(pooled, float(pooled.min()), float(pooled.max()), self._mlut),
-                                  autoLevels=False)
+        self.maps_shown = maps
         self.pooled_shown = pooled
+        self._winner = np.asarray(fwd.winner[0])
+        if self.empty:                       # nothing drawn: nothing to see yet
+            self.maps.show(np.zeros(maps.shape + (4,), np.uint8))
+            self.pooled_item.setImage(np.zeros(pooled.shape + (4,), np.uint8), autoLevels=False)
+        else:
+            lo, hi = symmetric_levels(np.percentile(np.abs(maps), 99.5))   # (a few outliers saturate)
+            self.maps.show(colourise(maps, lo, hi, self._mlut))       # (k, r, r, 4)
+            self.maps_bar.setLevels((lo, hi))
+            lo, hi = symmetric_levels(pooled)
+            self.pooled_item.setImage(colourise(pooled, lo, hi, self._mlut), autoLevels=False)
+            self.pooled_bar.setLevels((lo, hi))
+        self._paint_winner()
+        self._show_detail()
 
-    def _winner_colours(self) -> np.ndarray:
-        cols = self._colours.copy()
+    def winner_rgba(self) -> np.ndarray:
+        """The winner view ``(r, r, 4)`` uint8: grey as bright as the pooled response
+        differs from the blank canvas's (the top-left corner's: dark where the kernels see
+        nothing), orange where the selected kernel wins (dim orange where it wins over blank
+        canvas only)."""
+        pooled = np.nan_to_num(self.pooled_shown)
+        away = np.abs(pooled - pooled[0, 0])
+        top = float(away.max())
+        norm = away / top if top > 0 else np.zeros_like(pooled)
+        g = (30 + 210 * norm).astype(np.uint8)
+        rgba = np.stack([g, g, g, np.full_like(g, 255)], axis=-1)
         if self._selected >= 0:
-            others = np.arange(len(cols)) != self._selected
-            grey = cols[others, :3].astype(np.float32).mean(axis=1, keepdims=True)
-            cols[others, :3] = (0.25 * cols[others, :3] + 0.35 * grey).astype(np.uint8)
-        return cols
+            wins = self._winner == self._selected
+            strong = norm > 0.2
+            rgba[wins & strong, :3] = HIGHLIGHT
+            rgba[wins & ~strong, :3] = (np.array(HIGHLIGHT) * 0.45).astype(np.uint8)
+        return rgba
 
     def _paint_winner(self) -> None:
-        if getattr(self, "_winner", None) is None:
+        if getattr(self, "_winner", None) is None or self.pooled_shown is None:
             return
-        rgba = self._winner_colours()[self._winner]               # (r, r, 4)
-        self.winner_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        if self.empty:
+            self.winner_item.setImage(np.zeros(self._winner.shape + (4,), np.uint8), autoLevels=False)
+        else:
+            self.winner_item.setImage(self.winner_rgba(), autoLevels=False, levels=(0, 255))
+        self._say_winner()
+
+    def _say_winner(self) -> None:
+        if self.empty:
+            self.legend.setText("Draw a digit to see the maps")
+        elif self._selected < 0:
+            self.legend.setText("Click a kernel to see where it wins")
+        else:
+            w = getattr(self, "_winner", None)
+            n = int((w == self._selected).sum()) if w is not None else 0
+            total = int(w.size) if w is not None else 0
+            self.legend.setText(f"Orange: kernel {self._selected + 1} wins ({n} of {total})")
+
+    def _show_detail(self) -> None:
+        i, model = self._selected, getattr(self, "_model", None)
+        if i < 0 or model is None or self._arch is None:
+            self.detail.clear()
+            return
+        f = self._arch[1]
+        K = np.asarray(model.params["K"], dtype=np.float32).reshape(-1, f, f)
+        fmap = None if self.empty or self.maps_shown is None else self.maps_shown[i]
+        self.detail.show_kernel(i, K[i], fmap)
 
     # -- selection ----------------------------------------------------------------
     def selected_kernel(self) -> int:
@@ -289,10 +406,11 @@ class NetView(QWidget):
         self._selected = index
         self._apply_highlight()
         self._paint_winner()
+        self._show_detail()
 
     def _apply_highlight(self) -> None:
         i = self._selected
-        colour = QColor(*(int(v) for v in self._colours[i][:3])) if 0 <= i < len(self._colours) else None
+        colour = QColor(*HIGHLIGHT) if 0 <= i < len(self._colours) else None
         self.kernels.highlight(i, colour)
         self.maps.highlight(i, colour)
 
