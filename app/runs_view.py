@@ -1,7 +1,8 @@
 """The Runs view: every recorded run, their curves overlaid, open, export, delete.
 
 The list is the runs folder (:func:`engine.runs.default_runs_dir`, the same as the
-command line's); each new run of the window appears when it is recorded.
+command line's); each new run of the window appears when it is recorded. The Sweeps tab
+(:mod:`app.sweeps_view`) shows the sweeps recorded there and their plots.
 """
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from engine import runs as eruns
 
 from .jobs import RunRecorded
+from .sweeps_view import SweepsPanel
 
 __all__ = ["RunsView", "attach_runs"]
 
-COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time")
+COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time", "Sweep")
 PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -90,7 +93,11 @@ class RunsView(QWidget):
         pi.getAxis("right").setLabel("arg-max accuracy (%)")
         self.acc_view.setXLink(pi)
         pi.vb.sigResized.connect(lambda: self.acc_view.setGeometry(pi.vb.sceneBoundingRect()))
-        lay.addWidget(self.plot, 3)
+        self.sweeps = SweepsPanel(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.plot, "Curves")
+        self.tabs.addTab(self.sweeps, "Sweeps")
+        lay.addWidget(self.tabs, 3)
         self.refresh()
 
     # -- the list ------------------------------------------------------------------------
@@ -101,7 +108,8 @@ class RunsView(QWidget):
         for r, run in enumerate(self.runs):
             acc = f"{run.argmax_accuracy:.2f}%" if run.argmax_accuracy is not None else "–"
             cells = (time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)), run.mode,
-                     run.architecture, _short_data(run.data), str(run.iterations), acc, f"{run.train_seconds:.1f} s")
+                     run.architecture, _short_data(run.data), str(run.iterations), acc, f"{run.train_seconds:.1f} s",
+                     run.sweep or "")
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{run.id}\n{run.path}\n{run.data}")
@@ -110,6 +118,15 @@ class RunsView(QWidget):
         self.note.setToolTip(str(self.runs_dir))
         self.note.setText(where + ("" if not faults else f"; {len(faults)} unreadable: {faults[0]}"))
         self._overlay()
+        self.sweeps.refresh()
+        self.tabs.setTabText(1, f"Sweeps ({len(self.sweeps.sweeps)})" if self.sweeps.sweeps else "Sweeps")
+
+    def show_sweep(self, sweep_id: str) -> bool:
+        """Bring the Sweeps tab forward on sweep ``sweep_id`` (False: no such sweep)."""
+        if not self.sweeps.choose(sweep_id):
+            return False
+        self.tabs.setCurrentWidget(self.sweeps)
+        return True
 
     def selected(self) -> list[eruns.RunInfo]:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

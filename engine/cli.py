@@ -187,9 +187,17 @@ def cmd_runs(args) -> int:
     for r in runs:
         acc = f"{r.argmax_accuracy:.2f}%" if r.argmax_accuracy is not None else "–"
         _say(args, f"{r.id}  {r.mode:<8} {r.iterations:>3} it  {acc:>7}  {r.snapshots:>3} snapshots  "
-                   f"{r.architecture}")
+                   f"{r.architecture}" + (f"  (sweep {r.sweep})" if r.sweep else ""))
+    from .sweep_runs import list_sweeps
+    sweeps, faults = list_sweeps(_runs_dir(args))
+    for f in faults:
+        print(f"digitlab: skipped {f}", file=sys.stderr)
+    for sw in sweeps:
+        _say(args, f"sweep {sw.id}: {sw.runs} runs, plots {', '.join(str(p) for p in sw.plots) or 'none'}")
     if args.json:
-        print(json.dumps({"runs": [_jsonable(r.to_json()) for r in runs]}))
+        print(json.dumps({"runs": [_jsonable(r.to_json()) for r in runs],
+                          "sweeps": [{"id": sw.id, "runs": sw.runs, "table": sw.table, "path": str(sw.path),
+                                      "plots": [str(p) for p in sw.plots]} for sw in sweeps]}))
     return 0
 
 

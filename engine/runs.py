@@ -2,8 +2,9 @@
 
 A run is a folder ``<runs dir>/<id>/`` holding ``run.json`` (settings, per-iteration
 figures, summary), ``snapshots.npz`` (the timeline's weights, stacked, and each
-snapshot's figures) and ``model.npz`` (the final model). Every file is written
-atomically (:mod:`engine.safefile`). :func:`default_runs_dir` is the one place that
+snapshot's figures) and ``model.npz`` (the final model). A run of a sweep
+(:mod:`engine.sweep_runs`) is marked with the sweep's id and keeps no snapshots (its timeline
+is its final model alone). Every file is written atomically (:mod:`engine.safefile`). :func:`default_runs_dir` is the one place that
 decides where runs go (the window and the command line use it); ``DIGITLAB_RUNS_DIR``
 overrides it, as does ``--runs-dir``.
 """
@@ -95,13 +96,16 @@ class RunInfo:
     reason: str
     settings: dict = field(default_factory=dict)
     curves: list = field(default_factory=list)
+    sweep: str | None = None
+    sweep_key: str | None = None
 
     def to_json(self) -> dict:
         return {"id": self.id, "mode": self.mode, "iterations": self.iterations,
                 "argmax_accuracy": self.argmax_accuracy, "percent_correct": self.percent_correct,
                 "test_error": self.test_error, "snapshots": self.snapshots, "path": str(self.path),
                 "created": self.created, "train_seconds": self.train_seconds,
-                "architecture": self.architecture, "data": self.data, "reason": self.reason}
+                "architecture": self.architecture, "data": self.data, "reason": self.reason,
+                "sweep": self.sweep}
 
 
 def _finite(v):
@@ -118,7 +122,7 @@ def _new_id(runs_dir: Path, mode: str, now: float) -> str:
 
 
 def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, finished, *,
-             data_description: str = "", now: float | None = None) -> Path:
+             data_description: str = "", now: float | None = None, sweep: dict | None = None) -> Path:
     """Record a finished run in ``runs_dir`` (created if needed); returns the run's folder.
 
     Parameters
@@ -133,6 +137,9 @@ def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, 
     data_description : str
     now : float, optional
         Time stamp (seconds since the epoch).
+    sweep : dict, optional
+        ``{"id": sweep id, "key": the run's key in the sweep}`` for a run of a sweep; such a
+        run may come with an empty timeline (then no ``snapshots.npz`` is written).
 
     Raises
     ------
@@ -140,7 +147,7 @@ def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, 
         Naming the folder or file that could not be written.
     """
     from .modelfile import save_model
-    if not len(timeline):
+    if not len(timeline) and sweep is None:
         raise RunsError("a run without snapshots is not recorded")
     runs_dir = Path(runs_dir).expanduser()
     now = time.time() if now is None else float(now)
@@ -163,7 +170,10 @@ def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, 
                "architecture": f"{c.kernels} kernels {c.kernel_size}x{c.kernel_size}, {c.hidden} hidden",
                "data": data_description, "settings": settings.to_dict(),
                "curves": [{k: _finite(v) for k, v in row.items()} for row in log.rows]}
-    _write_snapshots(folder / SNAP_FILE, timeline)
+    if sweep is not None:
+        summary["sweep"] = {"id": str(sweep["id"]), "key": str(sweep["key"])}
+    if len(timeline):
+        _write_snapshots(folder / SNAP_FILE, timeline)
     save_model(model, folder / MODEL_FILE)
     with atomic_write(folder / RUN_FILE, RunsError, mode="w") as fh:   # last: marks the run whole
         json.dump(summary, fh, indent=1)
@@ -193,13 +203,15 @@ def _read_info(folder: Path) -> RunInfo:
     path = folder / RUN_FILE
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
+        sweep = d.get("sweep") or {}
         return RunInfo(id=str(d["id"]), path=folder, created=float(d["created"]), mode=str(d["mode"]),
                        iterations=int(d["iterations"]), argmax_accuracy=d.get("argmax_accuracy"),
                        percent_correct=d.get("percent_correct"), test_error=d.get("test_error"),
                        train_seconds=float(d.get("train_seconds") or 0.0),
                        snapshots=int(d.get("snapshots", 0)), architecture=str(d.get("architecture", "")),
                        data=str(d.get("data", "")), reason=str(d.get("reason", "")),
-                       settings=dict(d.get("settings") or {}), curves=list(d.get("curves") or []))
+                       settings=dict(d.get("settings") or {}), curves=list(d.get("curves") or []),
+                       sweep=sweep.get("id"), sweep_key=sweep.get("key"))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise RunsError(f"{path}: not a readable run record ({e})") from None
 
@@ -230,8 +242,15 @@ def load_run_model(run: RunInfo) -> Model:
 
 def load_timeline(run: RunInfo, model: Model | None = None) -> Timeline:
     """A run's snapshots as a :class:`Timeline` (``model``: its final model, for the
-    architecture and normalisation; read from the run when not given)."""
+    architecture and normalisation; read from the run when not given). A run that kept no
+    snapshots (a sweep's) gives one point: its final model, with its test figures."""
     model = model if model is not None else load_run_model(run)
+    if run.snapshots == 0:
+        rec = model.record
+        tl = Timeline()
+        tl.points.append(TimePoint(int(rec.iterations * (rec.train_images or 0)), float(run.iterations),
+                                   float(rec.train_error), model, rec.test))
+        return tl
     path = run.path / SNAP_FILE
     try:
         with np.load(path, allow_pickle=False) as z:

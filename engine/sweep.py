@@ -10,7 +10,8 @@ through the scheduler.
 Every finished run is added to one table (CSV, or Parquet with pyarrow), rewritten
 atomically, so an interrupted sweep resumes and skips the runs already in it. The summary
 (:mod:`engine.sweep_summary`) places the article's own run among the seeds, or tabulates a
-grid, and saves its plots as PNG images.
+grid, and saves its plots as PNG images. Each finished run is also recorded in the runs
+folder, with the plots, by this process (:mod:`engine.sweep_runs`).
 
 Dask and matplotlib are the optional extra ``sweep``; without them the command says how to
 get them. This module imports neither at import time.
@@ -35,7 +36,7 @@ from .data import DataError
 from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
 
 __all__ = ["SweepError", "GET_EXTRA", "WORKER_ENV", "FIGURES", "parse_seeds", "parse_grid",
-           "plan_runs", "run_key", "blas_threads", "run_one", "read_table", "write_table", "row_to_run",
+           "plan_runs", "run_key", "blas_threads", "run_one", "run_kept", "read_table", "write_table", "row_to_run",
            "add_sweep_parser"]
 
 #: How to get the optional extra.
@@ -212,6 +213,17 @@ def run_one(settings: RunSettings, blas: int | None = None) -> dict:
     dict
         ``seed``, the :data:`FIGURES`, every setting, and ``key`` (:func:`run_key`).
     """
+    return run_kept(settings, blas)[0]
+
+
+def run_kept(settings: RunSettings, blas: int | None = None):
+    """:func:`run_one`, also returning what the runs folder records of the run.
+
+    Returns
+    -------
+    (dict, engine.sweep_runs.RunOutcome)
+        The table's row; the final model (its record set) and per-iteration figures.
+    """
     import contextlib
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -221,17 +233,22 @@ def run_one(settings: RunSettings, blas: int | None = None) -> dict:
         return _run_one(settings, t0)
 
 
-def _run_one(settings: RunSettings, t0: float) -> dict:
+def _run_one(settings: RunSettings, t0: float):
     from .events import Evaluated, Finished
+    from .runs import RunLog
+    from .sweep_runs import RunOutcome
     data = _prepared(settings)
     model, stepper = make_run(settings, data)
     finished = test = None
+    log = RunLog()
     for ev in run_events(settings, data, model, stepper):
+        log.see(ev)
         if isinstance(ev, Evaluated):
             test = ev.figures
         elif isinstance(ev, Finished):
             finished = ev
     rec = make_record(settings, data, finished, test)
+    model.record = rec
     t = rec.test
     row = {"seed": settings.seed, "iterations": rec.iterations, "reason": rec.reason,
            "train_error": rec.train_error,
@@ -243,7 +260,7 @@ def _run_one(settings: RunSettings, t0: float) -> dict:
            "wall_seconds": time.perf_counter() - t0}
     row.update({k: v for k, v in settings.to_dict().items() if k != "seed"})
     row["key"] = run_key(settings)
-    return row
+    return row, RunOutcome(model, log.rows, finished, data.description)
 
 
 # ------------------------------------------------------------------------------------------
@@ -361,6 +378,10 @@ def add_sweep_parser(sub, data_opts: Callable, settings_from_args: Callable, *,
                    help="save the plots as PREFIX-seeds.png / PREFIX-grid.png (default: the table's "
                         "name without its suffix)")
     s.add_argument("--no-plots", action="store_true", help="save no plots")
+    s.add_argument("--runs-dir", metavar="DIR",
+                   help="record each run and the plots in this runs folder, as `digitlab runs` lists "
+                        "them (default: the user's data folder)")
+    s.add_argument("--no-record", action="store_true", help="record nothing in the runs folder")
     t = s.add_argument_group("training (as `digitlab train`)")
     t.add_argument("--mode", choices=["article", "backprop"], default="article")
     t.add_argument("--seed", type=int, help="the seed when --seeds is not given")
@@ -454,13 +475,20 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
     done = read_table(out)
     have = set(done["key"]) if done is not None else set()
     todo = [s for s in runs if run_key(s) not in have]
-    print(f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {runs[0].describe()}"
-          + (f"; seeds {args.seeds}" if seeds else "")
-          + "".join(f"; {k} in {', '.join(map(str, v))}" for k, v in grid.items()), flush=True)
+    description = (f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {runs[0].describe()}"
+                   + (f"; seeds {args.seeds}" if seeds else "")
+                   + "".join(f"; {k} in {', '.join(map(str, v))}" for k, v in grid.items()))
+    print(description, flush=True)
     if len(todo) < len(runs):
         print(f"{len(runs) - len(todo)} already in {out}: skipped", flush=True)
     rows = [] if done is None else done.to_dict("records")
     failed = []
+    recorder = None
+    if not args.no_record:
+        from .runs import default_runs_dir
+        from .sweep_runs import SweepRecorder
+        recorder = SweepRecorder(args.runs_dir or default_runs_dir(), out,
+                                 say=lambda line: print(line, flush=True))
     t0 = time.perf_counter()
     blas = blas_threads()        # before the local cluster sets OMP_NUM_THREADS here
     if todo:
@@ -468,13 +496,16 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
             client, where = _cluster(args, stack)
             print(f"running {len(todo)} on {where}; the table: {out}", flush=True)
             from distributed import as_completed
-            futures = {client.submit(run_one, s, blas, pure=False,
+            futures = {client.submit(run_one if recorder is None else run_kept, s, blas, pure=False,
                                      key=f"digitlab-run-{hashlib.sha1(run_key(s).encode()).hexdigest()[:16]}"): s
                        for s in todo}
             for n, fut in enumerate(as_completed(futures), 1):
                 s = futures[fut]
                 try:
                     row = fut.result()
+                    if recorder is not None:         # before the table: a crash between the two
+                        row, outcome = row           # reruns the run, never records it twice
+                        recorder.record(row["key"], s, outcome)
                 except DataError as e:           # every run would fail alike: stop here
                     raise SweepError(f"a worker could not load the data: {e}") from None
                 except Exception as e:  # noqa: BLE001 - one run's failure must not lose the others
@@ -506,11 +537,18 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
             print(f"no plots: {GET_EXTRA}", flush=True)
         for p in plots:
             print(f"saved the plot {p}", flush=True)
+    if recorder is not None and mine:
+        where = recorder.finish(description, len(mine), summary_lines(summary), plots)
+        if where is not None:
+            print(f"{recorder.recorded} run{'s' if recorder.recorded != 1 else ''} recorded in "
+                  f"{recorder.runs_dir}; the sweep: {where}", flush=True)
     if todo:
         print(f"{len(todo) - len(failed)} runs in {wall:.1f} s", flush=True)
     if args.json:
         print(json.dumps({"runs": mine, "summary": summary, "table": str(out), "plots": plots,
                           "skipped": len(runs) - len(todo), "failed": len(failed),
+                          "sweep": recorder.id if recorder else None,
+                          "recorded": recorder.recorded if recorder else 0,
                           "wall_seconds": wall}, default=_plain))
     if failed:
         print(f"digitlab: {len(failed)} run{'s' if len(failed) != 1 else ''} failed; run the same "

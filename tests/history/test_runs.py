@@ -100,4 +100,4 @@ def test_cli_records_runs_and_lists_them(offline, capsys, tmp_path):
 
 def test_cli_runs_on_an_empty_folder(capsys, tmp_path):
     assert cli.main(["runs", "--runs-dir", str(tmp_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"runs": []}
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"runs": [], "sweeps": []}

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from engine.cli import main  # noqa: E402
+from engine.runs import list_runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +58,17 @@ def test_a_sweep_runs_on_an_existing_cluster(dask_cluster, tmp_path, capsys):
     small = ["--source", "sample", "--train", "300", "--epochs", "1"]
     table = tmp_path / "remote.csv"
     code = main(["sweep", *small, "--seeds", "5-6", "--scheduler", dask_cluster, "--workers", "1",
-                 "--out", str(table), "--json", "--no-plots"])
+                 "--out", str(table), "--json", "--no-plots", "--runs-dir", str(tmp_path / "history")])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert f"the cluster at {dask_cluster}" in "\n".join(out)
     runs = json.loads(out[-1])["runs"]
     assert [r["seed"] for r in runs] == [5, 6]
+    # the client recorded both runs in its runs folder, the final models sent back by the worker
+    recorded, _ = list_runs(tmp_path / "history")
+    assert sorted(r.settings["seed"] for r in recorded) == [5, 6]
+    assert {r.sweep for r in recorded} == {json.loads(out[-1])["sweep"]}
+    assert all((r.path / "model.npz").is_file() for r in recorded)
     assert main(["train", *small, "--seed", "6", "--json"]) == 0
     alone = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert runs[1]["percent_correct"] == alone["percent_correct"]
