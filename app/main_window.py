@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QHBoxLayout
                                QVBoxLayout, QWidget)
 
 from engine.model import Config, Model
+from engine.nondigit import is_digit
 from engine.preprocess import to_mnist
 from engine.resources import resource
 
@@ -23,6 +24,7 @@ from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
+from .teach import TeachPanel
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .worker import running_threads
@@ -155,9 +157,37 @@ class MainWindow(QMainWindow):
         self.explain_dock.setWidget(self.explain_panel)
         self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
         self.tabifyDockWidget(self.train_dock, self.explain_dock)
+        self._build_teach()
         self.net_dock.raise_()
         self.status_model = QLabel()
         self.statusBar().addPermanentWidget(self.status_model)
+
+    def _build_teach(self) -> None:
+        """The Teach dock (the personal collection, Teach mode, fine-tuning) and the digit keys on
+        the canvas ("that's wrong, it's a ..."). The collection's file: the setting
+        ``collection/path``, else the user's data folder."""
+        path = self.settings.value("collection/path") or None
+        self.teach_panel = TeachPanel(self.owner, self.prompts, self._teach_drawing, self.canvas.clear, path)
+        self.teach_dock = QDockWidget("Teach", self)
+        self.teach_dock.setObjectName("teachDock")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.teach_panel)
+        self.teach_dock.setWidget(scroll)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.teach_dock)
+        self.tabifyDockWidget(self.explain_dock, self.teach_dock)
+        self.teach_panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        for d in range(10):
+            a = QAction(f"It's a {d}", self.canvas)
+            a.setShortcut(QKeySequence(str(d)))
+            a.setShortcutContext(Qt.WidgetShortcut)
+            a.triggered.connect(lambda _=False, d=d: self.teach_panel.correct(d))
+            self.canvas.addAction(a)
+
+    def _teach_drawing(self):
+        """The drawing as the network receives it, or None when the canvas is blank."""
+        x = self.network_input()
+        return x if np.any(x > 0) else None
 
     def _connect(self) -> None:
         self._timer = QTimer(self)            # throttled classification while drawing
@@ -267,6 +297,8 @@ class MainWindow(QMainWindow):
             a = dock.toggleViewAction()
             a.setShortcut(QKeySequence(key))
             view_menu.addAction(a)
+        self.teach_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+4"))
+        view_menu.addAction(self.teach_dock.toggleViewAction())
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.act_about)
         help_menu.addAction(self.act_about_qt)
@@ -471,7 +503,7 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty)
+        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None])[0]))
         self._net_pending = (model, fwd)
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
@@ -537,6 +569,7 @@ class MainWindow(QMainWindow):
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
         self.explain_panel.shutdown()
+        self.teach_panel.shutdown(self.stop_wait_seconds)
         if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
             self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
         event.accept()

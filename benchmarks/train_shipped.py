@@ -56,6 +56,22 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     return Xh, yh
 
 
+def add_detector(model, held_out01, seed: int) -> None:
+    """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record:
+    digits are half the held-out MNIST images and styled drawings, non-digits drawn at random;
+    the threshold lets 99.5% of the other half of the held-out images through."""
+    import numpy as np
+    from engine import nondigit, strokes
+    rng = np.random.default_rng(seed + 2000)
+    half = len(held_out01) // 2
+    others, _ = nondigit.make_nondigits(3000, rng)
+    styled = strokes.synthesise([str(s) for s in rng.choice(list(strokes.STYLES), 2000)], rng)
+    digits = np.concatenate([held_out01[:half], styled])
+    model.record.notes["nondigit"] = nondigit.fit_detector(model, digits, others, check=held_out01[half:],
+                                                           keep=0.995, seed=seed)
+    print(f"not-a-digit detector fitted on {len(digits):,} digits and {len(others):,} non-digits")
+
+
 def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.environ.get("DIGITLAB_MNIST"),
@@ -117,6 +133,7 @@ def main(argv=None) -> int:
     model.record.notes["temperature"] = (f"{model.temperature:.3f}, fitted on the last {len(yh):,} "
                                          "MNIST training images (held out of training)")
     print(f"temperature {model.temperature:.3f} (fitted on {len(yh):,} held-out images)")
+    add_detector(model, Xh / 255.0, settings.seed)
     if a.out:
         path = modelfile.save_model(model, a.out)
         print(f"saved {path} ({os.path.getsize(path) / 1024:.0f} KB); "

@@ -97,14 +97,14 @@ def styles_of(digit: int) -> list[str]:
     return [k for k in STYLES if k.startswith(f"{int(digit)}-")]
 
 
-def draw(style: str, rng: np.random.Generator, *, slant: float | None = None, height: float | None = None,
+def draw(style, rng: np.random.Generator, *, slant: float | None = None, height: float | None = None,
          aspect: float | None = None, size: int = CANVAS) -> list[np.ndarray]:
     """One random drawing of a style, as the mouse reports it.
 
     Parameters
     ----------
-    style : str
-        A key of :data:`STYLES`.
+    style : str or list of ndarray
+        A key of :data:`STYLES`, or strokes ``(n, 2)`` in the unit box.
     rng : numpy.random.Generator
     slant, height, aspect : float or None
         A writer's own slant (x shift per unit height, right lean > 0), height (fraction of the
@@ -117,7 +117,7 @@ def draw(style: str, rng: np.random.Generator, *, slant: float | None = None, he
     list of ndarray of int, each (n, 2)
         Strokes of (x, y) canvas pixels, points 3 to 14 pixels apart.
     """
-    base = STYLES[style]
+    base = STYLES[style] if isinstance(style, str) else style
     h = size * (rng.uniform(0.55, 0.78) if height is None else height * rng.uniform(0.93, 1.07))
     sl = rng.uniform(-0.3, 0.35) if slant is None else slant + rng.uniform(-0.06, 0.06)
     asp = rng.uniform(0.8, 1.25) if aspect is None else aspect * rng.uniform(0.94, 1.06)
