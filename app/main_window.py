@@ -177,12 +177,18 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.teach_dock)
         self.tabifyDockWidget(self.explain_dock, self.teach_dock)
         self.teach_panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.teach_panel.useInTraining.connect(self._use_collection)
         for d in range(10):
             a = QAction(f"It's a {d}", self.canvas)
             a.setShortcut(QKeySequence(str(d)))
             a.setShortcutContext(Qt.WidgetShortcut)
             a.triggered.connect(lambda _=False, d=d: self.teach_panel.correct(d))
             self.canvas.addAction(a)
+
+    def _use_collection(self, path: str) -> None:
+        self.training_panel.form.set_value("collection", path)
+        self.train_dock.show()
+        self.train_dock.raise_()
 
     def _teach_drawing(self):
         """The drawing as the network receives it, or None when the canvas is blank."""

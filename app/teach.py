@@ -105,10 +105,13 @@ class TeachPanel(QWidget):
     statusMessage(str)
     tuned(object)
         A :class:`Tuned` once the new model is the current one.
+    useInTraining(str)
+        The collection's file, to include in the Train tab's runs.
     """
 
     statusMessage = Signal(str)
     tuned = Signal(object)
+    useInTraining = Signal(str)
 
     def __init__(self, owner: ModelOwner, prompts, drawing: Callable, clear: Callable, path=None, parent=None):
         super().__init__(parent)
@@ -149,9 +152,13 @@ class TeachPanel(QWidget):
         self.result_label.setWordWrap(True)
         self.view = CollectionView(self)
         self.view.changed.connect(self._collection_edited)
+        self.train_button = QPushButton("Use in a training run")
+        self.train_button.setToolTip("Add your collection's drawings to the training images of the Train tab")
+        self.train_button.clicked.connect(lambda: self.useInTraining.emit(str(self.path)))
         row = QHBoxLayout()
         row.addWidget(self.finetune_button)
         row.addWidget(self.undo_button)
+        row.addWidget(self.train_button)
         lay = QVBoxLayout(self)
         lay.addWidget(wrong)
         lay.addWidget(self.teach_button)

@@ -64,6 +64,9 @@ class RunSettings:
         Seeds the initial weights and the mode's random draws.
     float64 : bool
         The backprop mode in float64 (float32 otherwise); the article mode is always float64.
+    collection : str or None
+        A personal collection file (:mod:`engine.collection`) whose drawings join the
+        training images; None: none.
     """
 
     mode: str = "article"
@@ -86,6 +89,7 @@ class RunSettings:
     biases: bool = False
     seed: int = 0
     float64: bool = False
+    collection: str | None = None
 
     def __post_init__(self):
         def check(ok, text):
@@ -143,7 +147,7 @@ class RunSettings:
 
     def data_key(self) -> tuple:
         """What decides the prepared arrays (equal keys: the same :class:`PreparedData`)."""
-        return (self.source, self.path, self.normalisation, self.train)
+        return (self.source, self.path, self.normalisation, self.train, self.collection)
 
     def describe(self) -> str:
         """One line for a log or a terminal."""
@@ -232,6 +236,12 @@ def prepare(settings: RunSettings, ds) -> PreparedData:
     from . import data
     Xtr, ytr, Xte, yte, norm = data.prepare(ds, settings.normalisation, settings.train)
     desc = f"{ds.description}; using {len(Xtr):,} training and {len(Xte):,} test images"
+    if settings.collection:
+        from .collection import load_collection
+        own = load_collection(settings.collection)
+        Xtr = np.concatenate([Xtr, norm.apply(own.images * 255.0, Xtr.dtype)])
+        ytr = np.concatenate([ytr, own.labels])
+        desc += f", {len(own):,} of them from the personal collection"
     return PreparedData(Xtr, ytr, Xte, yte, norm, ds.source, desc)
 
 

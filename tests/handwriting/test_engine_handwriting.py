@@ -152,3 +152,17 @@ def test_cli_finetune_and_evaluate_ece(tmp_path, capsys, monkeypatch):
     assert rc == 0 and 0 <= res["ece"] < 0.1 and res["temperature"] > 0
     rc = cli.main(["finetune", "--digits", str(tmp_path / "nothing.npz"), "--save", str(tmp_path / "x.npz")])
     assert rc == 2 and "nothing.npz" in capsys.readouterr().err
+
+
+def test_a_run_can_include_the_personal_collection(tmp_path):
+    from engine.recipes import BACKPROP, load_data, prepare
+    rng = np.random.default_rng(6)
+    y = np.repeat(np.arange(10), 3)
+    save_collection(Collection(strokes.random_writer(rng).digits(y, rng), y), tmp_path / "mine.npz")
+    s = BACKPROP.replace(source="sample", train=500)
+    plain = prepare(s, load_data(s))
+    mixed = prepare(s.replace(collection=str(tmp_path / "mine.npz")), load_data(s))
+    assert len(mixed.ytr) == len(plain.ytr) + 30 and np.array_equal(mixed.ytr[-30:], y)
+    assert "personal collection" in mixed.description
+    with pytest.raises(CollectionError, match="missing.npz"):
+        prepare(s.replace(collection=str(tmp_path / "missing.npz")), load_data(s))
