@@ -24,7 +24,7 @@ from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
-from .teach import TeachPanel
+from .teach import install_teach
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .worker import running_threads
@@ -157,43 +157,10 @@ class MainWindow(QMainWindow):
         self.explain_dock.setWidget(self.explain_panel)
         self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
         self.tabifyDockWidget(self.train_dock, self.explain_dock)
-        self._build_teach()
+        self.teach_panel, self.teach_dock = install_teach(self)
         self.net_dock.raise_()
         self.status_model = QLabel()
         self.statusBar().addPermanentWidget(self.status_model)
-
-    def _build_teach(self) -> None:
-        """The Teach dock (the personal collection, Teach mode, fine-tuning) and the digit keys on
-        the canvas ("that's wrong, it's a ..."). The collection's file: the setting
-        ``collection/path``, else the user's data folder."""
-        path = self.settings.value("collection/path") or None
-        self.teach_panel = TeachPanel(self.owner, self.prompts, self._teach_drawing, self.canvas.clear, path)
-        self.teach_dock = QDockWidget("Teach", self)
-        self.teach_dock.setObjectName("teachDock")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.teach_panel)
-        self.teach_dock.setWidget(scroll)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.teach_dock)
-        self.tabifyDockWidget(self.explain_dock, self.teach_dock)
-        self.teach_panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        self.teach_panel.useInTraining.connect(self._use_collection)
-        for d in range(10):
-            a = QAction(f"It's a {d}", self.canvas)
-            a.setShortcut(QKeySequence(str(d)))
-            a.setShortcutContext(Qt.WidgetShortcut)
-            a.triggered.connect(lambda _=False, d=d: self.teach_panel.correct(d))
-            self.canvas.addAction(a)
-
-    def _use_collection(self, path: str) -> None:
-        self.training_panel.form.set_value("collection", path)
-        self.train_dock.show()
-        self.train_dock.raise_()
-
-    def _teach_drawing(self):
-        """The drawing as the network receives it, or None when the canvas is blank."""
-        x = self.network_input()
-        return x if np.any(x > 0) else None
 
     def _connect(self) -> None:
         self._timer = QTimer(self)            # throttled classification while drawing
