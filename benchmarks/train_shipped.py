@@ -31,7 +31,7 @@ CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "wei
 
 
 #: Synthetic digits drawn in the styles of :mod:`engine.strokes` added to the training set.
-STYLED = 15_000
+STYLED = 6_000
 #: MNIST training images held out of training, to fit the temperature on.
 HELD_OUT = 5_000
 
