@@ -69,6 +69,7 @@ def main(argv=None) -> int:
         _draw(w, strokes.draw(writer.styles[1], rng))
         w.classify_now()
         qapp.processEvents()
+        w.canvas.set_overlay(None)            # the Why? dock's overlay, if it showed
         w.grab().save(args.out)
         print(f"saved {args.out}: {panel.result_label.text()!r}; styles {writer.styles}")
         panel.toggle_teach()

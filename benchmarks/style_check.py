@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     y = np.array([int(s[0]) for s in styles])
     probs = [m.predict_proba(X) for m in models]
     sep = " | " if a.markdown else "  "
-    head = sep.join(["style".ljust(20)] + [f"{(Path(n).parent.name + '/' + Path(n).stem)[-14:]:>14}" for n in names])
+    head = sep.join(["style".ljust(20)] + [f"{Path(n).name[-14:]:>14}" for n in names])
     print(("| " + head + " |\n|" + "---|" * (len(names) + 1)) if a.markdown else head)
     for st in strokes.STYLES:
         m = styles == st
