@@ -166,3 +166,11 @@ def test_a_run_can_include_the_personal_collection(tmp_path):
     assert "personal collection" in mixed.description
     with pytest.raises(CollectionError, match="missing.npz"):
         prepare(s.replace(collection=str(tmp_path / "missing.npz")), load_data(s))
+
+
+def test_temperature_travels_in_the_csv_trio(small_model, tmp_path):
+    m = small_model()
+    m.temperature = 2.5
+    back = modelfile.load_model(modelfile.save_model(m, tmp_path / "trio"))
+    assert back.temperature == pytest.approx(2.5)
+    assert np.allclose(back.predict_proba(np.zeros((1, 28, 28))), m.predict_proba(np.zeros((1, 28, 28))))
