@@ -1,12 +1,16 @@
-"""Help ▸ Guide (the user guide, ``docs/app.md``, shown in the window) and Help ▸ Keyboard
-Shortcuts (read from the window's own actions, so it is never out of date).
+"""Help ▸ Guide (the user guide, ``docs/app.md``, shown in the window), Help ▸ Keyboard
+Shortcuts (read from the window's own actions, so it is never out of date) and the About box.
 
 The wheel does not ship ``docs/``: the guide is read from ``resources/guide.md``, a copy of
 ``docs/app.md`` that a test keeps identical.
 """
 from __future__ import annotations
 
+import platform
 import re
+
+import numpy as np
+import pyqtgraph as pg
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -15,7 +19,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QTableWidget, QTableWi
 
 from engine.resources import resource
 
-__all__ = ["guide_text", "shortcuts", "GuideDialog", "ShortcutsDialog", "GUIDE"]
+__all__ = ["guide_text", "shortcuts", "about_text", "GuideDialog", "ShortcutsDialog", "GUIDE"]
 
 GUIDE = "guide.md"
 
@@ -102,3 +106,22 @@ class ShortcutsDialog(QDialog):
         lay.addWidget(buttons)
         self.resize(520, 560)
         self.setAttribute(Qt.WA_DeleteOnClose, False)
+
+
+def about_text() -> str:
+    """The About box's text: what Digitlab is and the versions it runs with."""
+    import PySide6
+    from PySide6.QtCore import qVersion
+    import engine
+    return (
+        "<h3>Digitlab</h3>"
+        "<p>Draw a digit and watch a small convolutional network — written from scratch in "
+        "NumPy after an article — read it, and see what each of its kernels sees.</p>"
+        "<table>"
+        f"<tr><td>Digitlab</td><td>{engine.__version__}</td></tr>"
+        f"<tr><td>Python</td><td>{platform.python_version()}</td></tr>"
+        f"<tr><td>Qt</td><td>{qVersion()}</td></tr>"
+        f"<tr><td>PySide6</td><td>{PySide6.__version__}</td></tr>"
+        f"<tr><td>pyqtgraph</td><td>{pg.__version__}</td></tr>"
+        f"<tr><td>NumPy</td><td>{np.__version__}</td></tr>"
+        "</table>")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QHBoxLayout
                                QVBoxLayout, QWidget)
 
 from engine.model import Config, Model
+from engine.nondigit import is_digit
 from engine.preprocess import to_mnist
 from engine.resources import resource
 
@@ -23,14 +23,16 @@ from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
 from .explain_panel import ExplainPanel
+from .help import about_text
 from .history import attach_history
+from .teach import install_teach
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .warmup import WarmUp
 from .window_extras import WindowExtras
 from .worker import running_threads
 
-__all__ = ["MainWindow", "run", "app_icon", "about_text", "THROTTLE_MS", "MAX_RECENT"]
+__all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 
 THROTTLE_MS = 30
 """At most one classification per this many milliseconds while drawing."""
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         self.explain_dock.setWidget(self.explain_panel)
         self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
         self.tabifyDockWidget(self.train_dock, self.explain_dock)
+        self.teach_panel, self.teach_dock = install_teach(self)
         self.net_dock.raise_()
         self.status_model = QLabel()
         self.statusBar().addPermanentWidget(self.status_model)
@@ -275,6 +278,8 @@ class MainWindow(QMainWindow):
             a = dock.toggleViewAction()
             a.setShortcut(QKeySequence(key))
             view_menu.addAction(a)
+        self.teach_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+4"))
+        view_menu.addAction(self.teach_dock.toggleViewAction())
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.act_about)
         help_menu.addAction(self.act_about_qt)
@@ -480,7 +485,7 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty)
+        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None])[0]))
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
@@ -547,28 +552,10 @@ class MainWindow(QMainWindow):
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
         self.explain_panel.shutdown()
+        self.teach_panel.shutdown(self.stop_wait_seconds)
         if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
             self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
         event.accept()
-
-
-def about_text() -> str:
-    """The About box's text: what Digitlab is and the versions it runs with."""
-    import PySide6
-    from PySide6.QtCore import qVersion
-    import engine
-    return (
-        "<h3>Digitlab</h3>"
-        "<p>Draw a digit and watch a small convolutional network — written from scratch in "
-        "NumPy after an article — read it, and see what each of its kernels sees.</p>"
-        "<table>"
-        f"<tr><td>Digitlab</td><td>{engine.__version__}</td></tr>"
-        f"<tr><td>Python</td><td>{platform.python_version()}</td></tr>"
-        f"<tr><td>Qt</td><td>{qVersion()}</td></tr>"
-        f"<tr><td>PySide6</td><td>{PySide6.__version__}</td></tr>"
-        f"<tr><td>pyqtgraph</td><td>{pg.__version__}</td></tr>"
-        f"<tr><td>NumPy</td><td>{np.__version__}</td></tr>"
-        "</table>")
 
 
 def run(argv=None, window: MainWindow | None = None) -> int:

@@ -64,6 +64,8 @@ FIELDS = {
     "kernel_size": ("Network", "Kernel size", "Side of each square kernel", (2, 28, 1, 0), False),
     "hidden": ("Network", "Hidden size", "Neurons in the hidden layer", (1, 2000, 10, 0), False),
     "biases": ("Network", "Biases", "Biases in the dense layers (the article has none)", None, True),
+    "collection": ("Data", "My collection", "A personal collection file (.npz) whose drawings join the "
+                   "training images (the Teach tab's \"Use in a training run\" fills it in)", None, False),
 }
 assert set(FIELDS) == {f.name for f in fields(RunSettings)}, "every setting has its widget"
 

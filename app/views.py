@@ -145,10 +145,13 @@ class PredictionView(QWidget):
             label.setText(f"{what}: {d} ({float(p[d]):.0%})")
         self.compare.setVisible(True)
 
-    def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool) -> None:
+    def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool,
+                          digit: bool = True) -> None:
         """Show probabilities ``(10,)`` and the network input ``(28, 28)``.
 
         ``empty``: nothing is drawn (the bars drop to zero and no digit is shown).
+        ``digit``: False when the drawing looks like no digit (``engine.nondigit``): it says so.
+        When unsure it names the runner-up too.
         """
         if image28 is not None:
             self.input_item.setImage(image28, autoLevels=False, levels=(0, 1))
@@ -158,15 +161,22 @@ class PredictionView(QWidget):
             self.digit.setEnabled(True)
             self.caption.setText("Draw a digit")
             return
-        best = int(np.argmax(proba))
+        order = np.argsort(proba)[::-1]
+        best, second = int(order[0]), int(order[1])
         p = float(proba[best])
         brushes = [self._bar_brush] * 10
         brushes[best] = self._top_brush
         self.bars.setOpts(height=np.asarray(proba, dtype=float), brushes=brushes)
+        if not digit:
+            self.digit.setText("?")
+            self.digit.setEnabled(False)
+            self.caption.setText(f"not a digit (if it is one: {best}, {p:.0%})")
+            return
         self.digit.setText(str(best))
         sure = p >= NOT_SURE_BELOW
         self.digit.setEnabled(sure)   # greyed out when not sure, in any palette
-        self.caption.setText(f"{p:.0%} sure" if sure else f"not sure (maybe {best}, {p:.0%})")
+        self.caption.setText(f"{p:.0%} sure" if sure else
+                             f"not sure: {best} ({p:.0%}) or {second} ({float(proba[second]):.0%})")
 
 
 class NetView(QWidget):

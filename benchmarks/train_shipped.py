@@ -30,12 +30,58 @@ CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "wei
               "kernels", "kernel_size", "hidden", "biases", "seed")
 
 
+#: Synthetic digits drawn in the styles of :mod:`engine.strokes` added to the training set.
+STYLED = 6_000
+#: MNIST training images held out of training, to fit the temperature on.
+HELD_OUT = 5_000
+
+
+def mix_styled(ds, count: int, held_out: int, seed: int):
+    """Hold out the last ``held_out`` training images and add ``count`` styled drawings.
+
+    Returns the held-out raw images ``(held_out, 28, 28)`` and labels ``(held_out,)``.
+    """
+    import numpy as np
+    from engine import strokes
+    n = len(ds.train_labels) - held_out
+    Xh, yh = ds.train_images[n:], ds.train_labels[n:]
+    rng = np.random.default_rng(seed + 1000)
+    names = list(strokes.STYLES)
+    chosen = [str(s) for s in rng.choice(names, count)]
+    Xs = np.round(strokes.synthesise(chosen, rng) * 255).astype(np.uint8)
+    ys = np.array([int(c[0]) for c in chosen], np.int64)
+    ds.train_images = np.concatenate([ds.train_images[:n], Xs])
+    ds.train_labels = np.concatenate([ds.train_labels[:n], ys])
+    ds.description += f"; first {n:,} training images and {count:,} styled drawings (engine.strokes)"
+    return Xh, yh
+
+
+def add_detector(model, held_out01, seed: int) -> None:
+    """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record:
+    digits are half the held-out MNIST images and styled drawings, non-digits drawn at random;
+    the threshold lets 99.2% of the other half of the held-out images through."""
+    import numpy as np
+    from engine import nondigit, strokes
+    rng = np.random.default_rng(seed + 2000)
+    half = len(held_out01) // 2
+    others, _ = nondigit.make_nondigits(3000, rng)
+    styled = strokes.synthesise([str(s) for s in rng.choice(list(strokes.STYLES), 2000)], rng)
+    digits = np.concatenate([held_out01[:half], styled])
+    model.record.notes["nondigit"] = nondigit.fit_detector(model, digits, others, check=held_out01[half:],
+                                                           keep=0.992, seed=seed)
+    print(f"not-a-digit detector fitted on {len(digits):,} digits and {len(others):,} non-digits")
+
+
 def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=os.environ.get("DIGITLAB_MNIST"),
                    help="MNIST: a folder of IDX files or an .npz (default: $DIGITLAB_MNIST)")
     p.add_argument("--out", default=None, help="where to save the model (.npz); default: do not save")
     p.add_argument("--eval-every", type=int, default=5, help="test every this many epochs (5)")
+    p.add_argument("--styled", type=int, default=STYLED,
+                   help=f"synthetic digits drawn in varied styles mixed into training ({STYLED:,})")
+    p.add_argument("--held-out", type=int, default=HELD_OUT,
+                   help=f"last training images kept out to fit the temperature ({HELD_OUT:,})")
     for name in CHANGEABLE:
         v = getattr(BEST, name)
         flag = f"--{name.replace('_', '-')}"
@@ -56,7 +102,9 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
 def main(argv=None) -> int:
     a, settings = parse(argv)
     t_all = time.perf_counter()
-    data = prepare(settings, load_data(settings))
+    ds = load_data(settings)
+    Xh, yh = mix_styled(ds, a.styled, a.held_out, settings.seed)
+    data = prepare(settings, ds)
     model, stepper = make_run(settings, data)
     model.name = "shipped"
     print(data.description, flush=True)
@@ -79,6 +127,13 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "made_by": "benchmarks/train_shipped.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     })
+    from engine.calibration import fit_temperature
+    model.temperature = 1.0
+    model.temperature = fit_temperature(model, Xh / 255.0, yh)
+    model.record.notes["temperature"] = (f"{model.temperature:.3f}, fitted on the last {len(yh):,} "
+                                         "MNIST training images (held out of training)")
+    print(f"temperature {model.temperature:.3f} (fitted on {len(yh):,} held-out images)")
+    add_detector(model, Xh / 255.0, settings.seed)
     if a.out:
         path = modelfile.save_model(model, a.out)
         print(f"saved {path} ({os.path.getsize(path) / 1024:.0f} KB); "

@@ -303,12 +303,15 @@ def cmd_evaluate(args) -> int:
         yte = ds.test_labels
         how = "with the model's own normalisation"
     t = evaluate(model, Xte, yte, pooled_tanh=not args.article_test)
+    from .calibration import ece
+    calibration_error = ece(model.forward(Xte, pooled_tanh=not args.article_test, maps=False).proba, yte)
     seconds = time.perf_counter() - t0
     _say(args, f"{t.images:,} test images, {how}")
     _say(args, f"test error: {t.test_error:.5f}")
     _say(args, f"arg-max accuracy: {t.argmax_accuracy:.2f}%")
     _say(args, f"percent correct (the article's metric, all ten rounded outputs right): "
                f"{t.percent_correct:.2f}%")
+    _say(args, f"expected calibration error: {calibration_error:.4f} (temperature {model.temperature:.3f})")
     _say(args, "confusion matrix (rows: true digit, columns: predicted):")
     _say(args, "      " + " ".join(f"{j:>5}" for j in range(10)))
     for i, row in enumerate(t.confusion):
@@ -318,7 +321,40 @@ def cmd_evaluate(args) -> int:
         out = _figures(rec, ds.source, eval_seconds=seconds, images=t.images,
                        model=str(args.model) if args.model else "shipped")
         out.update(t.to_dict(confusion=True))
+        out.update(ece=calibration_error, temperature=float(model.temperature))
         print(json.dumps(_jsonable(out)))
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    """Teach a model someone's drawings (a personal collection file) and save the result."""
+    from . import modelfile
+    from .collection import CollectionError, load_collection
+    from .finetune import finetune
+    try:
+        model = modelfile.load_model(args.model)
+        digits = load_collection(args.digits)
+    except (modelfile.ModelFileError, CollectionError) as e:
+        raise CliError(str(e)) from None
+    if len(digits) == 0:
+        raise CliError(f"{args.digits}: the collection holds no drawings")
+    _check_save_path(args, model.config)
+    before = float((model.predict_proba(digits.images).argmax(1) == digits.labels).mean())
+    t0 = time.perf_counter()
+    tuned = finetune(model, digits.images, digits.labels, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    after = float((tuned.predict_proba(digits.images).argmax(1) == digits.labels).mean())
+    _say(args, f"fine-tuned on {len(digits)} drawings in {seconds:.1f} s: they read "
+               f"{100 * before:.1f}% before, {100 * after:.1f}% after")
+    try:
+        modelfile.save_model(tuned, args.save)
+    except (OSError, ValueError) as e:
+        raise CliError(f"could not save the model to {args.save}: {e}") from None
+    _say(args, f"saved the model to {args.save}")
+    if args.json:
+        print(json.dumps({"drawings": len(digits), "before": 100 * before, "after": 100 * after,
+                          "seconds": seconds, "model": str(args.model) if args.model else "shipped",
+                          "saved": str(args.save)}))
     return 0
 
 
@@ -425,6 +461,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test as the article did: the test set normalised by its own mean and variance, "
                         "and no tanh on the pooled layer")
     e.set_defaults(func=cmd_evaluate)
+    f = sub.add_parser("finetune", help="teach a model someone's handwriting from a collection of their drawings")
+    f.add_argument("model", nargs="?", help="the model to start from (default: the shipped model)")
+    f.add_argument("--digits", required=True, metavar="FILE",
+                   help="a personal collection (.npz, as the window exports it)")
+    f.add_argument("--save", required=True, metavar="OUT", help="where to save the fine-tuned model (.npz)")
+    f.add_argument("--seed", type=int, default=0, help="seeds the batches and distortions (default 0)")
+    f.add_argument("--json", action="store_true", help="end the output with one JSON object on its last line")
+    f.set_defaults(func=cmd_finetune)
     from .sweep import add_sweep_parser
     add_sweep_parser(sub, data_opts, settings_from_args, article_iterations=len(ARTICLE_ERRORS),
                      article_percent_correct=ARTICLE_PERCENT_CORRECT)

@@ -334,6 +334,10 @@ class Model:
         What is known of how the model was made and how it tests.
     name : str
         A short name for display (file stem, "untrained", ...).
+    temperature : float
+        The outputs' logits are divided by it before the softmax (calibration,
+        :mod:`engine.calibration`); 1 leaves the probabilities as trained. It never changes
+        which class is largest.
     """
 
     config: Config
@@ -341,6 +345,7 @@ class Model:
     norm: Normalisation = field(default_factory=Normalisation)
     record: Record = field(default_factory=Record)
     name: str = "untrained"
+    temperature: float = 1.0
 
     def __post_init__(self):
         self.check()
@@ -384,7 +389,7 @@ class Model:
     def copy(self) -> "Model":
         """A deep copy (parameters, record, normalisation)."""
         return Model(self.config, {k: v.copy() for k, v in self.params.items()},
-                     copy.deepcopy(self.norm), copy.deepcopy(self.record), self.name)
+                     copy.deepcopy(self.norm), copy.deepcopy(self.record), self.name, self.temperature)
 
     def check(self) -> None:
         """Raise ``ValueError`` unless every parameter has its shape and is finite."""
@@ -404,6 +409,10 @@ class Model:
                 raise ValueError(f"{key} holds {a.dtype}, expected floating-point numbers")
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"{key} holds NaN or infinity")
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) \
+                or not (math.isfinite(t) and t > 0):
+            raise ValueError(f"temperature must be a finite number above 0, not {t!r}")
 
     @property
     def dtype(self):
@@ -444,7 +453,8 @@ class Model:
                          pooled_tanh=pooled_tanh, maps=maps)
         fmaps = t.maps.transpose(0, 2, 1).reshape(n, c.kernels, c.side, c.side) if maps else None
         winner = t.winner.astype(np.intp).reshape(n, c.side, c.side)
-        return Forward(fmaps, winner, t.pooled, t.hidden, t.proba)
+        proba = t.proba if self.temperature == 1 else softmax(t.logits / t.logits.dtype.type(self.temperature))
+        return Forward(fmaps, winner, t.pooled, t.hidden, proba)
 
     def prepare(self, images01: np.ndarray) -> np.ndarray:
         """Normalise images in [0, 1] ``(N, 28, 28)`` as this model was trained."""

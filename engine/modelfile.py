@@ -202,6 +202,8 @@ def _save_npz(model: Model, path: Path) -> None:
     arrays["norm"] = np.array(json.dumps(model.norm.to_dict()))
     arrays["record"] = np.array(dump_json(model.record.to_dict()))
     arrays["name"] = np.array(str(model.name))
+    if model.temperature != 1:
+        arrays["temperature"] = np.array(float(model.temperature))
     arrays["format"] = np.array(f"{_FORMAT} {_FORMAT_VERSION}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,8 +309,10 @@ def _load_npz(path: Path) -> Model:
         if missing:
             raise ModelFileError(f"{path}: missing arrays: {', '.join(missing)}")
         params = {k: z.array(k, _param_check(s), max_bytes=8 * math.prod(s)) for k, s in shapes.items()}
+        temperature = float(z.array("temperature", _param_check(()), max_bytes=8)) \
+            if "temperature" in files else 1.0
     try:
-        return Model(config, params, norm, record, path.stem)
+        return Model(config, params, norm, record, path.stem, temperature)
     except ValueError as e:
         raise ModelFileError(f"{path}: {e}") from None
 
@@ -362,6 +366,7 @@ def _save_csv(model: Model, folder: Path) -> None:
             "about": "Digitlab's description of the article's three CSV files beside it",
             "config": model.config.to_dict(), "norm": model.norm.to_dict(),
             "dtype": np.dtype(model.dtype).name, "record": model.record.to_dict(),
+            "temperature": float(model.temperature),
             "files": {name: {"sha256": _sha256(blob), "staged": os.path.basename(staged[name])}
                       for name, blob in blobs.items()}}
         with atomic_write(folder / MANIFEST, ModelFileError) as fh:
@@ -422,7 +427,12 @@ def _read_manifest(folder: Path) -> dict | None:
         if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise ModelFileError(f"{where}: no valid SHA-256 for {name}")
         _staged_name(entry, name, where)
+    temperature = d.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not (math.isfinite(temperature) and temperature > 0):
+        raise ModelFileError(f"{where}: 'temperature' must be a number above 0, not {temperature!r}")
     return {"config": config, "norm": norm_from(d.get("norm"), where), "dtype": d["dtype"],
+            "temperature": float(temperature),
             "record": record_from(d.get("record", {}), where), "files": files}
 
 
@@ -463,12 +473,13 @@ def _load_csv(folder: Path) -> Model:
             if mats[key].shape != shape:
                 raise ModelFileError(f"{paths[key]}: shape {mats[key].shape}, {MANIFEST} says {shape}")
         params = {k: v.astype(manifest["dtype"]) for k, v in mats.items()}
-        norm, record = manifest["norm"], manifest["record"]
+        norm, record, temperature = manifest["norm"], manifest["record"], manifest["temperature"]
     else:
         config = _infer_config(mats, paths)
         params, norm, record = mats, article_normalisation(), Record(mode="article", data_source="csv")
+        temperature = 1.0
     try:
-        return Model(config, params, norm, record, folder.resolve().name or str(folder))
+        return Model(config, params, norm, record, folder.resolve().name or str(folder), temperature)
     except ValueError as e:
         raise ModelFileError(f"{folder}: {e}") from None
 

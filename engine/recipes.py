@@ -63,6 +63,9 @@ class RunSettings:
         Seeds the initial weights and the mode's random draws.
     float64 : bool
         The backprop mode in float64 (float32 otherwise); the article mode is always float64.
+    collection : str or None
+        A personal collection file (:mod:`engine.collection`) whose drawings join the
+        training images; None: none.
     """
 
     mode: str = "article"
@@ -85,6 +88,7 @@ class RunSettings:
     biases: bool = False
     seed: int = 0
     float64: bool = False
+    collection: str | None = None
 
     def __post_init__(self):
         def check(ok, text):
@@ -142,7 +146,7 @@ class RunSettings:
 
     def data_key(self) -> tuple:
         """What decides the prepared arrays (equal keys: the same :class:`PreparedData`)."""
-        return (self.source, self.path, self.normalisation, self.train)
+        return (self.source, self.path, self.normalisation, self.train, self.collection)
 
     def describe(self) -> str:
         """One line for a log or a terminal."""
@@ -177,7 +181,7 @@ ARTICLE = RunSettings()
 #: The backprop mode's defaults: the article's network, all the training images, 12 epochs.
 BACKPROP = RunSettings(mode="backprop", train=None, epochs=12, tol=0.0, alpha=0.05)
 #: The recipe of the shipped model (``benchmarks/train_shipped.py``).
-BEST = BACKPROP.replace(kernels=32, kernel_size=5, hidden=256, biases=True, epochs=30,
+BEST = BACKPROP.replace(kernels=32, kernel_size=5, hidden=384, biases=True, epochs=40, alpha=0.04,
                         augment=True, seed=1)
 #: Presets by name, for menus.
 PRESETS = {"The article": ARTICLE, "Backprop": BACKPROP, "Best": BEST}
@@ -231,6 +235,12 @@ def prepare(settings: RunSettings, ds) -> PreparedData:
     from . import data
     Xtr, ytr, Xte, yte, norm = data.prepare(ds, settings.normalisation, settings.train)
     desc = f"{ds.description}; using {len(Xtr):,} training and {len(Xte):,} test images"
+    if settings.collection:
+        from .collection import load_collection
+        own = load_collection(settings.collection)
+        Xtr = np.concatenate([Xtr, norm.apply(own.images * 255.0, Xtr.dtype)])
+        ytr = np.concatenate([ytr, own.labels])
+        desc += f", {len(own):,} of them from the personal collection"
     return PreparedData(Xtr, ytr, Xte, yte, norm, ds.source, desc)
 
 

@@ -302,7 +302,7 @@ def test_the_shipped_model_loads_at_start_and_reads_a_drawn_one(qtbot, settings,
 
 def test_about_text_lists_versions():
     import PySide6
-    from app.main_window import about_text
+    from app.help import about_text
     text = about_text()
     for word in ("Python", "Qt", "PySide6", PySide6.__version__, "pyqtgraph", "NumPy", "Digitlab"):
         assert word in text

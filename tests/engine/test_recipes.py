@@ -133,5 +133,5 @@ def test_settings_name_what_is_wrong(changes, message):
 def test_presets_are_the_documented_recipes():
     assert PRESETS["The article"] == ARTICLE == RunSettings()
     assert (ARTICLE.train, ARTICLE.epochs, ARTICLE.tol, ARTICLE.alpha, ARTICLE.seed) == (20000, 50, 0.1, 0.01, 0)
-    assert BEST.config == Config(32, 5, 256, True) and BEST.augment and BEST.epochs == 30
+    assert BEST.config == Config(32, 5, 384, True) and BEST.augment and BEST.epochs == 40
     assert BEST.mode == BACKPROP.mode == "backprop" and BACKPROP.dtype == np.float32
