@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         record_runs(Path(tmp) / "runs", args.data)
         from .main_window import MainWindow
         from .prompts import NoPrompts
-        from .screenshot import three
+        from .screenshot import draw_strokes, three
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat),
                        prompts=NoPrompts())
         w.resize(1440, 1000)
@@ -66,13 +66,7 @@ def main(argv=None) -> int:
         view.open_timeline()
         w.explain_dock.hide()
         w.net_dock.raise_()
-        c = w.canvas
-        r = c.target_rect()
-        pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
-        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(c, p)
-        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        draw_strokes(w.canvas, [three()])
         tp = w.timeline_panel
         tp.set_index(len(tp.timeline) - 6)
         qapp.processEvents()

@@ -1,8 +1,9 @@
-"""Make docs/screenshot.png: the main window offscreen with a digit drawn.
+"""A screenshot of the main window offscreen with a digit drawn, and the drawing helpers the
+other screenshot scripts and the GUI benchmarks share (:func:`three`, :func:`draw_strokes`).
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.screenshot [docs/screenshot.png] [--model PATH] [--kernel N]
+    QT_QPA_PLATFORM=offscreen python -m app.screenshot [screenshot.png] [--model PATH] [--kernel N]
 """
 from __future__ import annotations
 
@@ -30,9 +31,22 @@ def three(n: int = 40) -> np.ndarray:
     return pts * 185 + np.array([88, 48])
 
 
+def draw_strokes(canvas, strokes) -> None:
+    """Draw ``strokes`` (each a sequence of (x, y) in 280x280 canvas coordinates) on a
+    :class:`app.canvas.DrawingCanvas` with mouse events, as a person would."""
+    r = canvas.target_rect()
+    k = r.width() / 280
+    for s in strokes:
+        pts = [QPoint(int(r.x() + x * k), int(r.y() + y * k)) for x, y in s]
+        QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
+        for p in pts[1:]:
+            QTest.mouseMove(canvas, p)
+        QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pts[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Save a screenshot of the main window.")
-    ap.add_argument("out", nargs="?", default="docs/screenshot.png")
+    ap.add_argument("out", nargs="?", default="screenshot.png")
     ap.add_argument("--model", help="model file (default: the shipped model)")
     ap.add_argument("--kernel", type=int, default=3, help="kernel to highlight (1-based; 0: none)")
     args = ap.parse_args(argv)
@@ -47,13 +61,7 @@ def main(argv=None) -> int:
         w.resize(1440, 880)
         w.show()
         QTest.qWaitForWindowExposed(w)
-        c = w.canvas
-        r = c.target_rect()
-        pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
-        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(c, p)
-        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        draw_strokes(w.canvas, [three()])
         w.net_view.select_kernel(args.kernel - 1)
         qapp.processEvents()
         w.grab().save(args.out)

@@ -24,13 +24,13 @@ SHOTS = [(1366, 768, "light", "docs/screenshot-1366-light.png"),
 
 
 def _child(theme: str, out: str) -> None:
-    from PySide6.QtCore import QPoint, QSettings, Qt
+    from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     qapp = QApplication.instance() or QApplication([])
     from .main_window import MainWindow
     from .prompts import NoPrompts
-    from .screenshot import three
+    from .screenshot import draw_strokes, three
     with tempfile.TemporaryDirectory() as tmp:
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat), prompts=NoPrompts())
         w.extras.set_theme(theme, remember=False)
@@ -41,13 +41,7 @@ def _child(theme: str, out: str) -> None:
         QTest.qWaitForWindowExposed(w)
         for _ in range(10):
             qapp.processEvents()
-        c = w.canvas
-        r = c.target_rect()
-        pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
-        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(c, p)
-        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        draw_strokes(w.canvas, [three()])
         w.classify_now()
         wins = np.bincount(np.asarray(w.last_forward.winner[0]).ravel())
         w.net_view.select_kernel(int(np.argmax(wins)))          # the kernel that wins most

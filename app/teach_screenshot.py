@@ -14,21 +14,14 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
 def _draw(w, strokes_) -> None:
-    c = w.canvas
-    r = c.target_rect()
-    k = r.width() / 280
-    for s in strokes_:
-        pts = [QPoint(int(r.x() + x * k), int(r.y() + y * k)) for x, y in s]
-        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(c, p)
-        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+    from .screenshot import draw_strokes
+    draw_strokes(w.canvas, strokes_)
 
 
 def main(argv=None) -> int:

@@ -110,21 +110,15 @@ class Watcher:
 
 def screenshot(path, data, settings, after_iterations=3):
     """Save a picture of the main window training (mid-iteration after ``after_iterations``)."""
-    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtTest import QTest
-    from app.screenshot import three
+    from app.screenshot import draw_strokes, three
     win, panel = make_window(1600, 940)
     panel.apply_settings(settings)
     panel.data_override = data
     panel.plots.CURVE_SECONDS = 0.0          # draw the running curve at every progress event
     QTest.qWaitForWindowExposed(win)
-    c = win.canvas
-    r = c.target_rect()
-    pts = [QPoint(int(r.x() + x * r.width() / 280), int(r.y() + y * r.height() / 280)) for x, y in three()]
-    QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-    for p in pts[1:]:
-        QTest.mouseMove(c, p)
-    QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+    draw_strokes(win.canvas, [three()])
     loop = QEventLoop()
     watch = Watcher(panel).w
     shot = []
