@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
         self.explain_dock.visibilityChanged.connect(self._explain_visible)
         self.explain_panel.overlayChanged.connect(self._show_overlay)
+        self.explain_panel.attributionChanged.connect(
+            lambda m: self.prediction.set_attribution(m if self.explain_dock.isVisible() else None))
         self.preprocess_box.setChecked(self.prefs.preprocess())
         self.act_preprocess.setChecked(self.preprocess_box.isChecked())
         self.preprocess_box.toggled.connect(self.act_preprocess.setChecked)
@@ -510,6 +512,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.extras.explain_shown() and self._explain())
         else:
             self.canvas.set_overlay(None)
+            self.prediction.set_attribution(None)
 
     def _show_overlay(self, rgba) -> None:
         self.canvas.set_overlay(rgba if self.explain_dock.isVisible() else None)

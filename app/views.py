@@ -80,6 +80,9 @@ class PredictionView(QWidget):
         self.input_widget.setToolTip("The 28x28 image the network receives")
         self.input_vb, self.input_item = image_box(self.input_widget.ci)
         self.input_item.setImage(np.zeros((28, 28), np.float32), levels=(0, 1))
+        self.attribution_item = pg.ImageItem(axisOrder="row-major")    # the Why? tab's map
+        self.input_vb.addItem(self.attribution_item)
+        self.attribution_item.setVisible(False)
         self.input_widget.setMinimumSize(150, 150)
 
         self.model_label = QLabel()
@@ -126,6 +129,16 @@ class PredictionView(QWidget):
         if heights.any():
             brushes[int(np.argmax(heights))] = self._top_brush
         self.bars.setOpts(brushes=brushes)
+
+    def set_attribution(self, map28) -> None:
+        """Draw an attribution map ``(28, 28)`` over the network's input (red: ink that pushed
+        towards the reading, blue: away); None: none."""
+        if map28 is None:
+            self.attribution_item.setVisible(False)
+            return
+        from engine.backmap import attribution_rgba
+        self.attribution_item.setImage(attribution_rgba(np.asarray(map28)), autoLevels=False)
+        self.attribution_item.setVisible(True)
 
     def set_model_name(self, text: str) -> None:
         """Say which model reads the drawing."""

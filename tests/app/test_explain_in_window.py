@@ -22,7 +22,10 @@ def test_the_why_dock_draws_the_attribution_over_the_drawing(qtbot, settings, pr
     assert (ov.width(), ov.height()) == (w.canvas.canvas_size(), w.canvas.canvas_size())
     alpha = np.array([ov.pixelColor(x, y).alpha() for y in range(0, 280, 4) for x in range(0, 280, 4)])
     assert alpha.max() > 0                        # something is drawn where the ink pushed
+    qtbot.waitUntil(w.prediction.attribution_item.isVisible)     # and over the 28x28 input
+    assert w.prediction.attribution_item.image.shape == (28, 28, 4)
     w.net_dock.raise_()                           # another tab: no overlay over the drawing
     qtbot.waitUntil(lambda: w.canvas.overlay() is None)
+    assert not w.prediction.attribution_item.isVisible()
     prompts.answers["ask_save"] = "discard"
     w.close()
