@@ -487,7 +487,7 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None])[0]))
+        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown

@@ -57,7 +57,9 @@ class WarmUp:
         try:
             img = sample_drawing()
             to_mnist(img, preprocess=False)
-            model.see(to_mnist(img, preprocess=True))
+            x = to_mnist(img, preprocess=True)
+            model.see(x)
+            model.predict_proba(x[None])         # the fused loop's serial path (other views)
             if self.explanations:
                 from engine.data import load_sample
                 load_sample("explanations")      # read once, kept: the Why? dock's data

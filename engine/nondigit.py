@@ -125,10 +125,13 @@ def _shape(images: np.ndarray) -> np.ndarray:
     return np.stack([np.minimum(h / np.maximum(w, 1), 4.0), fill, images.sum((1, 2)) / 100.0], 1)
 
 
-def features(model: Model, images: np.ndarray) -> np.ndarray:
-    """What the detector weighs, ``(N, H + 4)``: the hidden layer, the log top probability, the shape."""
+def features(model: Model, images: np.ndarray, forward=None) -> np.ndarray:
+    """What the detector weighs, ``(N, H + 4)``: the hidden layer, the log top probability, the shape.
+
+    ``forward``: the model's :class:`engine.model.Forward` of these images when the caller
+    already has it (the window's reading): no second forward pass."""
     images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
-    f = model.forward(model.prepare(images), maps=False)
+    f = forward if forward is not None else model.forward(model.prepare(images), maps=False)
     top = np.log(np.maximum(f.proba.max(axis=1), 1e-12))[:, None]
     return np.concatenate([f.hidden.astype(np.float64), top, _shape(images)], axis=1)
 
@@ -182,19 +185,21 @@ def _score(det: dict, F: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(Z @ np.asarray(det["w"]) + det["b"])))
 
 
-def digit_score(model: Model, images: np.ndarray) -> tuple[np.ndarray, float]:
+def digit_score(model: Model, images: np.ndarray, forward=None) -> tuple[np.ndarray, float]:
     """How much each drawing ``(N, 28, 28)`` in [0, 1] looks like a digit, ``(N,)`` in [0, 1], and
     the threshold under which it is not one. A model with no detector in its record
     (``record.notes["nondigit"]``) scores its top probability against :data:`THRESHOLD`."""
     images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
     det = model.record.notes.get("nondigit")
     if isinstance(det, dict) and len(det.get("w", ())) == model.config.hidden + 4:
-        return _score(det, features(model, images)), float(det["threshold"])
-    return model.predict_proba(images).max(axis=1).astype(np.float64), THRESHOLD
+        return _score(det, features(model, images, forward)), float(det["threshold"])
+    proba = forward.proba if forward is not None else model.predict_proba(images)
+    return proba.max(axis=1).astype(np.float64), THRESHOLD
 
 
-def is_digit(model: Model, images: np.ndarray) -> np.ndarray:
-    """Whether each drawing ``(N, 28, 28)`` is read as a digit (bool ``(N,)``); blank ones are not."""
+def is_digit(model: Model, images: np.ndarray, forward=None) -> np.ndarray:
+    """Whether each drawing ``(N, 28, 28)`` is read as a digit (bool ``(N,)``); blank ones are not.
+    ``forward``: the model's Forward of these images, if the caller has it."""
     images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
-    score, threshold = digit_score(model, images)
+    score, threshold = digit_score(model, images, forward)
     return (score >= threshold) & (images.max(axis=(1, 2)) > 0)
