@@ -123,6 +123,9 @@ class ExplainPanel(QWidget):
         self.overlay_box.toggled.connect(lambda _on: self._request_why())
         self.method_box.currentIndexChanged.connect(lambda _i: self._request_why())
         self.class_box.currentIndexChanged.connect(lambda _i: self._request_why())
+        for box in (self.method_box, self.class_box):       # (narrow docks: elided, not cut off)
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
         self.why_label = QLabel("Draw a digit")
         self.why_label.setWordWrap(True)
         self.attr_view = AttributionView()
@@ -149,7 +152,7 @@ class ExplainPanel(QWidget):
         self.robust_label = QLabel("Click to test how the reading holds up")
         self.robust_label.setWordWrap(True)
         self.grids: dict[bool, dict[str, DigitGrid]] = {}
-        row = QHBoxLayout()
+        row = self._robust_row = QHBoxLayout()
         for pre, title in ((True, "Preprocessed like MNIST"), (False, "As drawn (no preprocessing)")):
             box = QGroupBox(title)
             form = QFormLayout(box)
@@ -222,7 +225,8 @@ class ExplainPanel(QWidget):
         right.addWidget(self.break_label)
         right.addWidget(self.rank_button)
         right.addWidget(self.rank_table, 1)
-        lay = QHBoxLayout(w)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        lay = self._break_row = QHBoxLayout(w)        # (narrow: the kernels above the rest)
         lay.addLayout(left, 1)
         lay.addLayout(right, 2)
         return w
@@ -236,11 +240,24 @@ class ExplainPanel(QWidget):
                                  "the star is the drawing")
         self.looks_label = QLabel("")
         lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("Nearest training images in the hidden layer (label, distance)"))
+        title = QLabel("Nearest training images in the hidden layer (label, distance)")
+        title.setWordWrap(True)
+        lay.addWidget(title)
         lay.addWidget(self.gallery)
         lay.addWidget(self.map_view, 1)
         lay.addWidget(self.looks_label)
         return w
+
+    def fit_width(self, width: int) -> None:
+        """Lay the tabs out for ``width`` pixels (their scroll area says so before laying
+        the panel out): the two robustness grids side by side or one above the other, the
+        nearest images in one row or two."""
+        boxes = [self._robust_row.itemAt(i).widget() for i in range(self._robust_row.count())]
+        side_by_side = sum(b.sizeHint().width() for b in boxes) + 40
+        self._robust_row.setDirection(QHBoxLayout.LeftToRight if width >= side_by_side
+                                      else QHBoxLayout.TopToBottom)
+        self.gallery.set_columns(self.gallery.columns_for(width - 24))
+        self._break_row.setDirection(QHBoxLayout.LeftToRight if width >= 420 else QHBoxLayout.TopToBottom)
 
     # -- public API -----------------------------------------------------------------
     def set_model(self, model) -> None:

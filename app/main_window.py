@@ -27,6 +27,7 @@ from .history import attach_history
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .warmup import WarmUp
+from .screen_fit import is_compact
 from .window_extras import WindowExtras
 from .worker import running_threads
 
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
                                        "only shrunk to 28x28.")
         self.brush_slider = QSlider(Qt.Horizontal)
         self.brush_slider.setRange(*BRUSH_RANGE)
-        self.brush_slider.setMinimumWidth(90)
+        self.brush_slider.setMinimumWidth(60)
         self.brush_slider.setValue(int(round(self.canvas.brush_width())))
         self.brush_slider.setToolTip("Brush width in canvas pixels (the canvas is 280 pixels wide)")
         self.brush_label = QLabel()
@@ -121,17 +122,20 @@ class MainWindow(QMainWindow):
         clear_btn.clicked.connect(self.canvas.clear)
         self.brush_slider.valueChanged.connect(self._brush_changed)
         self._brush_changed(self.brush_slider.value())
-        controls = QHBoxLayout()
-        for w, stretch in ((QLabel("Brush"), 0), (self.brush_slider, 1), (self.brush_label, 0),
-                           (undo_btn, 0), (clear_btn, 0)):
+        controls, buttons = QHBoxLayout(), QHBoxLayout()     # (two rows: the column stays narrow)
+        for w, stretch in ((QLabel("Brush"), 0), (self.brush_slider, 1), (self.brush_label, 0)):
             controls.addWidget(w, stretch)
+        buttons.addWidget(undo_btn)
+        buttons.addWidget(clear_btn)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 6, 6)
         lv.addWidget(self.canvas, 1)
         lv.addLayout(controls)
+        lv.addLayout(buttons)
         lv.addWidget(self.preprocess_box)
         self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.prediction)
         self.splitter.setStretchFactor(0, 3)
@@ -199,10 +203,17 @@ class MainWindow(QMainWindow):
         self._restored = state is not None and self.restoreState(state)
 
     def _default_layout(self) -> None:
-        """Share the width between the drawing (canvas, prediction) and the docks."""
+        """Share the width between the drawing (canvas, prediction) and the docks; on a
+        narrow window (app.screen_fit.COMPACT_WIDTH) the drawing gets only what it needs."""
         w = self.width()
         dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
         dock = self.extras.dock_width(dock)     # at least what the Train tab needs, if it can
+        if is_compact(w):
+            dock = max(w - self.extras.drawing_width(), w // 3)
+            pred = max(self.prediction.minimumWidth(), self.prediction.minimumSizeHint().width()) + 8
+            self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
+            self.splitter.setSizes([w - dock - pred, pred])
+            return
         self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
         self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
 

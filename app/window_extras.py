@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QPushButton
 from engine.preprocess import to_mnist
 
 from .help import GuideDialog, ShortcutsDialog
+from .screen_fit import fit_docks
 from .theme import THEMES, apply_theme, restyle_plots
 
 __all__ = ["WindowExtras", "fit_size"]
@@ -62,7 +63,7 @@ class WindowExtras(QObject):
         w.owner.stateChanged.connect(self._model_name)
         w.recent_menu.aboutToShow.connect(self._add_shipped_to_recent)
         w.statusBar().messageChanged.connect(self._fit_status)
-        w.train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        fit_docks(w)            # every dock scrolls vertically only and fits its width
         if w.prefs.geometry() is None:
             self.fit_to_screen()
         self.set_theme(w.prefs.theme(), remember=False)
@@ -183,6 +184,16 @@ class WindowExtras(QObject):
         w = self.w
         need = w.training_panel.minimumSizeHint().width() + w.train_scroll.frameWidth() * 2 + 8
         return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
+
+    def drawing_width(self) -> int:
+        """The drawing area's width in the compact layout: a square canvas as tall as the
+        area allows (at most 30% of the window's width, at least 200 pixels) and the
+        prediction at its narrowest."""
+        w = self.w
+        height = w.centralWidget().height() or w.height() - 60
+        side = max(200, min(height - 110, int(w.width() * 0.3)))
+        pred = max(w.prediction.minimumWidth(), w.prediction.minimumSizeHint().width())
+        return side + 12 + pred + w.splitter.handleWidth() + 16
 
     def reset_layout(self) -> None:
         """Every dock back on the right, tabbed, "What the net sees" in front; the window fitted."""
