@@ -26,6 +26,7 @@ from engine.explain import METHODS
 from .explain_jobs import LatestRunner
 from .explain_tasks import (Context, build_context, break_task, looks_task, rank_task, robust_task,
                             why_task)
+from .screen_fit import vertical_scroll
 from .explain_views import AttributionView, DigitGrid, Gallery, HiddenMap, kernel_icon_image
 
 __all__ = ["ExplainPanel"]
@@ -95,10 +96,11 @@ class ExplainPanel(QWidget):
         self.last: dict[str, object] = {}
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_why(), "Why?")
-        self.tabs.addTab(self._build_robust(), "Robustness")
-        self.tabs.addTab(self._build_break(), "Break it")
-        self.tabs.addTab(self._build_looks(), "Looks like…")
+        # each tab scrolls on its own (vertically): the tallest does not make every tab scroll
+        self.tabs.addTab(vertical_scroll(self._build_why()), "Why?")
+        self.tabs.addTab(vertical_scroll(self._build_robust()), "Robustness")
+        self.tabs.addTab(vertical_scroll(self._build_break()), "Break it")
+        self.tabs.addTab(vertical_scroll(self._build_looks()), "Looks like…")
         self.tabs.currentChanged.connect(lambda _i: self._refresh())
         self.status = QLabel("No model yet")
         self.status.setWordWrap(True)
@@ -130,11 +132,12 @@ class ExplainPanel(QWidget):
         self.why_label.setWordWrap(True)
         self.attr_view = AttributionView()
         self.attr_view.setToolTip("Red: ink that pushed towards the class; blue: ink that pushed away from it")
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Why"))
-        top.addWidget(self.class_box)
-        top.addWidget(QLabel("by"))
-        top.addWidget(self.method_box, 1)
+        top = self._why_top = QHBoxLayout()         # (narrow: "by …" under "Why …")
+        for words, box in (("Why", self.class_box), ("by", self.method_box)):
+            part = QHBoxLayout()
+            part.addWidget(QLabel(words))
+            part.addWidget(box, 1)
+            top.addLayout(part, 1 if box is self.method_box else 0)
         lay = QVBoxLayout(w)
         lay.addLayout(top)
         lay.addWidget(self.overlay_box)
@@ -164,7 +167,7 @@ class ExplainPanel(QWidget):
             form.addRow("stroke width\n(pixels)", grids["thickness"])
             self.grids[pre] = grids
             row.addWidget(box)
-        top = QHBoxLayout()
+        top = self._robust_top = QHBoxLayout()
         top.addWidget(self.robust_button)
         top.addWidget(self.robust_follow)
         top.addStretch(1)
@@ -256,6 +259,8 @@ class ExplainPanel(QWidget):
         side_by_side = sum(b.sizeHint().width() for b in boxes) + 40
         self._robust_row.setDirection(QHBoxLayout.LeftToRight if width >= side_by_side
                                       else QHBoxLayout.TopToBottom)
+        self._why_top.setDirection(QHBoxLayout.LeftToRight if width >= 320 else QHBoxLayout.TopToBottom)
+        self._robust_top.setDirection(QHBoxLayout.LeftToRight if width >= 330 else QHBoxLayout.TopToBottom)
         self.gallery.set_columns(self.gallery.columns_for(width - 24))
         self._break_row.setDirection(QHBoxLayout.LeftToRight if width >= 420 else QHBoxLayout.TopToBottom)
 

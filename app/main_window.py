@@ -27,7 +27,6 @@ from .history import attach_history
 from .training_panel import TrainingPanel
 from .views import NetView, PredictionView
 from .warmup import WarmUp
-from .screen_fit import is_compact
 from .window_extras import WindowExtras
 from .worker import running_threads
 
@@ -123,10 +122,9 @@ class MainWindow(QMainWindow):
         self.brush_slider.valueChanged.connect(self._brush_changed)
         self._brush_changed(self.brush_slider.value())
         controls, buttons = QHBoxLayout(), QHBoxLayout()     # (two rows: the column stays narrow)
-        for w, stretch in ((QLabel("Brush"), 0), (self.brush_slider, 1), (self.brush_label, 0)):
-            controls.addWidget(w, stretch)
-        buttons.addWidget(undo_btn)
-        buttons.addWidget(clear_btn)
+        for row, w, stretch in ((controls, QLabel("Brush"), 0), (controls, self.brush_slider, 1),
+                                (controls, self.brush_label, 0), (buttons, undo_btn, 1), (buttons, clear_btn, 1)):
+            row.addWidget(w, stretch)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 6, 6)
@@ -135,7 +133,6 @@ class MainWindow(QMainWindow):
         lv.addLayout(buttons)
         lv.addWidget(self.preprocess_box)
         self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.prediction)
         self.splitter.setStretchFactor(0, 3)
@@ -203,17 +200,10 @@ class MainWindow(QMainWindow):
         self._restored = state is not None and self.restoreState(state)
 
     def _default_layout(self) -> None:
-        """Share the width between the drawing (canvas, prediction) and the docks; on a
-        narrow window (app.screen_fit.COMPACT_WIDTH) the drawing gets only what it needs."""
+        """Share the width between the drawing (canvas, prediction) and the docks."""
         w = self.width()
         dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
         dock = self.extras.dock_width(dock)     # at least what the Train tab needs, if it can
-        if is_compact(w):
-            dock = max(w - self.extras.drawing_width(), w // 3)
-            pred = max(self.prediction.minimumWidth(), self.prediction.minimumSizeHint().width()) + 8
-            self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
-            self.splitter.setSizes([w - dock - pred, pred])
-            return
         self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
         self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
 

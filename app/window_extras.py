@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QPushButton
 from engine.preprocess import to_mnist
 
 from .help import GuideDialog, ShortcutsDialog
-from .screen_fit import fit_docks
+from .screen_fit import fit_docks, is_compact
 from .theme import THEMES, apply_theme, restyle_plots
 
 __all__ = ["WindowExtras", "fit_size"]
@@ -64,6 +64,7 @@ class WindowExtras(QObject):
         w.recent_menu.aboutToShow.connect(self._add_shipped_to_recent)
         w.statusBar().messageChanged.connect(self._fit_status)
         fit_docks(w)            # every dock scrolls vertically only and fits its width
+        w.splitter.setChildrenCollapsible(False)     # (the canvas never vanishes)
         if w.prefs.geometry() is None:
             self.fit_to_screen()
         self.set_theme(w.prefs.theme(), remember=False)
@@ -180,8 +181,11 @@ class WindowExtras(QObject):
 
     def dock_width(self, proposed: int) -> int:
         """The docks' width: at least what the Train tab needs without scrolling sideways,
-        as long as the drawing keeps its own minimum."""
+        as long as the drawing keeps its own minimum; in a narrow window
+        (:func:`app.screen_fit.is_compact`) all but :meth:`drawing_width`."""
         w = self.w
+        if is_compact(w.width()):
+            return max(w.width() - self.drawing_width(), w.width() // 3)
         need = w.training_panel.minimumSizeHint().width() + w.train_scroll.frameWidth() * 2 + 8
         return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
 
