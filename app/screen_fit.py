@@ -57,7 +57,7 @@ def fit_docks(window) -> None:
     window._width_fitter = fitter
     window.train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     window.train_scroll.installEventFilter(fitter)
-    for dock in (window.net_dock, window.explain_dock):
-        inner = dock.widget()
-        if not isinstance(inner, QScrollArea):
+    for dock in (window.net_dock, window.explain_dock, getattr(window, "teach_dock", None)):
+        inner = None if dock is None else dock.widget()
+        if inner is not None and not isinstance(inner, QScrollArea):
             dock.setWidget(vertical_scroll(inner, fitter))

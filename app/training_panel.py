@@ -132,7 +132,8 @@ class TrainingPanel(QWidget):
         fit, else above them (the plots in one column when two do not fit)."""
         views_min = 2 * self.plots.PLOT_MIN_WIDTH + 24
         narrow = width < self._column_width + views_min
-        self.plots.set_columns(1 if width < views_min + 40 else 2)
+        # above the settings, two plots a row only where each gets a readable width
+        self.plots.set_columns(1 if narrow and width < 560 else 2)
         if narrow == self._narrow:
             return
         self._narrow = narrow
@@ -151,6 +152,11 @@ class TrainingPanel(QWidget):
             c.setMaximumWidth(self._column_width + 60)
             self._form_scroll.setMinimumHeight(0)
             self._split.setSizes([300, 900])
+
+    def wide_width(self) -> int:
+        """The width the panel wants for the settings beside the plots, two a row, each
+        wide enough to read (the confusion matrix's title and ten columns)."""
+        return self._column_width + 2 * self.plots.PLOT_READABLE_WIDTH + 30
 
     NARROW_FORM_HEIGHT = 150
     """Height of the settings (they scroll) when they sit above the plots."""

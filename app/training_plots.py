@@ -37,6 +37,8 @@ class TrainingPlots(QWidget):
     CURVE_SECONDS = 0.25
     PLOT_MIN_WIDTH = 150
     """The smallest width of each plot (a narrow panel puts them in one column)."""
+    PLOT_READABLE_WIDTH = 240
+    """The width at which each plot reads well (titles, the matrix's ten columns)."""
 
     def __init__(self, parent=None, clock=time.perf_counter):
         super().__init__(parent)
@@ -60,7 +62,7 @@ class TrainingPlots(QWidget):
             self._grid.removeWidget(w)
         for i, w in enumerate(self._plots):
             self._grid.addWidget(w, i // columns, i % columns)
-            w.setMinimumHeight(120 if columns == 2 else 170)
+            w.setMinimumHeight(120 if columns == 2 else 210)
         for i in range(4):
             self._grid.setRowStretch(i, 1 if i < 4 // columns else 0)
 

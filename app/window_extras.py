@@ -180,13 +180,13 @@ class WindowExtras(QObject):
         self.w.move(avail.x() + (avail.width() - width) // 2, avail.y() + (avail.height() - height) // 2)
 
     def dock_width(self, proposed: int) -> int:
-        """The docks' width: at least what the Train tab needs without scrolling sideways,
-        as long as the drawing keeps its own minimum; in a narrow window
+        """The docks' width: at least what the Train tab needs for its settings beside
+        readable plots, as long as the drawing keeps its own minimum; in a narrow window
         (:func:`app.screen_fit.is_compact`) all but :meth:`drawing_width`."""
         w = self.w
         if is_compact(w.width()):
             return max(w.width() - self.drawing_width(), w.width() // 3)
-        need = w.training_panel.minimumSizeHint().width() + w.train_scroll.frameWidth() * 2 + 8
+        need = w.training_panel.wide_width() + w.train_scroll.frameWidth() * 2 + 8
         return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
 
     def drawing_width(self) -> int:
