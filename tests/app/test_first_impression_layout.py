@@ -66,7 +66,9 @@ def areas(name, dock, found):
 def docks():
     # every dock of the right-hand area in front in turn, every tab of the Why? panel
     found = {}
-    for dock in (w.net_dock, w.train_dock, w.explain_dock):
+    for dock in (w.net_dock, w.train_dock, w.explain_dock, getattr(w, "teach_dock", None)):
+        if dock is None:
+            continue
         dock.raise_()
         settle()
         areas(dock.objectName(), dock, found)
