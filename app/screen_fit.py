@@ -2,16 +2,17 @@
 
 Every dock's contents sit in a scroll area that scrolls vertically only; before the area
 lays its contents out it tells them the width they have (their ``fit_width(width)``
-method, if any), so that a panel can rearrange itself (a column instead of a row) rather
-than be cut off on the right. Below :data:`COMPACT_WIDTH` logical pixels the default
+method), so that a panel can rearrange itself (a column instead of a row) rather than be
+cut off on the right; contents without that method have their rows that do not fit
+folded into columns (:func:`fold_rows`). Below :data:`COMPACT_WIDTH` logical pixels the default
 layout gives the drawing area only what it needs and the docks the rest.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea
 
-__all__ = ["COMPACT_WIDTH", "fit_docks", "is_compact", "vertical_scroll", "WidthFitter"]
+__all__ = ["COMPACT_WIDTH", "fit_docks", "fold_rows", "is_compact", "vertical_scroll", "WidthFitter"]
 
 COMPACT_WIDTH = 1100
 """Below this window width (logical pixels) the layout is compact."""
@@ -22,19 +23,43 @@ def is_compact(width: int) -> bool:
     return width < COMPACT_WIDTH
 
 
+def _row_width(layout) -> int:
+    """The smallest width of a row layout laid out left to right."""
+    m = layout.contentsMargins()
+    widths = [layout.itemAt(i).minimumSize().width() for i in range(layout.count())
+              if not layout.itemAt(i).isEmpty()]
+    return sum(widths) + max(layout.spacing(), 0) * max(len(widths) - 1, 0) + m.left() + m.right()
+
+
+def fold_rows(widget, width: int, room: int = 40) -> None:
+    """Every row (QHBoxLayout) in ``widget`` wider than ``width - room`` pixels laid out
+    top to bottom instead, and back left to right once it fits."""
+    for lay in widget.findChildren(QHBoxLayout):
+        fits = _row_width(lay) <= width - room
+        lay.setDirection(QBoxLayout.LeftToRight if fits else QBoxLayout.TopToBottom)
+
+
+def relax_buttons(widget) -> None:
+    """Let every push button in ``widget`` shrink to its text (a style's minimum button
+    width makes a grid of digit buttons wider than a narrow dock)."""
+    for b in widget.findChildren(QPushButton):
+        b.setMinimumWidth(min(b.sizeHint().width(), b.fontMetrics().horizontalAdvance(b.text()) + 24))
+
+
 class WidthFitter(QObject):
     """An event filter on a scroll area: on every resize, before the area lays out its
     widget, call ``widget.fit_width(width)`` with the width the widget will have."""
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Resize and isinstance(obj, QScrollArea):
-            fit = getattr(obj.widget(), "fit_width", None)
-            if fit is not None:
+            inner = obj.widget()
+            if inner is not None:
                 width = event.size().width() - 2 * obj.frameWidth()
                 sb = obj.verticalScrollBar()
                 if sb.isVisible():
                     width -= sb.sizeHint().width()
-                fit(max(width, 0))
+                fit = getattr(inner, "fit_width", None)
+                fit(max(width, 0)) if fit is not None else fold_rows(inner, width)
         return False
 
 
@@ -58,6 +83,14 @@ def fit_docks(window) -> None:
     window.train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     window.train_scroll.installEventFilter(fitter)
     for dock in (window.net_dock, window.explain_dock, getattr(window, "teach_dock", None)):
-        inner = None if dock is None else dock.widget()
-        if inner is not None and not isinstance(inner, QScrollArea):
-            dock.setWidget(vertical_scroll(inner, fitter))
+        if dock is None or dock.widget() is None:
+            continue
+        area = dock.widget()
+        if isinstance(area, QScrollArea):         # (the dock made its own: it scrolls down only)
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+            area.installEventFilter(fitter)
+        else:
+            area = vertical_scroll(area, fitter)
+            dock.setWidget(area)
+        if area.widget() is not None and not hasattr(area.widget(), "fit_width"):
+            relax_buttons(area.widget())          # (contents that do not lay themselves out)
