@@ -10,7 +10,7 @@ layout gives the drawing area only what it needs and the docks the rest.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QScrollArea
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter
 
 __all__ = ["COMPACT_WIDTH", "fit_docks", "fold_rows", "is_compact", "vertical_scroll", "WidthFitter"]
 
@@ -32,18 +32,26 @@ def _row_width(layout) -> int:
 
 
 def fold_rows(widget, width: int, room: int = 40) -> None:
-    """Every row (QHBoxLayout) in ``widget`` wider than ``width - room`` pixels laid out
-    top to bottom instead, and back left to right once it fits."""
+    """Every row (QHBoxLayout) and side-by-side splitter in ``widget`` wider than
+    ``width - room`` pixels laid out top to bottom instead, and back once it fits."""
     for lay in widget.findChildren(QHBoxLayout):
         fits = _row_width(lay) <= width - room
         lay.setDirection(QBoxLayout.LeftToRight if fits else QBoxLayout.TopToBottom)
+    for split in widget.findChildren(QSplitter):
+        if getattr(split, "_was_horizontal", split.orientation() == Qt.Horizontal):
+            split._was_horizontal = True
+            side_by_side = sum(split.widget(i).minimumSizeHint().width() for i in range(split.count()))
+            split.setOrientation(Qt.Horizontal if side_by_side <= width - room else Qt.Vertical)
 
 
 def relax_buttons(widget) -> None:
     """Let every push button in ``widget`` shrink to its text (a style's minimum button
-    width makes a grid of digit buttons wider than a narrow dock)."""
+    width makes a grid of digit buttons wider than a narrow dock) and long labels wrap."""
     for b in widget.findChildren(QPushButton):
         b.setMinimumWidth(min(b.sizeHint().width(), b.fontMetrics().horizontalAdvance(b.text()) + 24))
+    for label in widget.findChildren(QLabel):
+        if len(label.text()) > 40:
+            label.setWordWrap(True)
 
 
 class WidthFitter(QObject):
@@ -82,7 +90,8 @@ def fit_docks(window) -> None:
     window._width_fitter = fitter
     window.train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     window.train_scroll.installEventFilter(fitter)
-    for dock in (window.net_dock, window.explain_dock, getattr(window, "teach_dock", None)):
+    for dock in (window.net_dock, window.explain_dock, getattr(window, "teach_dock", None),
+                 getattr(window, "timeline_dock", None), getattr(window, "runs_dock", None)):
         if dock is None or dock.widget() is None:
             continue
         area = dock.widget()

@@ -67,6 +67,8 @@ class WindowExtras(QObject):
         w.splitter.setChildrenCollapsible(False)     # (the canvas never vanishes)
         if w.prefs.geometry() is None:
             self.fit_to_screen()
+        if not w._restored:
+            self.place_bottom_docks()
         self.set_theme(w.prefs.theme(), remember=False)
 
     # ---------------------------------------------------------------- actions and menus
@@ -189,6 +191,20 @@ class WindowExtras(QObject):
         need = w.training_panel.wide_width() + w.train_scroll.frameWidth() * 2 + 8
         return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
 
+    def place_bottom_docks(self) -> None:
+        """The Timeline and Runs docks below the drawing, or, in a narrow window (where
+        below leaves the canvas no room), tabbed with the docks on the right."""
+        w = self.w
+        for d in (getattr(w, "timeline_dock", None), getattr(w, "runs_dock", None)):
+            if d is None:
+                continue
+            d.setFloating(False)
+            if is_compact(w.width()):
+                w.addDockWidget(Qt.RightDockWidgetArea, d)
+                w.tabifyDockWidget(w.explain_dock, d)
+            else:
+                w.addDockWidget(Qt.BottomDockWidgetArea, d)
+
     def drawing_width(self) -> int:
         """The drawing area's width in the compact layout: a square canvas as tall as the
         area allows (at most 30% of the window's width, at least 200 pixels) and the
@@ -211,6 +227,7 @@ class WindowExtras(QObject):
             d.show()
         w.tabifyDockWidget(w.net_dock, w.train_dock)
         w.tabifyDockWidget(w.train_dock, w.explain_dock)
+        self.place_bottom_docks()
         w.net_dock.raise_()
         w.prefs.forget_layout()
         QTimer.singleShot(0, w._default_layout)

@@ -72,6 +72,14 @@ def docks():
         dock.raise_()
         settle()
         areas(dock.objectName(), dock, found)
+    for dock in (w.timeline_dock, w.runs_dock):             # hidden at first: shown, then hidden
+        dock.show()
+        dock.raise_()
+        settle()
+        areas(dock.objectName(), dock, found)
+        found[dock.objectName() + " window"] = {"window": [w.frameGeometry().width(),
+                                                           w.frameGeometry().height()]}
+        dock.hide()
     tabs = w.explain_panel.tabs
     for i in range(tabs.count()):
         tabs.setCurrentIndex(i)
@@ -130,6 +138,9 @@ def test_the_window_fits_the_screen(tmp_path, width, height, scale, all_at_once)
     assert out["h_scroll"] == 0, out                                           # no horizontal scrolling
     assert out["panel_min_width"] <= out["viewport_width"], out                 # nothing cut off on the right
     for name, dock in out["docks"].items():                                    # in no dock
+        if "window" in dock:                                                   # (Timeline, Runs shown)
+            assert dock["window"][0] <= sw + 4 and dock["window"][1] <= sh + 4, (name, dock)
+            continue
         assert dock["visible"] and dock["h_scroll"] == 0, (name, dock)
         assert dock["min_width"] <= dock["viewport_width"], (name, dock)
     shown, side = out["canvas"]
