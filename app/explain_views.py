@@ -44,6 +44,11 @@ class AttributionView(pg.GraphicsLayoutWidget):
         self.over.setImage(np.zeros((28, 28, 4), np.uint8))
         self.setMinimumSize(140, 140)
         self.attribution: np.ndarray | None = None
+
+    def sizeHint(self) -> QSize:
+        # small: a page that scrolls asks for its children's preferred heights (it grows
+        # with its stretch anyway)
+        return self.minimumSize()
         self.rgba: np.ndarray | None = None
 
     def show_map(self, image28: np.ndarray | None, attribution: np.ndarray | None) -> None:
@@ -221,6 +226,9 @@ class HiddenMap(pg.PlotWidget):
         pi.addItem(self.label)
         self.setMinimumSize(180, 150)
         self.drawing_xy: np.ndarray | None = None
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()        # (see AttributionView.sizeHint)
 
     def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
         """Points ``(N, 2)`` with classes ``(N,)``."""

@@ -10,7 +10,9 @@ layout gives the drawing area only what it needs and the docks the rest.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
+                               QWidget)
 
 __all__ = ["COMPACT_WIDTH", "fit_docks", "fold_rows", "is_compact", "vertical_scroll", "WidthFitter"]
 
@@ -71,13 +73,39 @@ class WidthFitter(QObject):
         return False
 
 
+class _Holder(QWidget):
+    """Holds one widget at its own size and asks for its minimum size only (a scroll area
+    asks a widget whose layout wraps text for its *preferred* height at its width, and
+    scrolls where there was room enough)."""
+
+    def __init__(self, child):
+        super().__init__()
+        self.child = child
+        child.setParent(self)
+        if hasattr(child, "fit_width"):
+            self.fit_width = child.fit_width
+
+    def minimumSizeHint(self) -> QSize:
+        return self.child.minimumSizeHint().expandedTo(self.child.minimumSize())
+
+    sizeHint = minimumSizeHint
+
+    def resizeEvent(self, event) -> None:
+        self.child.setGeometry(self.rect())
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.LayoutRequest:       # the child's minimum changed
+            self.updateGeometry()
+        return super().event(event)
+
+
 def vertical_scroll(widget, fitter: WidthFitter | None = None) -> QScrollArea:
     """``widget`` in a frameless scroll area that never scrolls sideways."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    area.setWidget(widget)
+    area.setWidget(_Holder(widget))
     if fitter is not None:
         area.installEventFilter(fitter)
     return area
