@@ -92,7 +92,7 @@ class DrawingCanvas(QWidget):
         self._image = self._blank()     # finished strokes + the current one
         self._overlay: QImage | None = None   # explanations drawn over the drawing
         self._tablet_down = False
-        self.setMinimumSize(220, 220)
+        self.setMinimumSize(180, 180)
         sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)

@@ -26,6 +26,7 @@ from engine.explain import METHODS
 from .explain_jobs import LatestRunner
 from .explain_tasks import (Context, build_context, break_task, looks_task, rank_task, robust_task,
                             why_task)
+from .screen_fit import vertical_scroll
 from .explain_views import AttributionView, DigitGrid, Gallery, HiddenMap, kernel_icon_image
 
 __all__ = ["ExplainPanel"]
@@ -95,10 +96,11 @@ class ExplainPanel(QWidget):
         self.last: dict[str, object] = {}
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_why(), "Why?")
-        self.tabs.addTab(self._build_robust(), "Robustness")
-        self.tabs.addTab(self._build_break(), "Break it")
-        self.tabs.addTab(self._build_looks(), "Looks like…")
+        # each tab scrolls on its own (vertically): the tallest does not make every tab scroll
+        self.tabs.addTab(vertical_scroll(self._build_why()), "Why?")
+        self.tabs.addTab(vertical_scroll(self._build_robust()), "Robustness")
+        self.tabs.addTab(vertical_scroll(self._build_break()), "Break it")
+        self.tabs.addTab(vertical_scroll(self._build_looks()), "Looks like…")
         self.tabs.currentChanged.connect(lambda _i: self._refresh())
         self.status = QLabel("No model yet")
         self.status.setWordWrap(True)
@@ -123,15 +125,19 @@ class ExplainPanel(QWidget):
         self.overlay_box.toggled.connect(lambda _on: self._request_why())
         self.method_box.currentIndexChanged.connect(lambda _i: self._request_why())
         self.class_box.currentIndexChanged.connect(lambda _i: self._request_why())
+        for box in (self.method_box, self.class_box):       # (narrow docks: elided, not cut off)
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
         self.why_label = QLabel("Draw a digit")
         self.why_label.setWordWrap(True)
         self.attr_view = AttributionView()
         self.attr_view.setToolTip("Red: ink that pushed towards the class; blue: ink that pushed away from it")
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Why"))
-        top.addWidget(self.class_box)
-        top.addWidget(QLabel("by"))
-        top.addWidget(self.method_box, 1)
+        top = self._why_top = QHBoxLayout()         # (narrow: "by …" under "Why …")
+        for words, box in (("Why", self.class_box), ("by", self.method_box)):
+            part = QHBoxLayout()
+            part.addWidget(QLabel(words))
+            part.addWidget(box, 1)
+            top.addLayout(part, 1 if box is self.method_box else 0)
         lay = QVBoxLayout(w)
         lay.addLayout(top)
         lay.addWidget(self.overlay_box)
@@ -149,7 +155,7 @@ class ExplainPanel(QWidget):
         self.robust_label = QLabel("Click to test how the reading holds up")
         self.robust_label.setWordWrap(True)
         self.grids: dict[bool, dict[str, DigitGrid]] = {}
-        row = QHBoxLayout()
+        row = self._robust_row = QHBoxLayout()
         for pre, title in ((True, "Preprocessed like MNIST"), (False, "As drawn (no preprocessing)")):
             box = QGroupBox(title)
             form = QFormLayout(box)
@@ -161,7 +167,7 @@ class ExplainPanel(QWidget):
             form.addRow("stroke width\n(pixels)", grids["thickness"])
             self.grids[pre] = grids
             row.addWidget(box)
-        top = QHBoxLayout()
+        top = self._robust_top = QHBoxLayout()
         top.addWidget(self.robust_button)
         top.addWidget(self.robust_follow)
         top.addStretch(1)
@@ -222,7 +228,8 @@ class ExplainPanel(QWidget):
         right.addWidget(self.break_label)
         right.addWidget(self.rank_button)
         right.addWidget(self.rank_table, 1)
-        lay = QHBoxLayout(w)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        lay = self._break_row = QHBoxLayout(w)        # (narrow: the kernels above the rest)
         lay.addLayout(left, 1)
         lay.addLayout(right, 2)
         return w
@@ -236,11 +243,26 @@ class ExplainPanel(QWidget):
                                  "the star is the drawing")
         self.looks_label = QLabel("")
         lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("Nearest training images in the hidden layer (label, distance)"))
+        title = QLabel("Nearest training images in the hidden layer (label, distance)")
+        title.setWordWrap(True)
+        lay.addWidget(title)
         lay.addWidget(self.gallery)
         lay.addWidget(self.map_view, 1)
         lay.addWidget(self.looks_label)
         return w
+
+    def fit_width(self, width: int) -> None:
+        """Lay the tabs out for ``width`` pixels (their scroll area says so before laying
+        the panel out): the two robustness grids side by side or one above the other, the
+        nearest images in one row or two."""
+        boxes = [self._robust_row.itemAt(i).widget() for i in range(self._robust_row.count())]
+        side_by_side = sum(b.sizeHint().width() for b in boxes) + 40
+        self._robust_row.setDirection(QHBoxLayout.LeftToRight if width >= side_by_side
+                                      else QHBoxLayout.TopToBottom)
+        self._why_top.setDirection(QHBoxLayout.LeftToRight if width >= 320 else QHBoxLayout.TopToBottom)
+        self._robust_top.setDirection(QHBoxLayout.LeftToRight if width >= 330 else QHBoxLayout.TopToBottom)
+        self.gallery.set_columns(self.gallery.columns_for(width - 24))
+        self._break_row.setDirection(QHBoxLayout.LeftToRight if width >= 420 else QHBoxLayout.TopToBottom)
 
     # -- public API -----------------------------------------------------------------
     def set_model(self, model) -> None:

@@ -42,8 +42,13 @@ class AttributionView(pg.GraphicsLayoutWidget):
         self.vb.addItem(self.over)
         self.base.setImage(np.zeros((28, 28), np.float32), levels=(0, 1))
         self.over.setImage(np.zeros((28, 28, 4), np.uint8))
-        self.setMinimumSize(180, 180)
+        self.setMinimumSize(140, 140)
         self.attribution: np.ndarray | None = None
+
+    def sizeHint(self) -> QSize:
+        # small: a page that scrolls asks for its children's preferred heights (it grows
+        # with its stretch anyway)
+        return self.minimumSize()
         self.rgba: np.ndarray | None = None
 
     def show_map(self, image28: np.ndarray | None, attribution: np.ndarray | None) -> None:
@@ -142,7 +147,7 @@ class Gallery(QWidget):
     def __init__(self, parent=None, count: int = 8, size: int = 56):
         super().__init__(parent)
         self._size = size
-        lay = QGridLayout(self)
+        self._grid = lay = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.images: list[QLabel] = []
         self.captions: list[QLabel] = []
@@ -151,10 +156,34 @@ class Gallery(QWidget):
             im.setFixedSize(size, size)
             im.setAlignment(Qt.AlignCenter)
             cap.setAlignment(Qt.AlignCenter)
-            lay.addWidget(im, 0, i)
-            lay.addWidget(cap, 1, i)
             self.images.append(im)
             self.captions.append(cap)
+        self._columns = 0
+        self.set_columns(count)
+
+    def columns_for(self, width: int) -> int:
+        """How many images a row ``width`` pixels wide holds: all, half, or a quarter of them."""
+        n = len(self.images)
+        step = self._size + max(self._grid.horizontalSpacing(), 0)
+        for columns in (n, -(-n // 2), -(-n // 4)):
+            if columns * step <= width:
+                return columns
+        return max(1, -(-n // 4))
+
+    def set_columns(self, columns: int) -> None:
+        """The images in rows of ``columns``, each over its caption."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for im, cap in zip(self.images, self.captions):
+            self._grid.removeWidget(im)
+            self._grid.removeWidget(cap)
+        for i, (im, cap) in enumerate(zip(self.images, self.captions)):
+            r, c = divmod(i, columns)
+            self._grid.addWidget(im, 2 * r, c)
+            self._grid.addWidget(cap, 2 * r + 1, c)
+        self._grid.invalidate()
+        self.updateGeometry()
 
     def show_images(self, images01: np.ndarray, captions: list[str], tooltips: list[str] | None = None) -> None:
         """Show up to ``count`` images ``(n, h, w)`` in [0, 1] with their captions."""
@@ -195,8 +224,11 @@ class HiddenMap(pg.PlotWidget):
         self.label.setZValue(11)
         pi.addItem(self.marker)
         pi.addItem(self.label)
-        self.setMinimumSize(240, 200)
+        self.setMinimumSize(180, 150)
         self.drawing_xy: np.ndarray | None = None
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()        # (see AttributionView.sizeHint)
 
     def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
         """Points ``(N, 2)`` with classes ``(N,)``."""

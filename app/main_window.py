@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
                                        "only shrunk to 28x28.")
         self.brush_slider = QSlider(Qt.Horizontal)
         self.brush_slider.setRange(*BRUSH_RANGE)
-        self.brush_slider.setMinimumWidth(90)
+        self.brush_slider.setMinimumWidth(60)
         self.brush_slider.setValue(int(round(self.canvas.brush_width())))
         self.brush_slider.setToolTip("Brush width in canvas pixels (the canvas is 280 pixels wide)")
         self.brush_label = QLabel()
@@ -123,15 +123,16 @@ class MainWindow(QMainWindow):
         clear_btn.clicked.connect(self.canvas.clear)
         self.brush_slider.valueChanged.connect(self._brush_changed)
         self._brush_changed(self.brush_slider.value())
-        controls = QHBoxLayout()
-        for w, stretch in ((QLabel("Brush"), 0), (self.brush_slider, 1), (self.brush_label, 0),
-                           (undo_btn, 0), (clear_btn, 0)):
-            controls.addWidget(w, stretch)
+        controls, buttons = QHBoxLayout(), QHBoxLayout()     # (two rows: the column stays narrow)
+        for row, w, stretch in ((controls, QLabel("Brush"), 0), (controls, self.brush_slider, 1),
+                                (controls, self.brush_label, 0), (buttons, undo_btn, 1), (buttons, clear_btn, 1)):
+            row.addWidget(w, stretch)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(6, 6, 6, 6)
         lv.addWidget(self.canvas, 1)
         lv.addLayout(controls)
+        lv.addLayout(buttons)
         lv.addWidget(self.preprocess_box)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(left)

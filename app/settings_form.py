@@ -108,6 +108,7 @@ class SettingsForm(QWidget):
             box = QGroupBox(group)
             forms[group] = QFormLayout(box)
             forms[group].setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+            forms[group].setRowWrapPolicy(QFormLayout.WrapLongRows)     # narrow: fields under labels
             lay.addWidget(box)
         for f in fields(RunSettings):
             group, label, tip, _, _ = FIELDS[f.name]

@@ -117,39 +117,77 @@ class TrainingPanel(QWidget):
     def _build(self) -> None:
         outer = QHBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
-        split = QSplitter(Qt.Horizontal, self)
+        split = self._split = QSplitter(Qt.Horizontal, self)
+        split.setChildrenCollapsible(False)
         outer.addWidget(split)
         split.addWidget(self._build_controls())
         split.addWidget(self._build_views())
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([300, 900])
+        self._narrow = False
+
+    def fit_width(self, width: int) -> None:
+        """Lay the panel out for ``width`` pixels: the settings beside the plots when both
+        fit, else above them (the plots in one column when two do not fit)."""
+        views_min = 2 * self.plots.PLOT_MIN_WIDTH + 24
+        narrow = width < self._column_width + views_min
+        # above the settings, two plots a row only where each gets a readable width
+        self.plots.set_columns(1 if narrow and width < 560 else 2)
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        c = self._column
+        self._presets_row.setDirection(QHBoxLayout.TopToBottom if narrow else QHBoxLayout.LeftToRight)
+        if narrow:
+            self._split.setOrientation(Qt.Vertical)
+            c.setMinimumWidth(0)
+            c.setMaximumWidth(16777215)
+            self._form_scroll.setMinimumHeight(self.NARROW_FORM_HEIGHT)
+            self._split.setStretchFactor(0, 0)
+            self._split.setSizes([self.NARROW_FORM_HEIGHT + 80, 10 ** 4])
+        else:
+            self._split.setOrientation(Qt.Horizontal)
+            c.setMinimumWidth(self._column_width)
+            c.setMaximumWidth(self._column_width + 60)
+            self._form_scroll.setMinimumHeight(0)
+            self._split.setSizes([300, 900])
+
+    def wide_width(self) -> int:
+        """The width the panel wants for the settings beside the plots, two a row, each
+        wide enough to read (the confusion matrix's title and ten columns)."""
+        return self._column_width + 2 * self.plots.PLOT_READABLE_WIDTH + 30
+
+    NARROW_FORM_HEIGHT = 150
+    """Height of the settings (they scroll) when they sit above the plots."""
 
     def _build_controls(self) -> QWidget:
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(4, 4, 4, 4)
-        presets = QHBoxLayout()
+        presets = self._presets_row = QHBoxLayout()      # (narrow: the label above the buttons)
         presets.addWidget(QLabel("Presets:"))
+        buttons = QHBoxLayout()
         self.preset_buttons = {}
         for name, s in PRESETS.items():
             b = QPushButton(name)
             b.setToolTip(s.describe())
             b.clicked.connect(lambda _c=False, n=name: self.apply_preset(n))
-            presets.addWidget(b)
+            buttons.addWidget(b)
             self.preset_buttons[name] = b
+        presets.addLayout(buttons)
         lay.addLayout(presets)
         self.form = SettingsForm()
         self.form.chooseFile.connect(self._choose_file)
         self.form.chooseFolder.connect(self._choose_folder)
         self.form.download_button.clicked.connect(self.download_mnist)
         lay.addWidget(self.form, 1)
-        scroll = QScrollArea()
+        scroll = self._form_scroll = QScrollArea()
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.NoFrame)
-        column = QWidget()
+        column = self._column = QWidget()
         cl = QVBoxLayout(column)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(scroll, 1)
@@ -157,6 +195,7 @@ class TrainingPanel(QWidget):
         width = box.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4
         column.setMinimumWidth(width)
         column.setMaximumWidth(width + 60)
+        self._column_width = width
         return column
 
     def _build_buttons(self) -> QGridLayout:

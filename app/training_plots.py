@@ -35,22 +35,36 @@ class TrainingPlots(QWidget):
     """
 
     CURVE_SECONDS = 0.25
+    PLOT_MIN_WIDTH = 150
+    """The smallest width of each plot (a narrow panel puts them in one column)."""
+    PLOT_READABLE_WIDTH = 240
+    """The width at which each plot reads well (titles, the matrix's ten columns)."""
 
     def __init__(self, parent=None, clock=time.perf_counter):
         super().__init__(parent)
         self._clock = clock
-        grid = QGridLayout(self)
+        grid = self._grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self._error_plot(), 0, 0)
-        grid.addWidget(self._accuracy_plot(), 0, 1)
-        grid.addWidget(self._kernels_plot(), 1, 0)
-        grid.addWidget(self._confusion_plot(), 1, 1)
-        for w in (self.error_plot, self.accuracy_plot, self.kernels_widget, self.confusion_plot):
-            w.setMinimumSize(150, 120)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        self._plots = (self._error_plot(), self._accuracy_plot(), self._kernels_plot(), self._confusion_plot())
+        for w in self._plots:
+            w.setMinimumSize(self.PLOT_MIN_WIDTH, 120)
+        self._columns = 0
+        self.set_columns(2)
         self.kernels_updates = 0
         self.clear()
+
+    def set_columns(self, columns: int) -> None:
+        """The four plots in a 2x2 grid (``columns`` 2) or in one column (1, each taller)."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for w in self._plots:
+            self._grid.removeWidget(w)
+        for i, w in enumerate(self._plots):
+            self._grid.addWidget(w, i // columns, i % columns)
+            w.setMinimumHeight(120 if columns == 2 else 210)
+        for i in range(4):
+            self._grid.setRowStretch(i, 1 if i < 4 // columns else 0)
 
     # -- building -------------------------------------------------------------------------
     def _error_plot(self) -> pg.PlotWidget:

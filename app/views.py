@@ -73,7 +73,7 @@ class PredictionView(QWidget):
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7,
                                     brushes=[self._bar_brush] * 10, pen=pg.mkPen(None))
         pi.addItem(self.bars)
-        self.bars_plot.setMinimumHeight(150)
+        self.bars_plot.setMinimumHeight(80)
 
         self.input_widget = pg.GraphicsLayoutWidget()
         self.input_widget.setBackground(base)
@@ -83,7 +83,7 @@ class PredictionView(QWidget):
         self.attribution_item = pg.ImageItem(axisOrder="row-major")    # the Why? tab's map
         self.input_vb.addItem(self.attribution_item)
         self.attribution_item.setVisible(False)
-        self.input_widget.setMinimumSize(150, 150)
+        self.input_widget.setMinimumSize(80, 80)
 
         self.model_label = QLabel()
         self.model_label.setAlignment(Qt.AlignCenter)
@@ -91,7 +91,7 @@ class PredictionView(QWidget):
         self.model_label.setToolTip("The model that reads the drawing")
         self.compare = self._build_compare(base)
 
-        self.setMinimumWidth(200)
+        self.setMinimumWidth(140)
         lay = QVBoxLayout(self)
         lay.addWidget(self.digit)
         lay.addWidget(self.caption)
@@ -107,7 +107,7 @@ class PredictionView(QWidget):
         grid.setContentsMargins(4, 4, 4, 4)
         self.compare_widget = pg.GraphicsLayoutWidget()
         self.compare_widget.setBackground(base)
-        self.compare_widget.setMinimumSize(150, 80)
+        self.compare_widget.setMinimumSize(120, 60)
         self.compare_pre_vb, self.compare_pre_item = image_box(self.compare_widget.ci)
         self.compare_raw_vb, self.compare_raw_item = image_box(self.compare_widget.ci)
         self.compare_pre_label, self.compare_raw_label = QLabel(), QLabel()
@@ -293,8 +293,22 @@ class NetView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        ratio = self.width() / max(self.height(), 1)
-        self._arrange(5 if ratio > 3.0 else 3 if ratio > 0.8 else 2)
+        self._rearrange()
+
+    def fit_width(self, width: int) -> None:
+        """The view will be ``width`` pixels wide (its scroll area says so before laying
+        it out): use no more columns than fit."""
+        self._fit = int(width)
+        self._rearrange()
+
+    def _rearrange(self) -> None:
+        width = min(self.width(), getattr(self, "_fit", self.width()))
+        parent = self.parentWidget()
+        height = parent.height() if parent is not None else self.height()    # (the scroll area's)
+        ratio = width / max(height, 1)
+        wanted = 5 if ratio > 3.0 else 3 if ratio > 0.8 else 2
+        group = max(g.minimumSizeHint().width() for g in self._groups) + self._grid.spacing()
+        self._arrange(max(1, min(wanted, (width + self._grid.spacing()) // max(group, 1))))
 
     # -- building -----------------------------------------------------------------
     def architecture(self):

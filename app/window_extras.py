@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QPushButton
 from engine.preprocess import to_mnist
 
 from .help import GuideDialog, ShortcutsDialog
+from .screen_fit import fit_docks, is_compact
 from .theme import THEMES, apply_theme, restyle_plots
 
 __all__ = ["WindowExtras", "fit_size"]
@@ -62,9 +63,12 @@ class WindowExtras(QObject):
         w.owner.stateChanged.connect(self._model_name)
         w.recent_menu.aboutToShow.connect(self._add_shipped_to_recent)
         w.statusBar().messageChanged.connect(self._fit_status)
-        w.train_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        fit_docks(w)            # every dock scrolls vertically only and fits its width
+        w.splitter.setChildrenCollapsible(False)     # (the canvas never vanishes)
         if w.prefs.geometry() is None:
             self.fit_to_screen()
+        if not w._restored:
+            self.place_bottom_docks()
         self.set_theme(w.prefs.theme(), remember=False)
 
     # ---------------------------------------------------------------- actions and menus
@@ -178,11 +182,38 @@ class WindowExtras(QObject):
         self.w.move(avail.x() + (avail.width() - width) // 2, avail.y() + (avail.height() - height) // 2)
 
     def dock_width(self, proposed: int) -> int:
-        """The docks' width: at least what the Train tab needs without scrolling sideways,
-        as long as the drawing keeps its own minimum."""
+        """The docks' width: at least what the Train tab needs for its settings beside
+        readable plots, as long as the drawing keeps its own minimum; in a narrow window
+        (:func:`app.screen_fit.is_compact`) all but :meth:`drawing_width`."""
         w = self.w
-        need = w.training_panel.minimumSizeHint().width() + w.train_scroll.frameWidth() * 2 + 8
+        if is_compact(w.width()):
+            return max(w.width() - self.drawing_width(), w.width() // 3)
+        need = w.training_panel.wide_width() + w.train_scroll.frameWidth() * 2 + 8
         return max(proposed, min(need, w.width() - w.centralWidget().minimumSizeHint().width() - 8))
+
+    def place_bottom_docks(self) -> None:
+        """The Timeline and Runs docks below the drawing, or, in a narrow window (where
+        below leaves the canvas no room), tabbed with the docks on the right."""
+        w = self.w
+        for d in (getattr(w, "timeline_dock", None), getattr(w, "runs_dock", None)):
+            if d is None:
+                continue
+            d.setFloating(False)
+            if is_compact(w.width()):
+                w.addDockWidget(Qt.RightDockWidgetArea, d)
+                w.tabifyDockWidget(w.explain_dock, d)
+            else:
+                w.addDockWidget(Qt.BottomDockWidgetArea, d)
+
+    def drawing_width(self) -> int:
+        """The drawing area's width in the compact layout: a square canvas as tall as the
+        area allows (at most 30% of the window's width, at least 200 pixels) and the
+        prediction at its narrowest."""
+        w = self.w
+        height = w.centralWidget().height() or w.height() - 60
+        side = max(200, min(height - 110, int(w.width() * 0.3)))
+        pred = max(w.prediction.minimumWidth(), w.prediction.minimumSizeHint().width())
+        return side + 12 + pred + w.splitter.handleWidth() + 16
 
     def reset_layout(self) -> None:
         """Every dock back on the right, tabbed, "What the net sees" in front; the window fitted."""
@@ -196,6 +227,7 @@ class WindowExtras(QObject):
             d.show()
         w.tabifyDockWidget(w.net_dock, w.train_dock)
         w.tabifyDockWidget(w.train_dock, w.explain_dock)
+        self.place_bottom_docks()
         w.net_dock.raise_()
         w.prefs.forget_layout()
         QTimer.singleShot(0, w._default_layout)
