@@ -220,13 +220,13 @@ class WindowExtras(QObject):
         w = self.w
         w.showNormal()
         self.fit_to_screen()
-        docks = (w.net_dock, w.train_dock, w.explain_dock)
+        docks = (w.net_dock, w.train_dock, w.explain_dock, w.teach_dock)
         for d in docks:
             d.setFloating(False)
             w.addDockWidget(Qt.RightDockWidgetArea, d)
             d.show()
-        w.tabifyDockWidget(w.net_dock, w.train_dock)
-        w.tabifyDockWidget(w.train_dock, w.explain_dock)
+        for a, b in zip(docks, docks[1:]):
+            w.tabifyDockWidget(a, b)
         self.place_bottom_docks()
         w.net_dock.raise_()
         w.prefs.forget_layout()

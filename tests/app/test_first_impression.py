@@ -273,9 +273,11 @@ def test_reset_layout_brings_every_dock_back(window, qtbot):
     window.train_dock.setFloating(True)
     window.explain_dock.close()
     window.net_dock.close()
+    window.teach_dock.setFloating(True)
     window.extras.act_reset_layout.trigger()
-    for d in (window.net_dock, window.train_dock, window.explain_dock):
+    for d in (window.net_dock, window.train_dock, window.explain_dock, window.teach_dock):
         assert d.isVisible() and not d.isFloating()
         assert window.dockWidgetArea(d) == Qt.RightDockWidgetArea
-    assert set(window.tabifiedDockWidgets(window.net_dock)) == {window.train_dock, window.explain_dock}
+    assert set(window.tabifiedDockWidgets(window.net_dock)) == {window.train_dock, window.explain_dock,
+                                                               window.teach_dock}
     assert window.prefs.geometry() is None and window.prefs.window_state() is None
