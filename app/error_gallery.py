@@ -34,8 +34,9 @@ class TestSet:
     X : ndarray, (N, 28, 28)
         The network's input (normalised).
     labels : ndarray of int64, (N,)
-    images01 : ndarray of float32, (N, 28, 28)
-        The same digits in [0, 1] (white ink on black), for display and the canvas.
+    images01 : ndarray of float32, (N, 28, 28), or None
+        The same digits in [0, 1] (white ink on black), for display and the canvas; None:
+        each is rescaled from ``X`` when it is shown.
     pooled_tanh : bool
         How the model is tested on ``X`` (the article's test leaves the tanh out).
     description : str
@@ -45,19 +46,23 @@ class TestSet:
 
     X: np.ndarray
     labels: np.ndarray
-    images01: np.ndarray
+    images01: np.ndarray | None
     pooled_tanh: bool = True
     description: str = ""
 
     @classmethod
     def from_normalised(cls, X, labels, pooled_tanh=True, description="") -> "TestSet":
-        """From normalised images only: each image rescaled to [0, 1] for display (the
-        normalisation is affine, so this gives back the pixels up to their range)."""
-        X = np.asarray(X)
-        lo = X.min(axis=(1, 2), keepdims=True)
-        hi = X.max(axis=(1, 2), keepdims=True)
-        img = ((X - lo) / np.maximum(hi - lo, 1e-12)).astype(np.float32)
-        return cls(X, np.asarray(labels, np.int64), img, pooled_tanh, description)
+        """From normalised images only: each image is rescaled to [0, 1] when it is shown
+        (the normalisation is affine, so this gives back the pixels up to their range)."""
+        return cls(np.asarray(X), np.asarray(labels, np.int64), None, pooled_tanh, description)
+
+    def image01(self, k: int) -> np.ndarray:
+        """Image ``k`` ``(28, 28)`` float32 in [0, 1], for display."""
+        if self.images01 is not None:
+            return self.images01[k]
+        x = self.X[k]
+        lo, hi = float(x.min()), float(x.max())
+        return ((x - lo) / max(hi - lo, 1e-12)).astype(np.float32)
 
 
 def predictions(model, test: TestSet, batch: int = 500) -> np.ndarray:
@@ -142,7 +147,7 @@ class ErrorGallery(QDialog):
         self.shown = idx[:MAX_SHOWN]
         self.grid.clear()
         for k in self.shown:
-            item = QListWidgetItem(_icon(self.test.images01[k]), f"{100 * self.proba[k, read]:.0f}%")
+            item = QListWidgetItem(_icon(self.test.image01(k)), f"{100 * self.proba[k, read]:.0f}%")
             item.setToolTip(f"test image #{k}: true {true}, read as {read} with "
                             f"{100 * self.proba[k, read]:.1f}%. Click: put it on the canvas")
             self.grid.addItem(item)
@@ -152,7 +157,7 @@ class ErrorGallery(QDialog):
 
     def choose(self, row: int) -> None:
         """Put the ``row``-th image shown on the canvas (as a click does)."""
-        self.imageChosen.emit(self.test.images01[self.shown[row]].copy())
+        self.imageChosen.emit(np.array(self.test.image01(self.shown[row]), np.float32))
 
     def _clicked(self, item: QListWidgetItem) -> None:
         self.choose(self.grid.row(item))
