@@ -24,7 +24,7 @@ __all__ = ["curly_seven", "draw", "main"]
 def curly_seven() -> list[np.ndarray]:
     """Strokes (canvas points, 280x280) of a 7 with a bar and a curved stem, which the shipped
     model reads as a 3."""
-    a = np.radians(np.linspace(-40, 80, 30))
+    a = np.radians(np.linspace(-60, 80, 30))
     stem = np.stack([120 + 80 * np.cos(a), 150 + 95 * np.sin(a)], 1)
     return [np.array([[80.0, 60.0], [200.0, 55.0]]), np.concatenate([[[200.0, 57.0]], stem])]
 

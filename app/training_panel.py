@@ -430,13 +430,18 @@ class TrainingPanel(QWidget):
         self.trainingStarted.emit()
         self.worker.start(work)
 
+    def _unit(self) -> str:
+        """What an iteration is called in the current run's mode: an epoch in backprop mode."""
+        r = self._request
+        return "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
+
     def _on_event(self, ev) -> None:
         if isinstance(ev, Progress):
             self._show_progress(ev)
         elif isinstance(ev, IterationEnd):
             self.plots.add_iteration(ev)
             extra = f", loss {ev.loss:.5f}" if not math.isclose(ev.loss, ev.train_error) else ""
-            self._log(f"iteration {ev.iteration}: training error {ev.train_error:.5f}{extra} "
+            self._log(f"{self._unit()} {ev.iteration}: training error {ev.train_error:.5f}{extra} "
                       f"({ev.seconds:.1f} s, {ev.images_per_second:,.0f} img/s)")
         elif isinstance(ev, Evaluated):
             f = ev.figures
@@ -469,7 +474,7 @@ class TrainingPanel(QWidget):
         left = ((end - ev.iteration) * ev.total - ev.done) / ev.images_per_second \
             if ev.images_per_second > 0 else math.inf
         at_most = " at most" if r and r.settings.tol and r.epochs != 1 else ""
-        unit = "epoch" if r and r.settings.mode == "backprop" else "iteration"
+        unit = self._unit()
         self.progress_bar.setFormat(f"{ev.iteration + 1}/{end} · {ev.images_per_second:,.0f} img/s · "
                                     f"{_fmt_time(left)} left")      # short: fits a narrow bar
         self.progress_bar.setToolTip(f"{unit} {ev.iteration + 1} of {end}{at_most}, "
@@ -485,12 +490,12 @@ class TrainingPanel(QWidget):
             model.name = f"trained in the window ({r.settings.mode}, {model.record.iterations} iterations)"
             self.owner.set_model(model, unsaved=True)
         self.progress_bar.setFormat(f"{fin.reason.replace('_', ' ')} · {fin.iterations} "
-                                    f"iteration{'s' if fin.iterations != 1 else ''} · "
+                                    f"{self._unit()}{'s' if fin.iterations != 1 else ''} · "
                                     f"{fin.images_per_second:,.0f} img/s")
         if fin.reason in ("max_iter", "converged"):
             self.progress_bar.setValue(1000)
         err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
-        unit = "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
+        unit = self._unit()
         summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
                    f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
         if self._last_test is not None:
