@@ -201,14 +201,19 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def _save(args, model: Model) -> None:
+    """Save ``model`` to ``--save``, saying so; a failure is a CliError naming the path."""
+    from . import modelfile
+    try:
+        modelfile.save_model(model, args.save)
+    except (OSError, ValueError) as e:
+        raise CliError(f"could not save the model to {args.save}: {e}") from None
+    _say(args, f"saved the model to {args.save}")
+
+
 def _save_and_report(args, model: Model, data, wall: float) -> None:
     if getattr(args, "save", None):
-        from . import modelfile
-        try:
-            modelfile.save_model(model, args.save)
-        except (OSError, ValueError) as e:
-            raise CliError(f"could not save the model to {args.save}: {e}") from None
-        _say(args, f"saved the model to {args.save}")
+        _save(args, model)
     if args.json:
         print(json.dumps(_figures(model.record, data.source, wall_seconds=wall)))
 
@@ -346,11 +351,7 @@ def cmd_finetune(args) -> int:
     after = float((tuned.predict_proba(digits.images).argmax(1) == digits.labels).mean())
     _say(args, f"fine-tuned on {len(digits)} drawings in {seconds:.1f} s: they read "
                f"{100 * before:.1f}% before, {100 * after:.1f}% after")
-    try:
-        modelfile.save_model(tuned, args.save)
-    except (OSError, ValueError) as e:
-        raise CliError(f"could not save the model to {args.save}: {e}") from None
-    _say(args, f"saved the model to {args.save}")
+    _save(args, tuned)
     if args.json:
         print(json.dumps({"drawings": len(digits), "before": 100 * before, "after": 100 * after,
                           "seconds": seconds, "model": str(args.model) if args.model else "shipped",
