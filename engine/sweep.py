@@ -30,10 +30,13 @@ import threading
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .data import DataError
 from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["SweepError", "GET_EXTRA", "WORKER_ENV", "FIGURES", "parse_seeds", "parse_grid",
            "plan_runs", "run_key", "blas_threads", "run_one", "run_kept", "read_table", "write_table", "row_to_run",
@@ -270,7 +273,7 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
-def read_table(path) -> "pandas.DataFrame | None":  # noqa: F821
+def read_table(path) -> "pandas.DataFrame | None":
     """The runs already in the table at ``path`` (None if there is no file).
 
     Raises SweepError naming the file when it cannot be read or is not a sweep's table.
@@ -456,8 +459,8 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
     """``digitlab sweep``: plan, skip what the table holds, run the rest, summarise."""
     import contextlib
     try:
-        import distributed  # noqa: F401
         import pandas as pd
+        from distributed import as_completed
     except ImportError:
         raise SweepError(GET_EXTRA) from None
     if args.workers is not None and args.workers < 1:
@@ -495,7 +498,6 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
         with contextlib.ExitStack() as stack:
             client, where = _cluster(args, stack)
             print(f"running {len(todo)} on {where}; the table: {out}", flush=True)
-            from distributed import as_completed
             futures = {client.submit(run_one if recorder is None else run_kept, s, blas, pure=False,
                                      key=f"digitlab-run-{hashlib.sha1(run_key(s).encode()).hexdigest()[:16]}"): s
                        for s in todo}
