@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .data import DataError
 from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
+from .safefile import atomic_write
 
 if TYPE_CHECKING:
     import pandas
@@ -303,20 +304,14 @@ def read_table(path) -> "pandas.DataFrame | None":
 def write_table(df, path) -> None:
     """Write the table atomically (a temporary file in the same folder, then a rename)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if _is_parquet(path):
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        with atomic_write(path, SweepError) as fh:
+            if _is_parquet(path):
+                df.to_parquet(fh, index=False)
+            else:
+                df.to_csv(fh, index=False)
     except ImportError as e:
         raise SweepError(f"{path}: writing Parquet needs pyarrow ({e}); or use a .csv table") from None
-    except OSError as e:
-        raise SweepError(f"could not write the table {path}: {e}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _plain(v):

@@ -7,10 +7,11 @@ draws them as PNG images with matplotlib's Agg canvas (no pyplot, no global back
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .safefile import atomic_write
 
 __all__ = ["percentile_of", "summarize", "summary_lines", "save_plots"]
 
@@ -161,13 +162,8 @@ _CELL_FIGURES = ("runs", "percent_correct_mean", "percent_correct_sd", "argmax_a
 def _save(fig, path: Path) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format="png", dpi=110)
     return str(path)
 
 
