@@ -60,12 +60,8 @@ def pooled_pre(model: Model, images01) -> tuple[np.ndarray, np.ndarray]:
         ``max_k`` of the feature maps at each position, in the model's dtype.
     winner : ndarray of int, (N, P)
     """
-    fwd = model.forward(model.prepare(_batch(images01)), maps=True)
-    n = fwd.maps.shape[0]
-    k = fwd.maps.shape[1]
-    winner = fwd.winner.reshape(n, -1)
-    m = np.take_along_axis(fwd.maps.reshape(n, k, -1), winner[:, None, :], axis=1)[:, 0]
-    return m, winner
+    fwd = model.forward(model.prepare(_batch(images01)), pooled_tanh=False, maps=True)
+    return fwd.pooled, fwd.winner.reshape(len(fwd.pooled), -1)
 
 
 def head(model: Model, m: np.ndarray, hidden_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
