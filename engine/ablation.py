@@ -220,13 +220,13 @@ def kernel_ranking(model: Model, images01: np.ndarray, labels: np.ndarray, chunk
         rows = delta.ravel()[order][:, None] * p["W1"][order % P]        # (n*P, H)
         change = np.zeros((n * k, z1.shape[1]), dtype=z1.dtype)
         change[key_sorted[starts]] = np.add.reduceat(rows, starts, axis=0)
-        z1_without = z1[:, None, :] + change.reshape(n, k, -1)          # (n, k, H)
-        hidden = np.tanh(z1_without)
-        z2 = hidden @ p["W2"]
+        z1_both = np.concatenate([z1[:, None, :], z1[:, None, :] + change.reshape(n, k, -1)], axis=1)
+        z2 = np.tanh(z1_both) @ p["W2"]                                # (n, 1+k, 10): intact, without i
         if "b2" in p:
             z2 = z2 + p["b2"]
-        right += np.sum(z2.argmax(axis=2) == y[:, None], axis=0)
-        right_all += int(np.sum(head(model, first)[1].argmax(axis=1) == y))
+        hit = z2.argmax(axis=2) == y[:, None]
+        right_all += int(np.sum(hit[:, 0]))
+        right += np.sum(hit[:, 1:], axis=0)
     total = max(len(labels), 1)
     without = right / total
     acc = right_all / total
