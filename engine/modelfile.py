@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import Config, Model, Normalisation
+from .model import Config, Model, Normalisation, kernel_side
 from .record import Record, RecordError
 from .resources import SHIPPED_MODEL
 from . import csvmatrix
@@ -487,9 +487,10 @@ def _load_csv(folder: Path) -> Model:
 def _infer_config(mats: dict, paths: dict) -> Config:
     """The article's trio: the configuration from the three shapes (28x28 images, 10 classes)."""
     k, ff = mats["K"].shape
-    f = math.isqrt(ff)
-    if f * f != ff:
-        raise ModelFileError(f"{paths['K']}: {ff} columns is not a square kernel (f*f)")
+    try:
+        f = kernel_side(ff)
+    except ValueError:
+        raise ModelFileError(f"{paths['K']}: {ff} columns is not a square kernel (f*f)") from None
     if f > _IMAGE_SIZE:
         raise ModelFileError(f"{paths['K']}: {f}x{f} kernels are larger than the 28x28 images")
     P = (_IMAGE_SIZE - f + 1) ** 2
