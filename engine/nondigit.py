@@ -157,7 +157,8 @@ def fit_detector(model: Model, digits: np.ndarray, others: np.ndarray, *, check:
         ``{"w": list (H + 4), "b": float, "mean": list, "scale": list, "threshold": float}``,
         JSON-ready (it is kept in the model's record, ``record.notes["nondigit"]``).
     """
-    F = np.concatenate([features(model, digits), features(model, others)])
+    Fd = features(model, digits)
+    F = np.concatenate([Fd, features(model, others)])
     y = np.r_[np.ones(len(digits)), np.zeros(len(others))]
     weight = np.where(y == 1, 0.5 / len(digits), 0.5 / len(others))
     mean, scale = F.mean(0), F.std(0) + 1e-6
@@ -175,7 +176,7 @@ def fit_detector(model: Model, digits: np.ndarray, others: np.ndarray, *, check:
         w -= step[:-1]
         b -= step[-1]
     det = {"w": w.tolist(), "b": float(b), "mean": mean.tolist(), "scale": scale.tolist(), "threshold": 0.0}
-    s = _score(det, features(model, digits if check is None else check))
+    s = _score(det, Fd if check is None else features(model, check))
     det["threshold"] = float(np.quantile(s, 1 - keep))
     return det
 
