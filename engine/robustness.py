@@ -134,8 +134,9 @@ def warped(image: np.ndarray, angles_deg, scales, centre: tuple[float, float]) -
 
 
 def _grow(img: np.ndarray, op) -> np.ndarray:
-    """One step of a grey dilation (``op=np.maximum``) or erosion (``np.minimum``),
-    alternating a 3x3 square and a plus so that repeated steps approach a disc."""
+    """One step of a grey dilation (``op=np.maximum``) or erosion (``np.minimum``) of ``img``
+    ``(H, W)`` by a plus (the centre and its four neighbours); :func:`thickened` alternates it
+    with :func:`_grow_square` so that repeated steps approach a disc."""
     fill = 0.0 if op is np.maximum else 1.0
     p = np.pad(img, 1, constant_values=fill)
     c = p[1:-1, 1:-1]
@@ -144,6 +145,7 @@ def _grow(img: np.ndarray, op) -> np.ndarray:
 
 
 def _grow_square(img: np.ndarray, op) -> np.ndarray:
+    """One step of a grey dilation or erosion of ``img`` ``(H, W)`` by a 3x3 square (see :func:`_grow`)."""
     fill = 0.0 if op is np.maximum else 1.0
     p = np.pad(img, 1, constant_values=fill)
     rows = op(op(p[:-2], p[1:-1]), p[2:])
