@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QListWidget, QListWidgetItem,
                                QVBoxLayout)
 
 from engine.evaluate import confusion_matrix
 
 from .jobs import RunEnded
+from .qimages import gray_qimage
 
 __all__ = ["TestSet", "misread", "ErrorGallery", "GalleryWiring", "attach_gallery"]
 
@@ -89,9 +90,8 @@ def misread(proba: np.ndarray, labels: np.ndarray, true: int, read: int) -> np.n
 
 
 def _icon(image01: np.ndarray, side: int = 56) -> QIcon:
-    a = np.ascontiguousarray(np.clip(image01, 0, 1) * 255, np.uint8)
-    img = QImage(a.data, a.shape[1], a.shape[0], a.shape[1], QImage.Format_Grayscale8).copy()
-    return QIcon(QPixmap.fromImage(img.scaled(side, side, Qt.KeepAspectRatio, Qt.FastTransformation)))
+    img = gray_qimage(image01).scaled(side, side, Qt.KeepAspectRatio, Qt.FastTransformation)
+    return QIcon(QPixmap.fromImage(img))
 
 
 class ErrorGallery(QDialog):
