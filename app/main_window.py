@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from engine.preprocess import to_mnist
 from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
+from .docks import add_dock
 from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
@@ -145,26 +146,15 @@ class MainWindow(QMainWindow):
         """What the net sees; the training panel (in a scroll area: its minimum width must
         not force the window's)."""
         self.net_view = NetView()
-        self.net_dock = QDockWidget("What the net sees", self)
-        self.net_dock.setObjectName("netDock")
-        self.net_dock.setWidget(self.net_view)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.net_dock)
+        self.net_dock = add_dock(self, "What the net sees", "netDock", self.net_view)
         self.training_panel = TrainingPanel(self.owner, self.prompts)
-        self.train_dock = QDockWidget("Train", self)
-        self.train_dock.setObjectName("trainDock")
         self.train_scroll = QScrollArea()
         self.train_scroll.setWidgetResizable(True)
         self.train_scroll.setFrameShape(QScrollArea.NoFrame)
         self.train_scroll.setWidget(self.training_panel)
-        self.train_dock.setWidget(self.train_scroll)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.train_dock)
-        self.tabifyDockWidget(self.net_dock, self.train_dock)
+        self.train_dock = add_dock(self, "Train", "trainDock", self.train_scroll, tab_with=self.net_dock)
         self.explain_panel = ExplainPanel()
-        self.explain_dock = QDockWidget("Why?", self)
-        self.explain_dock.setObjectName("explainDock")
-        self.explain_dock.setWidget(self.explain_panel)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
-        self.tabifyDockWidget(self.train_dock, self.explain_dock)
+        self.explain_dock = add_dock(self, "Why?", "explainDock", self.explain_panel, tab_with=self.train_dock)
         self.teach_panel, self.teach_dock = install_teach(self)
         self.net_dock.raise_()
         self.status_model = QLabel()

@@ -15,13 +15,14 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
 
 from engine.events import IterationEnd
 from engine.record import TestFigures
 from engine.snapshots import Timeline
 
+from .docks import add_dock
 from .jobs import RunRecorded
 
 __all__ = ["TimelinePanel", "TimelineWiring", "attach_timeline"]
@@ -260,11 +261,7 @@ class TimelineWiring(QObject):
 def attach_timeline(window) -> TimelineWiring:
     """Add the Timeline dock to ``window`` (a :class:`app.main_window.MainWindow`)."""
     panel = TimelinePanel()
-    dock = QDockWidget("Timeline", window)
-    dock.setObjectName("timelineDock")
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    dock.hide()
+    dock = add_dock(window, "Timeline", "timelineDock", panel, Qt.BottomDockWidgetArea, hidden=True)
     window.timeline_panel, window.timeline_dock = panel, dock
     wiring = TimelineWiring(window, panel)
     window.timeline_wiring = wiring
