@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
@@ -71,8 +71,15 @@ class MainWindow(QMainWindow):
         The model that reads the drawing, its path and whether it is saved.
     stop_wait_seconds : float
         How long closing waits for the training thread to stop before quitting without it.
+
+    Signals
+    -------
+    inputRead(object)
+        After each reading: the network's input for the drawing, ``(28, 28)`` float32 in
+        [0, 1] (what :meth:`network_input` returned for it).
     """
 
+    inputRead = Signal(object)
     stop_wait_seconds = 5.0
 
     def __init__(self, model: Model | None = None, settings: QSettings | None = None,
@@ -481,6 +488,7 @@ class MainWindow(QMainWindow):
         self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
+        self.inputRead.emit(x)
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)

@@ -183,10 +183,6 @@ class TimelineWiring(QObject):
     def __init__(self, window, panel: TimelinePanel):
         super().__init__(window)
         self.window, self.panel = window, panel
-        self._drawing_timer = QTimer(self)
-        self._drawing_timer.setSingleShot(True)
-        self._drawing_timer.setInterval(150)
-        self._drawing_timer.timeout.connect(self._drawing_changed)
         plots = window.training_panel.plots
         self._shown_test = False
         self.markers = []
@@ -200,19 +196,13 @@ class TimelineWiring(QObject):
         window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
         window.training_panel.trainingStarted.connect(self.forget_shown)
         window.training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
-        window.canvas.imageChanged.connect(self._drawing_timer.start)
-        window.canvas.strokeFinished.connect(self._drawing_changed)
-        window.act_preprocess.toggled.connect(lambda _on: self._drawing_changed())
+        window.inputRead.connect(panel.set_drawing)         # (each reading's input: not made again)
 
     def _event(self, ev) -> None:
         if isinstance(ev, RunRecorded) and ev.timeline is not None and len(ev.timeline):
             self.panel.set_timeline(ev.timeline, "the last run")
             if ev.message:
                 self.window.training_panel._log(ev.message)
-
-    def _drawing_changed(self) -> None:
-        self._drawing_timer.stop()
-        self.panel.set_drawing(self.window.network_input())
 
     def forget_shown(self) -> None:
         """The Train tab's confusion matrix was drawn by someone else (a new run)."""
@@ -234,7 +224,6 @@ class TimelineWiring(QObject):
                                                    row.get("percent_correct") or np.nan,
                                                    row["argmax_accuracy"]))
         self.panel.set_timeline(timeline, source)
-        self._drawing_changed()
 
     def show_point(self, i: int) -> None:
         """Every view shows snapshot ``i`` (the last one: the current model again)."""
