@@ -114,10 +114,6 @@ class DrawingCanvas(QWidget):
         a = a.reshape(img.height(), img.bytesPerLine())[:, :img.width()]
         return a.astype(np.float32) / np.float32(255.0)
 
-    def qimage(self) -> QImage:
-        """A copy of the backing image (Format_Grayscale8)."""
-        return self._image.copy()
-
     def canvas_size(self) -> int:
         """Side of the backing image in canvas pixels."""
         return self._size
