@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.last_forward = None
         self._net_pending = None
         self._explained_model = None
+        self._explained_drawing = None     # (input, canvas image, preprocess) last sent to the Why? dock
         self.warmup = WarmUp()
         self.setWindowIcon(app_icon())
         self._build_drawing()
@@ -493,17 +494,24 @@ class MainWindow(QMainWindow):
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
         if self.extras.explain_shown():        # explanations only while their dock shows
-            self._explain()
+            self._explain(force=False)
 
     # ================================================================== explanations
-    def _explain(self) -> None:
+    def _explain(self, force: bool = True) -> None:
         """Send the current model (not a live training snapshot) and the drawing to the
-        explanations panel, which computes off the GUI thread."""
+        explanations panel, which computes off the GUI thread. ``force`` False: only if
+        the model or the drawing changed since last sent (a training snapshot or a step
+        of the timeline reads the drawing again, but explains nothing new)."""
         model = self.owner.model()
+        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
+        sent = self._explained_drawing
+        if (not force and model is self._explained_model and sent is not None and sent[2] == pre
+                and np.array_equal(sent[0], self.last_input) and np.array_equal(sent[1], img)):
+            return
         if model is not None and model is not self._explained_model:
             self._explained_model = model
             self.explain_panel.set_model(model)
-        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
+        self._explained_drawing = (self.last_input, img, pre)
         self.explain_panel.set_drawing(self.last_input, img, pre)
 
     def _explain_visible(self, visible: bool) -> None:
