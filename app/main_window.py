@@ -151,8 +151,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
     def _build_docks(self) -> None:
-        """What the net sees; the training panel (in a scroll area: its minimum width must
-        not force the window's)."""
+        """The docks on the right, tabbed: What the net sees, Train (in a scroll area: its
+        minimum width must not force the window's), Why? and Teach; the status bar's model label."""
         self.net_view = NetView()
         self.net_dock = add_dock(self, "What the net sees", "netDock", self.net_view)
         self.training_panel = TrainingPanel(self.owner, self.prompts)
