@@ -9,6 +9,8 @@ from PySide6.QtGui import (QColor, QCursor, QImage, QKeySequence, QPainter, QPai
                            QPen, QPixmap)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .qimages import gray_qimage, rgba_qimage
+
 __all__ = ["DrawingCanvas", "Stroke", "DEFAULT_BRUSH_WIDTH", "CANVAS_SIZE"]
 
 CANVAS_SIZE = 280
@@ -112,10 +114,6 @@ class DrawingCanvas(QWidget):
         a = a.reshape(img.height(), img.bytesPerLine())[:, :img.width()]
         return a.astype(np.float32) / np.float32(255.0)
 
-    def qimage(self) -> QImage:
-        """A copy of the backing image (Format_Grayscale8)."""
-        return self._image.copy()
-
     def canvas_size(self) -> int:
         """Side of the backing image in canvas pixels."""
         return self._size
@@ -192,10 +190,7 @@ class DrawingCanvas(QWidget):
         image01 : ndarray, (h, w)
             White ink (1) on black (0); scaled to the canvas (a 28x28 MNIST digit fills it).
         """
-        a = np.ascontiguousarray(np.clip(np.asarray(image01, np.float64), 0, 1) * 255, np.uint8)
-        h, w = a.shape
-        img = QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
-        self._background = img.scaled(self._size, self._size, Qt.IgnoreAspectRatio,
+        self._background = gray_qimage(image01).scaled(self._size, self._size, Qt.IgnoreAspectRatio,
                                       Qt.SmoothTransformation).convertToFormat(QImage.Format_Grayscale8)
         self._strokes.clear()
         self._current = None
@@ -207,9 +202,7 @@ class DrawingCanvas(QWidget):
         if rgba is None:
             self._overlay = None
         else:
-            a = np.ascontiguousarray(rgba, dtype=np.uint8)
-            h, w = a.shape[:2]
-            self._overlay = QImage(a.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+            self._overlay = rgba_qimage(rgba)
         self.update()
 
     def overlay(self) -> QImage | None:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QListView, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from engine.collection import Collection, CollectionError, load_collection, save_collection
+
+from .qimages import gray_qimage
 
 __all__ = ["CollectionView", "thumbnail"]
 
@@ -15,10 +17,7 @@ _FILTER = "Digitlab collections (*.npz)"
 
 def thumbnail(image28: np.ndarray, scale: int = 2) -> QPixmap:
     """A 28x28 drawing ``(28, 28)`` in [0, 1] as a pixmap ``scale`` times larger."""
-    a = np.ascontiguousarray(np.kron(np.round(np.clip(image28, 0, 1) * 255).astype(np.uint8),
-                                     np.ones((scale, scale), np.uint8)))
-    img = QImage(a.data, a.shape[1], a.shape[0], a.shape[1], QImage.Format_Grayscale8)
-    return QPixmap.fromImage(img.copy())
+    return QPixmap.fromImage(gray_qimage(np.kron(image28, np.ones((scale, scale)))))
 
 
 class CollectionView(QWidget):

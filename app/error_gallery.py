@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QListWidget, QListWidgetItem,
                                QVBoxLayout)
 
 from engine.evaluate import confusion_matrix
 
 from .jobs import RunEnded
+from .qimages import gray_qimage
 
 __all__ = ["TestSet", "misread", "ErrorGallery", "GalleryWiring", "attach_gallery"]
 
@@ -89,9 +90,8 @@ def misread(proba: np.ndarray, labels: np.ndarray, true: int, read: int) -> np.n
 
 
 def _icon(image01: np.ndarray, side: int = 56) -> QIcon:
-    a = np.ascontiguousarray(np.clip(image01, 0, 1) * 255, np.uint8)
-    img = QImage(a.data, a.shape[1], a.shape[0], a.shape[1], QImage.Format_Grayscale8).copy()
-    return QIcon(QPixmap.fromImage(img.scaled(side, side, Qt.KeepAspectRatio, Qt.FastTransformation)))
+    img = gray_qimage(image01).scaled(side, side, Qt.KeepAspectRatio, Qt.FastTransformation)
+    return QIcon(QPixmap.fromImage(img))
 
 
 class ErrorGallery(QDialog):
@@ -171,6 +171,7 @@ class GalleryWiring(QObject):
         self.window = window
         self.run_test: TestSet | None = None
         self.gallery: ErrorGallery | None = None
+        self._sample: tuple | None = None          # (model, its TestSet of the bundled sample)
         window.training_panel.eventShown.connect(self._event)
         plot = window.training_panel.plots.confusion_plot
         plot.scene().sigMouseClicked.connect(self._confusion_clicked)
@@ -183,25 +184,34 @@ class GalleryWiring(QObject):
                 description=f"Test set of the last run ({d.description})")
 
     def test_set(self, model) -> TestSet:
-        """The last run's test set, else the bundled sample's test digits."""
+        """The last run's test set, else the bundled sample's test digits (made once for
+        each model)."""
         if self.run_test is not None:
             return self.run_test
-        from engine.data import load_sample
-        ds = load_sample()
-        images01 = ds.test_images.astype(np.float32) / 255
-        return TestSet(model.norm.apply(ds.test_images, model.dtype), ds.test_labels.astype(np.int64),
-                       images01, True, "The bundled sample's test digits")
+        if self._sample is None or self._sample[0] is not model:
+            from engine.data import load_sample
+            ds = load_sample()
+            images01 = ds.test_images.astype(np.float32) / 255
+            self._sample = (model, TestSet(model.norm.apply(ds.test_images, model.dtype),
+                                           ds.test_labels.astype(np.int64), images01, True,
+                                           "The bundled sample's test digits"))
+        return self._sample[1]
 
     def open(self, cell: tuple[int, int] | None = None) -> ErrorGallery:
-        """Open the gallery for the model that reads the drawing (at ``cell``, if given)."""
+        """Open the gallery for the model that reads the drawing (at ``cell``, if given).
+        The gallery already open for the same model and test set shows the cell: the
+        whole test set is read again only when one of them changed."""
         model = self.window.view_model()
-        if self.gallery is not None:
-            self.gallery.close()
-        g = self.gallery = ErrorGallery(model, self.test_set(model), self.window)
-        g.imageChosen.connect(self.put_on_canvas)
+        test, g = self.test_set(model), self.gallery
+        if g is None or g.model is not model or g.test is not test:
+            if g is not None:
+                g.close()
+            g = self.gallery = ErrorGallery(model, test, self.window)
+            g.imageChosen.connect(self.put_on_canvas)
         if cell is not None:
             g.show_cell(*cell)
         g.show()
+        g.raise_()
         return g
 
     def put_on_canvas(self, image01: np.ndarray) -> None:

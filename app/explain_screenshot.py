@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     from engine.preprocess import to_mnist
     from .explain_panel import ExplainPanel
     from .explain_views import composite
+    from .qimages import rgba_qimage
     model = engine.load_model()
     canvas = draw(curly_seven())
     x28 = to_mnist(canvas)
@@ -90,9 +91,8 @@ def main(argv=None) -> int:
     wait_for(panel.dataReady)
     panel.set_drawing(x28, canvas)
     overlay = wait_for(panel.overlayChanged)[0]
-    rgb = np.ascontiguousarray(composite(canvas, overlay))
-    from PySide6.QtGui import QImage
-    view.setPixmap(QPixmap.fromImage(QImage(rgb.data, 280, 280, 3 * 280, QImage.Format_RGB888).copy()))
+    rgb = composite(canvas, overlay)
+    view.setPixmap(QPixmap.fromImage(rgba_qimage(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]))))
     if args.robustness:
         panel.tabs.setCurrentIndex(1)
         panel.robust_button.click()

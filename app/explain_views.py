@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from engine.backmap import attribution_rgba
 
-__all__ = ["AttributionView", "DigitGrid", "Gallery", "HiddenMap", "CLASS_COLOURS", "gray_qimage", "rgba_qimage",
+from .qimages import gray_qimage
+
+__all__ = ["AttributionView", "DigitGrid", "Gallery", "HiddenMap", "CLASS_COLOURS",
            "composite",
            "kernel_icon_image"]
 
@@ -18,13 +20,6 @@ CLASS_COLOURS = np.array([[31, 119, 180, 255], [255, 127, 14, 255], [44, 160, 44
                           [148, 103, 189, 255], [140, 86, 75, 255], [227, 119, 194, 255], [127, 127, 127, 255],
                           [188, 189, 34, 255], [23, 190, 207, 255]], dtype=np.uint8)
 """One colour a class (a ten-colour categorical palette): ``(10, 4)`` uint8 RGBA."""
-
-
-def gray_qimage(image01: np.ndarray) -> QImage:
-    """A copy of ``image01`` (h, w) in [0, 1] as a grayscale QImage."""
-    a = np.ascontiguousarray(np.clip(np.asarray(image01) * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    h, w = a.shape
-    return QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
 
 
 class AttributionView(pg.GraphicsLayoutWidget):
@@ -264,14 +259,6 @@ def kernel_icon_image(kernel: np.ndarray, size: int = 20) -> QImage:
     span = k.max() - k.min()
     img = gray_qimage((k - k.min()) / span if span > 0 else np.zeros_like(k))
     return img.scaled(size, size, Qt.IgnoreAspectRatio, Qt.FastTransformation)
-
-
-def rgba_qimage(rgba: np.ndarray) -> QImage:
-    """A copy of an RGBA array ``(H, W, 4)`` uint8 (straight alpha) as a QImage, ready for
-    ``QPainter.drawImage`` over the canvas (e.g. scaled to the canvas's target rectangle)."""
-    a = np.ascontiguousarray(rgba, dtype=np.uint8)
-    h, w = a.shape[:2]
-    return QImage(a.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
 
 
 def composite(image01: np.ndarray, rgba: np.ndarray | None) -> np.ndarray:

@@ -9,7 +9,6 @@ and ``report(event)`` for callbacks that cannot yield.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -122,10 +121,8 @@ class DataCache:
         if self.data is not None and self.key == settings.data_key():
             return self.data
         self.data = None
-        kwargs = {"progress": lambda done, total: not control.stop_requested()}
-        if "should_stop" in inspect.signature(load_data).parameters:
-            kwargs["should_stop"] = control.stop_requested
-        data = prepare(settings, load_data(settings, **kwargs))
+        data = prepare(settings, load_data(settings, lambda done, total: not control.stop_requested(),
+                                           should_stop=control.stop_requested))
         self.key, self.data = settings.data_key(), data
         return data
 

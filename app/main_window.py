@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from engine.preprocess import to_mnist
 from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
+from .docks import add_dock
 from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
@@ -70,8 +71,15 @@ class MainWindow(QMainWindow):
         The model that reads the drawing, its path and whether it is saved.
     stop_wait_seconds : float
         How long closing waits for the training thread to stop before quitting without it.
+
+    Signals
+    -------
+    inputRead(object)
+        After each reading: the network's input for the drawing, ``(28, 28)`` float32 in
+        [0, 1] (what :meth:`network_input` returned for it).
     """
 
+    inputRead = Signal(object)
     stop_wait_seconds = 5.0
 
     def __init__(self, model: Model | None = None, settings: QSettings | None = None,
@@ -86,6 +94,7 @@ class MainWindow(QMainWindow):
         self.last_forward = None
         self._net_pending = None
         self._explained_model = None
+        self._explained_drawing = None     # (input, canvas image, preprocess) last sent to the Why? dock
         self.warmup = WarmUp()
         self.setWindowIcon(app_icon())
         self._build_drawing()
@@ -142,29 +151,18 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
     def _build_docks(self) -> None:
-        """What the net sees; the training panel (in a scroll area: its minimum width must
-        not force the window's)."""
+        """The docks on the right, tabbed: What the net sees, Train (in a scroll area: its
+        minimum width must not force the window's), Why? and Teach; the status bar's model label."""
         self.net_view = NetView()
-        self.net_dock = QDockWidget("What the net sees", self)
-        self.net_dock.setObjectName("netDock")
-        self.net_dock.setWidget(self.net_view)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.net_dock)
+        self.net_dock = add_dock(self, "What the net sees", "netDock", self.net_view)
         self.training_panel = TrainingPanel(self.owner, self.prompts)
-        self.train_dock = QDockWidget("Train", self)
-        self.train_dock.setObjectName("trainDock")
         self.train_scroll = QScrollArea()
         self.train_scroll.setWidgetResizable(True)
         self.train_scroll.setFrameShape(QScrollArea.NoFrame)
         self.train_scroll.setWidget(self.training_panel)
-        self.train_dock.setWidget(self.train_scroll)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.train_dock)
-        self.tabifyDockWidget(self.net_dock, self.train_dock)
+        self.train_dock = add_dock(self, "Train", "trainDock", self.train_scroll, tab_with=self.net_dock)
         self.explain_panel = ExplainPanel()
-        self.explain_dock = QDockWidget("Why?", self)
-        self.explain_dock.setObjectName("explainDock")
-        self.explain_dock.setWidget(self.explain_panel)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.explain_dock)
-        self.tabifyDockWidget(self.train_dock, self.explain_dock)
+        self.explain_dock = add_dock(self, "Why?", "explainDock", self.explain_panel, tab_with=self.train_dock)
         self.teach_panel, self.teach_dock = install_teach(self)
         self.net_dock.raise_()
         self.status_model = QLabel()
@@ -491,21 +489,29 @@ class MainWindow(QMainWindow):
         self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
+        self.inputRead.emit(x)
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
         self.training_panel.show_reading(self.last_proba)
         if self.extras.explain_shown():        # explanations only while their dock shows
-            self._explain()
+            self._explain(force=False)
 
     # ================================================================== explanations
-    def _explain(self) -> None:
+    def _explain(self, force: bool = True) -> None:
         """Send the current model (not a live training snapshot) and the drawing to the
-        explanations panel, which computes off the GUI thread."""
+        explanations panel, which computes off the GUI thread. ``force`` False: only if
+        the model or the drawing changed since last sent (a training snapshot or a step
+        of the timeline reads the drawing again, but explains nothing new)."""
         model = self.owner.model()
+        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
+        sent = self._explained_drawing
+        if (not force and model is self._explained_model and sent is not None and sent[2] == pre
+                and np.array_equal(sent[0], self.last_input) and np.array_equal(sent[1], img)):
+            return
         if model is not None and model is not self._explained_model:
             self._explained_model = model
             self.explain_panel.set_model(model)
-        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
+        self._explained_drawing = (self.last_input, img, pre)
         self.explain_panel.set_drawing(self.last_input, img, pre)
 
     def _explain_visible(self, visible: bool) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from engine import runs as eruns
 
+from .docks import add_dock
 from .jobs import RunRecorded
 from .sweeps_view import SweepsPanel
 
@@ -241,11 +242,7 @@ class _RunsWiring(QObject):
 def attach_runs(window) -> RunsView:
     """Add the Runs dock to ``window``; the view follows the training panel's runs folder."""
     view = RunsView(window, window.training_panel.runs_dir)
-    dock = QDockWidget("Runs", window)
-    dock.setObjectName("runsDock")
-    dock.setWidget(view)
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    dock.hide()
+    dock = add_dock(window, "Runs", "runsDock", view, Qt.BottomDockWidgetArea, hidden=True)
     window.runs_view, window.runs_dock = view, dock
     window.runs_wiring = _RunsWiring(window, view)
     return view

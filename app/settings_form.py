@@ -119,7 +119,6 @@ class SettingsForm(QWidget):
             if f.name == "path":
                 forms[group].addRow("", self._path_buttons())
         lay.addStretch(1)
-        self._quiet = False
         self.set_settings(settings)
 
     # -- building -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from engine.collection import Collection, CollectionError, load_collection, save
 from engine.model import Model
 
 from .collection_view import CollectionView
+from .docks import add_dock
 from .model_owner import ModelOwner
 from .worker import GeneratorWorker
 
@@ -301,14 +302,10 @@ def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
         return x if np.any(x > 0) else None
 
     panel = TeachPanel(window.owner, window.prompts, drawing, window.canvas.clear, path)
-    dock = QDockWidget("Teach", window)
-    dock.setObjectName("teachDock")
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setWidget(panel)
-    dock.setWidget(scroll)
-    window.addDockWidget(Qt.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.explain_dock, dock)
+    dock = add_dock(window, "Teach", "teachDock", scroll, tab_with=window.explain_dock)
     panel.statusMessage.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
     def use_in_training(file: str) -> None:

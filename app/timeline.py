@@ -15,13 +15,14 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
 
 from engine.events import IterationEnd
 from engine.record import TestFigures
 from engine.snapshots import Timeline
 
+from .docks import add_dock
 from .jobs import RunRecorded
 
 __all__ = ["TimelinePanel", "TimelineWiring", "attach_timeline"]
@@ -182,10 +183,6 @@ class TimelineWiring(QObject):
     def __init__(self, window, panel: TimelinePanel):
         super().__init__(window)
         self.window, self.panel = window, panel
-        self._drawing_timer = QTimer(self)
-        self._drawing_timer.setSingleShot(True)
-        self._drawing_timer.setInterval(150)
-        self._drawing_timer.timeout.connect(self._drawing_changed)
         plots = window.training_panel.plots
         self._shown_test = False
         self.markers = []
@@ -199,19 +196,13 @@ class TimelineWiring(QObject):
         window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
         window.training_panel.trainingStarted.connect(self.forget_shown)
         window.training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
-        window.canvas.imageChanged.connect(self._drawing_timer.start)
-        window.canvas.strokeFinished.connect(self._drawing_changed)
-        window.act_preprocess.toggled.connect(lambda _on: self._drawing_changed())
+        window.inputRead.connect(panel.set_drawing)         # (each reading's input: not made again)
 
     def _event(self, ev) -> None:
         if isinstance(ev, RunRecorded) and ev.timeline is not None and len(ev.timeline):
             self.panel.set_timeline(ev.timeline, "the last run")
             if ev.message:
                 self.window.training_panel._log(ev.message)
-
-    def _drawing_changed(self) -> None:
-        self._drawing_timer.stop()
-        self.panel.set_drawing(self.window.network_input())
 
     def forget_shown(self) -> None:
         """The Train tab's confusion matrix was drawn by someone else (a new run)."""
@@ -233,7 +224,6 @@ class TimelineWiring(QObject):
                                                    row.get("percent_correct") or np.nan,
                                                    row["argmax_accuracy"]))
         self.panel.set_timeline(timeline, source)
-        self._drawing_changed()
 
     def show_point(self, i: int) -> None:
         """Every view shows snapshot ``i`` (the last one: the current model again)."""
@@ -260,11 +250,7 @@ class TimelineWiring(QObject):
 def attach_timeline(window) -> TimelineWiring:
     """Add the Timeline dock to ``window`` (a :class:`app.main_window.MainWindow`)."""
     panel = TimelinePanel()
-    dock = QDockWidget("Timeline", window)
-    dock.setObjectName("timelineDock")
-    dock.setWidget(panel)
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    dock.hide()
+    dock = add_dock(window, "Timeline", "timelineDock", panel, Qt.BottomDockWidgetArea, hidden=True)
     window.timeline_panel, window.timeline_dock = panel, dock
     wiring = TimelineWiring(window, panel)
     window.timeline_wiring = wiring

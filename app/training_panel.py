@@ -450,8 +450,7 @@ class TrainingPanel(QWidget):
             self._log(f"    test error {f.test_error:.5f}, arg-max accuracy {f.argmax_accuracy:.2f}%, "
                       f"percent correct (article's rule) {f.percent_correct:.2f}%")
         elif isinstance(ev, Snapshot):
-            self.plots.show_kernels(ev.model)
-            self.owner.set_live(ev.model)
+            self.owner.set_live(ev.model)      # its modelChanged redraws the kernels
         elif isinstance(ev, RunEnded):
             self._run_ended(ev)
         elif isinstance(ev, DownloadProgress):

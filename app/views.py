@@ -208,9 +208,7 @@ class NetView(QWidget):
         self._arch = None
         self._selected = -1
         self._colours = np.zeros((0, 4), np.uint8)
-        base, text = _palette_colours(self)
-        self._text = text
-
+        base = _palette_colours(self)[0]
         self.kernels_widget = pg.GraphicsLayoutWidget()
         self.maps_widget = pg.GraphicsLayoutWidget()
         self.winner_widget = pg.GraphicsLayoutWidget()
@@ -323,11 +321,6 @@ class NetView(QWidget):
     def map_cells(self) -> list:
         """QRectF of each kernel's feature-map cell (number and map) in the maps mosaic."""
         return self.maps.cells
-
-    @property
-    def _mosaic_geom(self):
-        """``(rows, cols, r, gap, band)`` of the feature-map mosaic."""
-        return self.maps.geom
 
     def _build(self, k: int, f: int, r: int) -> None:
         """(Re)create the grids for ``k`` kernels of side ``f`` and maps of side ``r``."""
