@@ -16,7 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 __all__ = ["curly_seven", "draw", "main"]
 
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--why-not", type=int, default=None, help="explain this class instead of the reading")
     ap.add_argument("--robustness", action="store_true", help="show the Robustness tab, tested")
     args = ap.parse_args(argv)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     import engine
     from engine.preprocess import to_mnist
     from .explain_panel import ExplainPanel

@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 
 def record_runs(runs_dir: Path, data_path: str | None) -> None:
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", help="MNIST (a folder of IDX files or mnist.npz); default: auto")
     ap.add_argument("--out", default="docs")
     args = ap.parse_args(argv)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DIGITLAB_RUNS_DIR"] = str(Path(tmp) / "runs")
         record_runs(Path(tmp) / "runs", args.data)

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from engine.preprocess import to_mnist
 from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
+from .gc_guard import qt_application
 from .docks import add_dock
 from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
@@ -578,7 +579,7 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     settings are written.
     """
     argv = list(sys.argv if argv is None else argv) or ["digitlab"]
-    app = QApplication.instance() or QApplication(argv)
+    app = qt_application(argv)     # cyclic garbage is collected on this thread only
     app.setApplicationName("Digitlab")
     app.setOrganizationName("Digitlab")
     app.setWindowIcon(app_icon())

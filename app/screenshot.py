@@ -17,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 
 def three(n: int = 40) -> np.ndarray:
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help="model file (default: the shipped model)")
     ap.add_argument("--kernel", type=int, default=3, help="kernel to highlight (1-based; 0: none)")
     args = ap.parse_args(argv)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     from .main_window import MainWindow
     from .prompts import NoPrompts
     import engine

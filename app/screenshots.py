@@ -26,8 +26,8 @@ SHOTS = [(1366, 768, "light", "docs/screenshot-1366-light.png"),
 def _child(theme: str, out: str) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
-    qapp = QApplication.instance() or QApplication([])
+    from app.gc_guard import qt_application
+    qapp = qt_application()
     from .main_window import MainWindow
     from .prompts import NoPrompts
     from .screenshot import draw_strokes, three

@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 
 def _draw(w, strokes_) -> None:
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help="model file (default: the shipped model)")
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args(argv)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     import engine
     from engine import strokes
     from .main_window import MainWindow

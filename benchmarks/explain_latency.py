@@ -17,7 +17,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 
 def stats(times) -> str:
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args(argv)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     import engine
     from engine.preprocess import to_mnist
     from app.explain_screenshot import curly_seven, wait_for

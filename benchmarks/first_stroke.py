@@ -45,7 +45,8 @@ def measure() -> dict:
     from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
-    app = QApplication.instance() or QApplication([])
+    from app.gc_guard import qt_application
+    app = qt_application()
     from app.main_window import MainWindow
     from app.prompts import NoPrompts
     tmp = tempfile.mkdtemp()

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import app  # noqa: E402,F401  (the PySide6 reference-count guard)
 from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from app.main_window import MainWindow
     import engine
 
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     model = None
     if args.model:
         model = engine.load_model(args.model)

@@ -67,10 +67,10 @@ def make_window(width, height):
     """The real main window (temporary settings file) with its training panel shown."""
     import tempfile
     from PySide6.QtCore import QSettings, Qt
-    from PySide6.QtWidgets import QApplication
+    from app.gc_guard import qt_application
     from app.main_window import MainWindow
     from app.prompts import NoPrompts
-    QApplication.instance() or QApplication([])
+    qt_application()
     tmp = tempfile.mkdtemp(prefix="digitlab-bench-")
     win = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
                      prompts=NoPrompts())

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import app  # noqa: E402,F401  (the PySide6 reference-count guard)
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas  # noqa: E402
 from engine.preprocess import ink_box, to_mnist  # noqa: E402
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
 
     import engine
     model = engine.load_model(args.model)
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     canvas = DrawingCanvas()
     canvas.resize(280, 280)
     canvas.show()

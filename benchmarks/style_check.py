@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 import app  # noqa: E402,F401  (the PySide6 reference-count guard)
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from app.gc_guard import qt_application  # noqa: E402
 
 from app.canvas import DrawingCanvas  # noqa: E402
 from benchmarks.handwriting_check import replay  # noqa: E402
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     import engine
     models = [engine.load_model(p) for p in (a.model or [None])]
     names = a.model or ["shipped"]
-    qapp = QApplication.instance() or QApplication([])
+    qapp = qt_application()
     canvas = DrawingCanvas()
     canvas.resize(280, 280)
     canvas.show()

@@ -41,10 +41,10 @@ def main():
     print(f"cap: {CAP} snapshots")
     print(f"50-iteration article run: {taken} snapshots taken, {len(tl)} kept, "
           f"{per / 1024:.0f} KiB each, {tl.nbytes / 2**20:.1f} MiB in all")
-    from PySide6.QtWidgets import QApplication
+    from app.gc_guard import qt_application
     from PySide6.QtCore import QSettings
     import tempfile
-    app = QApplication.instance() or QApplication([])
+    app = qt_application()
     from app.main_window import MainWindow
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DIGITLAB_RUNS_DIR"] = tmp
