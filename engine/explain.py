@@ -65,7 +65,8 @@ def pooled_pre(model: Model, images01) -> tuple[np.ndarray, np.ndarray]:
 
 
 def head(model: Model, m: np.ndarray, hidden_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The layers after the pooling: ``tanh``, hidden layer, softmax.
+    """The layers after the pooling: ``tanh``, hidden layer, softmax at the model's
+    temperature (so ``proba`` is :meth:`Model.predict_proba`'s).
 
     Parameters
     ----------
@@ -90,6 +91,8 @@ def head(model: Model, m: np.ndarray, hidden_mask: np.ndarray | None = None) -> 
     z2 = hidden @ p["W2"]
     if "b2" in p:
         z2 = z2 + p["b2"]
+    if model.temperature != 1:
+        z2 = z2 / z2.dtype.type(model.temperature)
     return hidden, softmax(z2)
 
 
@@ -146,8 +149,10 @@ def input_gradient(model: Model, images01, target=None, *, score: str = "log_pro
     hidden, proba = head(model, m)                            # (N, H), (N, 10)
     n = x.shape[0]
     t = _targets(target, proba)
-    dz2 = -proba.copy()                                       # d log p_t / d z2
+    dz2 = -proba.copy()                                       # d log p_t / d (z2 / T)
     dz2[np.arange(n), t] += 1.0
+    if model.temperature != 1:
+        dz2 /= dz2.dtype.type(model.temperature)              # d log p_t / d z2
     if score == "proba":
         dz2 *= proba[np.arange(n), t][:, None]
     elif score != "log_proba":
