@@ -58,10 +58,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat)
         w = MainWindow(model=model, settings=settings, prompts=NoPrompts())
+        w.warmup.wait(60)                       # as app.main_window.run does before showing
         w.resize(1440, 880)
         w.show()
         QTest.qWaitForWindowExposed(w)
         draw_strokes(w.canvas, [three()])
+        w.classify_now()
         w.net_view.select_kernel(args.kernel - 1)
         qapp.processEvents()
         w.grab().save(args.out)
