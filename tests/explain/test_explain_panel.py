@@ -130,7 +130,7 @@ def test_break_it_switching_off_every_kernel_leaves_the_biases_reading(qtbot, pa
     assert intact.damage == Damage() and intact.accuracy == intact.intact_accuracy > 0.9
     assert f"{intact.accuracy:.1%}" in panel.break_label.text()
     p = model.params
-    bias_only = softmax(np.tanh(p["b1"]) @ p["W2"] + p["b2"])
+    bias_only = softmax((np.tanh(p["b1"]) @ p["W2"] + p["b2"]) / model.temperature)   # as it reads
     last = panel.kernel_list.count() - 1
 
     def all_off(r):
