@@ -11,7 +11,10 @@ clone, where the first compile makes the warm-up thread live long.
 
 :func:`qt_application` turns automatic collection off and collects on a GUI-thread timer
 instead (the pattern of pyqtgraph's ``GarbageCollector``); the test suite does the same
-between tests with :func:`collect_due`.
+between tests with :func:`collect_due`. A full collection walks every object Python
+tracks (about 190,000 once the window is up: 130-190 ms on the GUI thread), so once the
+window is built and warm, :func:`freeze_startup` sets what exists then aside
+(``gc.freeze``) and later full collections walk only what came after.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import gc
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["GuiCollector", "collect_due", "qt_application"]
+__all__ = ["GuiCollector", "collect_due", "freeze_startup", "qt_application"]
 
 #: How often the GUI thread looks at the allocation counts, in milliseconds.
 INTERVAL_MS = 500
@@ -67,6 +70,17 @@ class GuiCollector(QObject):
         """Stop the timer and turn automatic collection back on."""
         self.timer.stop()
         gc.enable()
+
+
+def freeze_startup() -> None:
+    """Collect once, then keep every object alive now out of later collections.
+
+    Call on the GUI thread once the window is built and warmed up (the modules, the
+    window's widgets, the compiled loops): they live as long as the process, and a full
+    collection then takes well under a millisecond instead of a tenth of a second.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def qt_application(argv: list[str] | None = None) -> QApplication:

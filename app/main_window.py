@@ -19,7 +19,7 @@ from engine.preprocess import to_mnist
 from engine.resources import resource
 
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
-from .gc_guard import qt_application
+from .gc_guard import freeze_startup, qt_application
 from .docks import add_dock
 from .model_owner import ModelOwner
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
@@ -586,6 +586,7 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     if window is None:
         window = MainWindow()
     window.warmup.wait(30.0)       # the first reading's compile, done before the user can draw
+    freeze_startup()               # later collections skip what lives as long as the window
     window.show()
     status = app.exec()
     if running_threads():

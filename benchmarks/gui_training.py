@@ -67,13 +67,15 @@ def make_window(width, height):
     """The real main window (temporary settings file) with its training panel shown."""
     import tempfile
     from PySide6.QtCore import QSettings, Qt
-    from app.gc_guard import qt_application
+    from app.gc_guard import freeze_startup, qt_application
     from app.main_window import MainWindow
     from app.prompts import NoPrompts
     qt_application()
     tmp = tempfile.mkdtemp(prefix="digitlab-bench-")
     win = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
                      prompts=NoPrompts())
+    win.warmup.wait(60.0)
+    freeze_startup()                                  # as app.main_window.run does
     win.train_dock.show()
     win.train_dock.raise_()
     win.resize(width, height)

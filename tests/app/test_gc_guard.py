@@ -7,7 +7,7 @@ import weakref
 
 from PySide6.QtCore import QObject
 
-from app.gc_guard import GuiCollector, collect_due, qt_application
+from app.gc_guard import GuiCollector, collect_due, freeze_startup, qt_application
 
 
 class _Cycle(QObject):
@@ -52,3 +52,15 @@ def test_the_gui_timer_collects_what_is_due(qtbot):
         collector.stop()
         gc.disable()                         # as the test session keeps it
     assert collect_due((10**9, 10**9, 10**9)) == 0                  # nothing due: nothing done
+
+
+def test_after_the_startup_freeze_new_garbage_is_still_collected(qtbot):
+    try:
+        freeze_startup()
+        assert gc.get_freeze_count() > 0        # what lives as long as the window is set aside
+        deaths = []
+        _drop_a_cycle(deaths)
+        gc.collect()
+        assert deaths == [threading.current_thread().name]
+    finally:
+        gc.unfreeze()
