@@ -55,6 +55,12 @@ class RunsView(QWidget):
         Whose model, timeline and prompts the actions use.
     runs_dir : path, optional
         Default: :func:`engine.runs.default_runs_dir`.
+
+    Attributes
+    ----------
+    read_folder : callable
+        ``read_folder(runs_dir) -> (runs_dir, runs, faults, sweeps, sweep_faults)``, run
+        off the GUI thread.
     """
 
     def __init__(self, window, runs_dir=None, parent=None):
@@ -62,6 +68,7 @@ class RunsView(QWidget):
         self.window = window
         self.runs_dir = Path(runs_dir) if runs_dir is not None else eruns.default_runs_dir()
         self.runs: list[eruns.RunInfo] = []
+        self.read_folder = _read_folder
         self.runner = LatestRunner(self, threads=1)
         self.runner.done.connect(self._read_done)
         self.runner.failed.connect(self._read_failed)
@@ -124,7 +131,7 @@ class RunsView(QWidget):
         self.note.setText(READING)
         self.note.setToolTip(str(self.runs_dir))
         self.sweeps.set_reading()
-        self.runner.submit("folder", _read_folder, self.runs_dir)
+        self.runner.submit("folder", self.read_folder, self.runs_dir)
 
     def reading(self) -> bool:
         """Whether the runs folder is being read."""
