@@ -90,6 +90,7 @@ class SweepsPanel(QWidget):
         split.addWidget(right)
         split.setSizes([260, 640])
         self.empty = QLabel()
+        self.empty.setWordWrap(True)         # (its text comes once the folder is read)
         ll.addWidget(self.empty)
 
     def refresh(self) -> None:
