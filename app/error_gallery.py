@@ -5,12 +5,16 @@ test images of that cell (true *i*, read as *j*), the most confident first; clic
 puts it on the canvas, where every view explains it and the user can draw over it.
 *Where does it fail?* (Edit menu) opens the same gallery for the model that reads the
 drawing, on the last run's test set, else on the bundled sample's 1,000 test digits.
+The gallery opens at once, saying that it reads the test digits; the model reads them
+off the GUI thread (:class:`app.explain_jobs.LatestRunner`) and the gallery fills when
+the probabilities arrive.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QListWidget, QListWidgetItem,
@@ -18,12 +22,15 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QListWidget, QListWid
 
 from engine.evaluate import confusion_matrix
 
+from .explain_jobs import LatestRunner
 from .jobs import RunEnded
 from .qimages import gray_qimage
 
-__all__ = ["TestSet", "misread", "ErrorGallery", "GalleryWiring", "attach_gallery"]
+__all__ = ["TestSet", "predictions", "sample_test_set", "misread", "ErrorGallery", "GalleryWiring",
+           "attach_gallery"]
 
 MAX_SHOWN = 300
+SAMPLE = "the bundled sample"      # the test set when no run has ended: read with the model
 
 
 @dataclass
@@ -73,6 +80,35 @@ def predictions(model, test: TestSet, batch: int = 500) -> np.ndarray:
     return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 10))
 
 
+def sample_test_set(model) -> TestSet:
+    """The bundled sample's 1,000 test digits, normalised as ``model`` reads them."""
+    from engine.data import load_sample
+    ds = load_sample()
+    return TestSet(model.norm.apply(ds.test_images, model.dtype), ds.test_labels.astype(np.int64),
+                   ds.test_images.astype(np.float32) / 255, True, "The bundled sample's test digits")
+
+
+@dataclass
+class _Read:
+    """What a read of a test set gave (made off the GUI thread)."""
+
+    model: object
+    source: object              # the TestSet asked for, or SAMPLE
+    test: TestSet | None
+    proba: np.ndarray | None    # (N, 10)
+    error: str = ""
+
+
+def _read(predict, model, source) -> _Read:
+    """Read ``source`` (a TestSet, or SAMPLE) with ``model``: runs off the GUI thread."""
+    test = None
+    try:
+        test = source if isinstance(source, TestSet) else sample_test_set(model)
+        return _Read(model, source, test, np.asarray(predict(model, test), np.float64))
+    except Exception as e:   # noqa: BLE001 - shown in the gallery, never lost
+        return _Read(model, source, test, None, f"{type(e).__name__}: {e}")
+
+
 def misread(proba: np.ndarray, labels: np.ndarray, true: int, read: int) -> np.ndarray:
     """Indices of the images of label ``true`` read as ``read``, most confident first.
 
@@ -97,6 +133,18 @@ def _icon(image01: np.ndarray, side: int = 56) -> QIcon:
 class ErrorGallery(QDialog):
     """The test images of one cell, most confident first; a combo box picks the cell.
 
+    The gallery opens empty, saying what it reads (``reading``), and fills when
+    :meth:`set_result` gives it the probabilities; :meth:`set_failed` says why it cannot.
+
+    Parameters
+    ----------
+    model : engine.model.Model
+    source : TestSet or str
+        The test set asked for (``SAMPLE``: the bundled sample's, made when read).
+    parent : QWidget, optional
+    proba : ndarray, (N, 10), optional
+        The model's probabilities on ``source`` (a TestSet) if already read.
+
     Signals
     -------
     imageChosen(object)
@@ -105,21 +153,21 @@ class ErrorGallery(QDialog):
 
     imageChosen = Signal(object)
 
-    def __init__(self, model, test: TestSet, parent=None):
+    def __init__(self, model, source, parent=None, proba=None):
         super().__init__(parent)
         self.setWindowTitle("Where does it fail?")
-        self.model, self.test = model, test
-        self.proba = predictions(model, test)
-        self.confusion = confusion_matrix(test.labels, self.proba.argmax(axis=1))
+        self.model, self.source = model, source
+        self.test: TestSet | None = source if isinstance(source, TestSet) else None
+        self.proba: np.ndarray | None = None
+        self.confusion: np.ndarray | None = None
+        self.error = ""
+        self.cells: list[tuple[int, int]] = []
+        self._asked: tuple[int, int] | None = None     # a cell asked for before the reading
         self.shown: np.ndarray = np.zeros(0, np.int64)
         lay = QVBoxLayout(self)
         self.cell_box = QComboBox()
-        self.cells = [(int(i), int(j)) for i, j in
-                      sorted(((i, j) for i in range(10) for j in range(10)),
-                             key=lambda c: (c[0] == c[1], -self.confusion[c]))]
-        for i, j in self.cells:
-            self.cell_box.addItem(f"true {i}, read as {j}: {self.confusion[i, j]} images")
-        self.cell_box.currentIndexChanged.connect(lambda k: self._fill(*self.cells[k]))
+        self.cell_box.setEnabled(False)
+        self.cell_box.currentIndexChanged.connect(self._cell_chosen)
         lay.addWidget(self.cell_box)
         self.note = QLabel()
         self.note.setWordWrap(True)
@@ -132,15 +180,53 @@ class ErrorGallery(QDialog):
         self.grid.itemClicked.connect(self._clicked)
         lay.addWidget(self.grid, 1)
         self.resize(560, 480)
-        self._fill(*self.cells[0])
+        what = (f"the {len(self.test.labels):,} test digits ({self.test.description})"
+                if self.test is not None else f"{source}'s test digits")
+        self.reading = f"Reading {what} with {getattr(model, 'name', None) or 'the model'}…"
+        self.note.setText(self.reading)
+        if proba is not None:
+            self.set_result(self.test, proba)
+
+    def is_ready(self) -> bool:
+        """Whether the probabilities have arrived (the cells can be shown)."""
+        return self.proba is not None
+
+    def set_result(self, test: TestSet, proba: np.ndarray) -> None:
+        """Fill the gallery: ``proba`` ``(N, 10)`` the model's probabilities on ``test``."""
+        self.test, self.proba = test, np.asarray(proba, np.float64)
+        self.confusion = confusion_matrix(test.labels, self.proba.argmax(axis=1))
+        self.cells = [(int(i), int(j)) for i, j in
+                      sorted(((i, j) for i in range(10) for j in range(10)),
+                             key=lambda c: (c[0] == c[1], -self.confusion[c]))]
+        self.cell_box.blockSignals(True)
+        for i, j in self.cells:
+            self.cell_box.addItem(f"true {i}, read as {j}: {self.confusion[i, j]} images")
+        self.cell_box.blockSignals(False)
+        self.cell_box.setEnabled(True)
+        self.show_cell(*(self._asked or self.cells[0]))
+
+    def set_failed(self, message: str) -> None:
+        """Say that the test digits could not be read, and why."""
+        self.error = message
+        self.note.setText(f"{self.reading[:-1]} failed: {message}")
 
     def show_cell(self, true: int, read: int) -> None:
-        """Show the images of label ``true`` read as ``read``."""
+        """Show the images of label ``true`` read as ``read`` (once read, if still reading)."""
+        if not self.is_ready():
+            self._asked = (int(true), int(read))
+            return
+        self.cell_box.blockSignals(True)
         self.cell_box.setCurrentIndex(self.cells.index((int(true), int(read))))
+        self.cell_box.blockSignals(False)
         self._fill(int(true), int(read))
 
-    def cell(self) -> tuple[int, int]:
-        return self.cells[self.cell_box.currentIndex()]
+    def cell(self) -> tuple[int, int] | None:
+        """The cell shown (the one asked for while reading; None: none yet)."""
+        return self.cells[self.cell_box.currentIndex()] if self.is_ready() else self._asked
+
+    def _cell_chosen(self, k: int) -> None:
+        if 0 <= k < len(self.cells):
+            self._fill(*self.cells[k])
 
     def _fill(self, true: int, read: int) -> None:
         idx = misread(self.proba, self.test.labels, true, read)
@@ -164,14 +250,27 @@ class ErrorGallery(QDialog):
 
 
 class GalleryWiring(QObject):
-    """Ties the gallery to the window: confusion-matrix clicks, the menu entry, the canvas."""
+    """Ties the gallery to the window: confusion-matrix clicks, the menu entry, the canvas.
+
+    The test set is read off the GUI thread on :attr:`runner`'s channel ``"read"``; a
+    result for a gallery no longer on show (another model or test set) is dropped.
+
+    Attributes
+    ----------
+    predict : callable
+        ``predict(model, test) -> (N, 10)`` probabilities (:func:`predictions`), run off
+        the GUI thread.
+    """
 
     def __init__(self, window):
         super().__init__(window)
         self.window = window
         self.run_test: TestSet | None = None
         self.gallery: ErrorGallery | None = None
-        self._sample: tuple | None = None          # (model, its TestSet of the bundled sample)
+        self.predict = predictions
+        self.runner = LatestRunner(self, threads=1)
+        self.runner.done.connect(self._read_done)
+        self.runner.failed.connect(self._read_failed)
         window.training_panel.eventShown.connect(self._event)
         plot = window.training_panel.plots.confusion_plot
         plot.scene().sigMouseClicked.connect(self._confusion_clicked)
@@ -183,36 +282,52 @@ class GalleryWiring(QObject):
                 d.Xte, d.yte, pooled_tanh=ev.model.record.mode != "article",
                 description=f"Test set of the last run ({d.description})")
 
-    def test_set(self, model) -> TestSet:
-        """The last run's test set, else the bundled sample's test digits (made once for
-        each model)."""
-        if self.run_test is not None:
-            return self.run_test
-        if self._sample is None or self._sample[0] is not model:
-            from engine.data import load_sample
-            ds = load_sample()
-            images01 = ds.test_images.astype(np.float32) / 255
-            self._sample = (model, TestSet(model.norm.apply(ds.test_images, model.dtype),
-                                           ds.test_labels.astype(np.int64), images01, True,
-                                           "The bundled sample's test digits"))
-        return self._sample[1]
-
     def open(self, cell: tuple[int, int] | None = None) -> ErrorGallery:
-        """Open the gallery for the model that reads the drawing (at ``cell``, if given).
-        The gallery already open for the same model and test set shows the cell: the
-        whole test set is read again only when one of them changed."""
+        """Open the gallery for the model that reads the drawing (at ``cell``, if given):
+        at once, the test set being read off the GUI thread. The gallery already open for
+        the same model and test set shows the cell: the whole test set is read again only
+        when one of them changed (or the last reading failed)."""
         model = self.window.view_model()
-        test, g = self.test_set(model), self.gallery
-        if g is None or g.model is not model or g.test is not test:
+        source = self.run_test if self.run_test is not None else SAMPLE
+        g = self.gallery if self.gallery is not None and shiboken6.isValid(self.gallery) else None
+        if g is None or g.model is not model or g.source is not source or g.error:
             if g is not None:
                 g.close()
-            g = self.gallery = ErrorGallery(model, test, self.window)
+                g.deleteLater()
+            g = self.gallery = ErrorGallery(model, source, self.window)
             g.imageChosen.connect(self.put_on_canvas)
+            self.runner.submit("read", _read, self.predict, model, source)
         if cell is not None:
             g.show_cell(*cell)
         g.show()
         g.raise_()
         return g
+
+    def reading(self) -> bool:
+        """Whether a test set is being read."""
+        return self.runner.busy()
+
+    def shutdown(self, msecs: int = -1) -> bool:
+        """Wait for the reading under way to end (call before the window is deleted)."""
+        return self.runner.wait(msecs)
+
+    def _current(self) -> ErrorGallery | None:
+        g = self.gallery
+        return g if g is not None and shiboken6.isValid(g) else None
+
+    def _read_done(self, _channel: str, out: _Read) -> None:
+        g = self._current()
+        if g is None or g.model is not out.model or g.source is not out.source or g.is_ready():
+            return                                  # an older model's or test set's: dropped
+        if out.error:
+            g.set_failed(out.error)
+        else:
+            g.set_result(out.test, out.proba)
+
+    def _read_failed(self, _channel: str, message: str) -> None:
+        g = self._current()                         # (_read reports its own errors)
+        if g is not None and not g.is_ready():
+            g.set_failed(message)
 
     def put_on_canvas(self, image01: np.ndarray) -> None:
         self.window.canvas.set_image(image01)

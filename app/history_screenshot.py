@@ -61,6 +61,8 @@ def main(argv=None) -> int:
         QTest.qWaitForWindowExposed(w)
         view = w.runs_view
         view.refresh()
+        while view.reading():                 # read off the GUI thread
+            QTest.qWait(5)
         arts = [i for i, r in enumerate(view.runs) if r.mode == "article"]
         view.select([arts[-1]])
         view.open_timeline()

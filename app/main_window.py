@@ -563,6 +563,8 @@ class MainWindow(QMainWindow):
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
         self.explain_panel.shutdown()
+        self.gallery_wiring.shutdown()
+        self.runs_view.shutdown()
         self.teach_panel.shutdown(self.stop_wait_seconds)
         if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
             self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits

@@ -1,8 +1,10 @@
 """The Runs view: every recorded run, their curves overlaid, open, export, delete.
 
 The list is the runs folder (:func:`engine.runs.default_runs_dir`, the same as the
-command line's); each new run of the window appears when it is recorded. The Sweeps tab
-(:mod:`app.sweeps_view`) shows the sweeps recorded there and their plots.
+command line's); each new run of the window appears when it is recorded. The folder is
+read off the GUI thread (:class:`app.explain_jobs.LatestRunner`), the newest request
+first. The Sweeps tab (:mod:`app.sweeps_view`) shows the sweeps recorded there and their
+plots.
 """
 from __future__ import annotations
 
@@ -16,15 +18,26 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QWidget)
 
 from engine import runs as eruns
+from engine import sweep_runs
 
 from .docks import add_dock
+from .explain_jobs import LatestRunner
 from .jobs import RunRecorded
 from .sweeps_view import SweepsPanel
 
 __all__ = ["RunsView", "attach_runs"]
 
 COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time", "Sweep")
+READING = "Reading the runs folder…"
 PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def _read_folder(runs_dir: Path) -> tuple:
+    """The runs and sweeps of ``runs_dir`` and the faults found (runs off the GUI thread):
+    ``(runs_dir, runs, faults, sweeps, sweep_faults)``."""
+    runs, faults = eruns.list_runs(runs_dir)
+    sweeps, sweep_faults = sweep_runs.list_sweeps(runs_dir)
+    return runs_dir, runs, faults, sweeps, sweep_faults
 
 
 def _short_data(description: str) -> str:
@@ -42,6 +55,12 @@ class RunsView(QWidget):
         Whose model, timeline and prompts the actions use.
     runs_dir : path, optional
         Default: :func:`engine.runs.default_runs_dir`.
+
+    Attributes
+    ----------
+    read_folder : callable
+        ``read_folder(runs_dir) -> (runs_dir, runs, faults, sweeps, sweep_faults)``, run
+        off the GUI thread.
     """
 
     def __init__(self, window, runs_dir=None, parent=None):
@@ -49,6 +68,10 @@ class RunsView(QWidget):
         self.window = window
         self.runs_dir = Path(runs_dir) if runs_dir is not None else eruns.default_runs_dir()
         self.runs: list[eruns.RunInfo] = []
+        self.read_folder = _read_folder
+        self.runner = LatestRunner(self, threads=1)
+        self.runner.done.connect(self._read_done)
+        self.runner.failed.connect(self._read_failed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -103,8 +126,30 @@ class RunsView(QWidget):
 
     # -- the list ------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the runs folder again."""
-        self.runs, faults = eruns.list_runs(self.runs_dir)
+        """Read the runs folder again, off the GUI thread: the list shows that it is read
+        and fills when the reading ends (a refresh asked meanwhile replaces any waiting)."""
+        self.note.setText(READING)
+        self.note.setToolTip(str(self.runs_dir))
+        self.sweeps.set_reading()
+        self.runner.submit("folder", self.read_folder, self.runs_dir)
+
+    def reading(self) -> bool:
+        """Whether the runs folder is being read."""
+        return self.runner.busy()
+
+    def shutdown(self, msecs: int = -1) -> bool:
+        """Wait for the reading under way to end (call before the view is deleted)."""
+        return self.runner.wait(msecs)
+
+    def _read_failed(self, _channel: str, message: str) -> None:
+        if not self.runner.busy():
+            self.note.setText(f"Could not read the runs folder: {message}")
+
+    def _read_done(self, _channel: str, out: tuple) -> None:
+        runs_dir, runs, faults, sweeps, sweep_faults = out
+        if self.runner.busy() or runs_dir != self.runs_dir:
+            return                      # a newer reading runs: it is the one shown
+        self.runs = runs
         self.table.setRowCount(len(self.runs))
         for r, run in enumerate(self.runs):
             acc = f"{run.argmax_accuracy:.2f}%" if run.argmax_accuracy is not None else "–"
@@ -116,10 +161,9 @@ class RunsView(QWidget):
                 item.setToolTip(f"{run.id}\n{run.path}\n{run.data}")
                 self.table.setItem(r, c, item)
         where = f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} in the runs folder"
-        self.note.setToolTip(str(self.runs_dir))
         self.note.setText(where + ("" if not faults else f"; {len(faults)} unreadable: {faults[0]}"))
         self._overlay()
-        self.sweeps.refresh()
+        self.sweeps.show_sweeps(sweeps, sweep_faults)
         self.tabs.setTabText(1, f"Sweeps ({len(self.sweeps.sweeps)})" if self.sweeps.sweeps else "Sweeps")
 
     def show_sweep(self, sweep_id: str) -> bool:

@@ -3,6 +3,7 @@
 ``digitlab sweep`` records its runs in the runs folder and copies its summary plots under
 ``sweeps/<sweep id>/`` (:mod:`engine.sweep_runs`); this tab lists those sweeps, shows the
 chosen one's plots (scaled to the tab) and its summary, and selects its runs in the list.
+The Runs view reads them with its runs, off the GUI thread.
 """
 from __future__ import annotations
 
@@ -89,12 +90,21 @@ class SweepsPanel(QWidget):
         split.addWidget(right)
         split.setSizes([260, 640])
         self.empty = QLabel()
+        self.empty.setWordWrap(True)         # (its text comes once the folder is read)
         ll.addWidget(self.empty)
 
     def refresh(self) -> None:
-        """Read the runs folder's sweeps again, keeping the chosen one."""
+        """Read the runs folder's sweeps again (with its runs, off the GUI thread)."""
+        self.runs_view.refresh()
+
+    def set_reading(self) -> None:
+        """Say that the runs folder is being read (the list shown stays until it is)."""
+        self.empty.setText("Reading the runs folder…")
+
+    def show_sweeps(self, sweeps: list[sweep_runs.SweepInfo], faults: list[str]) -> None:
+        """Show ``sweeps`` (and the ``faults`` found reading them), keeping the chosen one."""
         keep = self.current().id if self.current() is not None else None
-        self.sweeps, faults = sweep_runs.list_sweeps(self.runs_view.runs_dir)
+        self.sweeps = list(sweeps)
         self.list.blockSignals(True)
         self.list.clear()
         for sw in self.sweeps:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.jobs import RunEnded, RunRecorded
+from app.jobs import RunRecorded
 from app.error_gallery import TestSet, misread
 from engine import runs
 from tests.app.conftest import draw_on, line, small_settings, use_gated
@@ -18,6 +18,11 @@ def _train(qtbot, window, gate, **kw):
         with qtbot.waitSignal(panel.eventShown, check_params_cb=lambda e: isinstance(e, RunRecorded),
                               timeout=20000):
             assert panel.start()
+
+
+def _listed(qtbot, view, n):
+    """Wait for the Runs view's reading of the folder to end with ``n`` runs listed."""
+    qtbot.waitUntil(lambda: not view.reading() and len(view.runs) == n, timeout=20000)
 
 
 def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
@@ -60,7 +65,7 @@ def test_the_probability_plot_follows_the_drawing(qtbot, window, gate):
 def test_a_window_run_is_recorded_and_listed(qtbot, window, gate):
     _train(qtbot, window, gate)
     view = window.runs_view
-    assert len(view.runs) == 1
+    _listed(qtbot, view, 1)
     info = view.runs[0]
     assert info.iterations == 3 and (info.path / "snapshots.npz").is_file()
     assert view.runs_dir == runs.default_runs_dir()
@@ -69,7 +74,8 @@ def test_a_window_run_is_recorded_and_listed(qtbot, window, gate):
     assert window.timeline_panel.source == f"run {info.id}"
     assert len(window.timeline_panel.timeline) == info.snapshots
     window.prompts.answers["confirm"] = True
-    assert view.delete_selected() == 1 and view.runs == []
+    assert view.delete_selected() == 1
+    _listed(qtbot, view, 0)
 
 
 def test_a_confusion_cell_opens_its_gallery_and_an_image_goes_on_the_canvas(qtbot, window, gate):
@@ -86,6 +92,7 @@ def test_a_confusion_cell_opens_its_gallery_and_an_image_goes_on_the_canvas(qtbo
     read = int(proba[0].argmax())
     g = gw.open((true, read))
     qtbot.addWidget(g)
+    qtbot.waitUntil(g.is_ready, timeout=20000)
     expected = misread(proba, labels, true, read)
     assert g.cell() == (true, read) and list(g.shown) == list(expected)
     assert g.grid.count() == len(expected) >= 1
@@ -105,6 +112,7 @@ def test_a_confusion_cell_opens_its_gallery_and_an_image_goes_on_the_canvas(qtbo
 def test_where_does_it_fail_works_without_a_run(qtbot, window):
     g = window.gallery_wiring.open()
     qtbot.addWidget(g)
+    qtbot.waitUntil(g.is_ready, timeout=20000)
     assert "sample" in g.test.description and g.confusion.sum() == len(g.test.labels)
     i, j = g.cell()
     assert i != j or g.confusion[i, j] == g.confusion.max()
@@ -125,6 +133,7 @@ def test_play_runs_the_timeline_from_the_start_to_now(qtbot, window, gate):
 def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tmp_path):
     _train(qtbot, window, gate)
     view = window.runs_view
+    _listed(qtbot, view, 1)
     view.select([0])
     run = view.runs[0]
     window.owner.mark_saved(str(tmp_path / "trained.npz"))     # nothing to ask about

@@ -33,6 +33,7 @@ def test_the_runs_view_shows_a_sweeps_plot_and_its_runs(qtbot, window, tmp_path)
     rec = _record_sweep(tmp_path)
     view = window.runs_view
     view.refresh()
+    qtbot.waitUntil(lambda: not view.reading(), timeout=20000)
     assert len(view.runs) == 2 and {r.sweep for r in view.runs} == {rec.id}
     assert view.tabs.tabText(1) == "Sweeps (1)"
     assert view.show_sweep(rec.id)
@@ -58,6 +59,7 @@ def test_the_runs_view_shows_a_sweeps_plot_and_its_runs(qtbot, window, tmp_path)
 
 def test_no_sweeps_says_how_to_make_one(qtbot, window):
     panel = window.runs_view.sweeps
+    qtbot.waitUntil(lambda: not window.runs_view.reading(), timeout=20000)
     assert panel.sweeps == [] and panel.current() is None
     assert "digitlab sweep" in panel.empty.text()
     assert not window.runs_view.show_sweep("nothing")
