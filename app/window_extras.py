@@ -150,10 +150,20 @@ class WindowExtras(QObject):
             return "no model"
         if o.is_training():
             return f"the model in training ({m.config.kernels} kernels)"
+        if o.live() is not None:                  # a point of the timeline, scrubbed back to
+            return self._timeline_point()
         if o.is_shipped():
             return "the shipped model"
         name = o.path() or m.name or "unnamed model"
         return name + (" (unsaved)" if o.is_unsaved() else "")
+
+    def _timeline_point(self) -> str:
+        tp = getattr(self.w, "timeline_panel", None)
+        tl = getattr(tp, "timeline", None)
+        if tl is None or not len(tl):
+            return "a snapshot of a run"
+        where = f"{tp.source}, " if tp.source else ""
+        return f"the timeline ({where}{tl[tp.index()].label})"
 
     def _model_name(self) -> None:
         self.w.prediction.set_model_name(self.model_name())

@@ -36,6 +36,8 @@ def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
     tp.set_index(0)
     first = tl[0]
     assert window.view_model() is first.model
+    said = window.prediction.model_label.text()              # "read by": the point scrubbed to
+    assert "the timeline" in said and first.label in said
     np.testing.assert_allclose(window.last_forward.proba[0], first.model.see(x).proba[0])
     np.testing.assert_allclose(tp.proba[0], first.model.see(x).proba[0])
     k = first.model.params["K"]
@@ -47,6 +49,7 @@ def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
     np.testing.assert_allclose(window.last_forward.proba[0], p.model.see(x).proba[0])
     tp.set_index(len(tl) - 1)                                 # now: the current model again
     assert window.view_model() is window.current_model()
+    assert "timeline" not in window.prediction.model_label.text()
     assert tp.last_latency >= 0
 
 
