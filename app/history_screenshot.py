@@ -56,7 +56,9 @@ def main(argv=None) -> int:
         from .screenshot import draw_strokes, three
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat),
                        prompts=NoPrompts())
+        w.warmup.wait(60)                     # as app.main_window.run does before showing
         w.resize(1440, 1000)
+        w.extras.place_bottom_docks()         # where a first start on a screen this wide puts them
         w.show()
         QTest.qWaitForWindowExposed(w)
         view = w.runs_view
@@ -69,12 +71,14 @@ def main(argv=None) -> int:
         w.explain_dock.hide()
         w.net_dock.raise_()
         draw_strokes(w.canvas, [three()])
+        w.classify_now()
         tp = w.timeline_panel
         tp.set_index(len(tp.timeline) - 6)
         qapp.processEvents()
         w.grab().save(str(Path(args.out) / "screenshot-timeline.png"))
         w.timeline_dock.hide()
         w.runs_dock.show()
+        w.runs_dock.raise_()
         w.resizeDocks([w.runs_dock], [520], Qt.Vertical)
         view.select(range(len(view.runs)))
         qapp.processEvents()

@@ -147,3 +147,16 @@ def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tm
     assert view.export_curves() and (tmp_path / "c.csv").read_text().startswith("iteration,")
     window.prompts.answers["save_file"] = str(tmp_path / "k.png")
     assert view.export_kernels() and (tmp_path / "k.png").stat().st_size > 0
+
+
+def test_a_timeline_below_the_drawing_opens_tall_enough_for_its_plot(qtbot, window, gate):
+    from app.history import BOTTOM_MIN_HEIGHT
+    window.resize(1400, 900)
+    window.extras.place_bottom_docks()                       # a wide window: docks go below
+    _train(qtbot, window, gate)
+    view = window.runs_view
+    _listed(qtbot, view, 1)
+    view.select([0])
+    assert view.open_timeline()
+    qtbot.waitUntil(lambda: window.timeline_dock.height() >= BOTTOM_MIN_HEIGHT, timeout=5000)
+    assert window.canvas.height() >= 200                     # the drawing keeps its room
