@@ -12,8 +12,8 @@ clone, where the first compile makes the warm-up thread live long.
 :func:`qt_application` turns automatic collection off and collects on a GUI-thread timer
 instead (the pattern of pyqtgraph's ``GarbageCollector``); the test suite does the same
 between tests with :func:`collect_due`. A full collection walks every object Python
-tracks (about 190,000 once the window is up: 130-190 ms on the GUI thread), so once the
-window is built and warm, :func:`freeze_startup` sets what exists then aside
+tracks (the window and its libraries make a great many), so once the window is built and
+warm, :func:`freeze_startup` sets what exists then aside
 (``gc.freeze``) and later full collections walk only what came after.
 """
 from __future__ import annotations
