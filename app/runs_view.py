@@ -23,12 +23,11 @@ from engine import sweep_runs
 from .docks import add_dock
 from .explain_jobs import LatestRunner
 from .jobs import RunRecorded
-from .sweeps_view import SweepsPanel
+from .sweeps_view import READING, SweepsPanel
 
 __all__ = ["RunsView", "attach_runs"]
 
 COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time", "Sweep")
-READING = "Reading the runs folder…"
 PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 

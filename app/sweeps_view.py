@@ -20,6 +20,9 @@ from engine import sweep_runs
 
 __all__ = ["SweepsPanel"]
 
+#: What the Runs view and this tab say while the runs folder is read.
+READING = "Reading the runs folder…"
+
 
 class _Image(QLabel):
     """A label showing an image scaled to fit, keeping its proportions."""
@@ -99,7 +102,7 @@ class SweepsPanel(QWidget):
 
     def set_reading(self) -> None:
         """Say that the runs folder is being read (the list shown stays until it is)."""
-        self.empty.setText("Reading the runs folder…")
+        self.empty.setText(READING)
 
     def show_sweeps(self, sweeps: list[sweep_runs.SweepInfo], faults: list[str]) -> None:
         """Show ``sweeps`` (and the ``faults`` found reading them), keeping the chosen one."""
