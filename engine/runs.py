@@ -15,10 +15,8 @@ import json
 import math
 import os
 import shutil
-import struct
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +26,12 @@ from .events import Evaluated, IterationEnd
 from .model import Model
 from .record import TestFigures
 from .safefile import FileFault, atomic_write
+from .runs_png import kernel_strip, png_bytes
 from .snapshots import TimePoint, Timeline
 
 __all__ = ["RunsError", "RunInfo", "RunLog", "default_runs_dir", "save_run", "list_runs",
            "load_timeline", "load_run_model", "delete_run", "curves_frame", "export_curves_csv",
-           "export_kernel_strip"]
+           "export_kernel_strip", "kernel_strip"]
 
 RUN_FILE, SNAP_FILE, MODEL_FILE = "run.json", "snapshots.npz", "model.npz"
 
@@ -299,41 +298,9 @@ def export_curves_csv(run: RunInfo, path) -> Path:
     return path
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    """PNG bytes of an ``(H, W, 3)`` uint8 image."""
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-
-
-def kernel_strip(timeline: Timeline, zoom: int = 4) -> np.ndarray:
-    """The kernels' evolution as one image: a row per snapshot, a column per kernel (red
-    positive, blue negative, each snapshot on its own scale). Returns ``(H, W, 3)`` uint8."""
-    rows = []
-    for p in timeline.points:
-        c = p.model.config
-        K = np.asarray(p.model.params["K"], np.float64).reshape(c.kernels, c.kernel_size, c.kernel_size)
-        top = max(float(np.abs(K).max()), 1e-12)
-        v = K / top                                                  # (k, f, f) in [-1, 1]
-        pad = np.zeros((c.kernels, c.kernel_size, 1))
-        row = np.concatenate([v, pad], axis=2).transpose(1, 0, 2).reshape(c.kernel_size, -1)
-        rows.append(np.concatenate([row, np.zeros((1, row.shape[1]))]))
-    v = np.concatenate(rows)
-    rgb = np.empty(v.shape + (3,), np.uint8)
-    pos, neg = np.clip(v, 0, 1), np.clip(-v, 0, 1)
-    rgb[..., 0] = 255 * (1 - neg)
-    rgb[..., 1] = 255 * (1 - np.maximum(pos, neg))
-    rgb[..., 2] = 255 * (1 - pos)
-    return np.repeat(np.repeat(rgb, zoom, axis=0), zoom, axis=1)
-
-
 def export_kernel_strip(timeline: Timeline, path, zoom: int = 4) -> Path:
     """Write :func:`kernel_strip` as a PNG file, atomically."""
     path = Path(path)
     with atomic_write(path, RunsError) as fh:
-        fh.write(_png(kernel_strip(timeline, zoom)))
+        fh.write(png_bytes(kernel_strip(timeline, zoom)))
     return path
