@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from .model import Config, Model, Normalisation, kernel_side
-from .record import Record, RecordError
+from .modelcheck import (MAX_PARAMETERS, ModelFileError, check_loaded, check_temperature, config_from,
+                         norm_from, parse_json, record_from, _CLASSES, _IMAGE_SIZE)
+from .record import Record
 from .resources import SHIPPED_MODEL
 from . import csvmatrix
-from .safefile import (FileFault, NpzReader, atomic_write, check_regular, fsync_dir, read_bytes,
+from .safefile import (NpzReader, atomic_write, check_regular, fsync_dir, read_bytes,
                        sniff, temp_beside)
 
 __all__ = ["ModelFileError", "SHIPPED_MODEL", "CSV_FILES", "MANIFEST", "ARTICLE_MEAN",
@@ -49,8 +51,6 @@ MANIFEST = "digitlab.json"
 ARTICLE_MEAN = 33.55274553571429
 ARTICLE_VARIANCE = 6221.344611913565
 
-#: The most parameters a model file may hold (a file declaring more is refused unread).
-MAX_PARAMETERS = 50_000_000
 _MAX_NPZ_BYTES = 8 * MAX_PARAMETERS + (64 << 20)
 #: The largest CSV file read or written (pandas writes about 24 bytes a value).
 MAX_CSV_BYTES = 256 << 20
@@ -58,85 +58,11 @@ _MAX_TEXT_CHARS = 4_000_000          # the JSON members: configuration, normalis
 _FORMAT = "digitlab-model"
 _FORMAT_VERSION = 1
 _PARAM_KEYS = ("K", "W1", "W2", "b1", "b2")
-_IMAGE_SIZE, _CLASSES = 28, 10
-
-
-class ModelFileError(FileFault):
-    """A model file that cannot be read or written; the message names the file and the fault."""
 
 
 def article_normalisation() -> Normalisation:
     """The article's normalisation for models it trained (first 20,000 MNIST images)."""
     return Normalisation(ARTICLE_MEAN, ARTICLE_VARIANCE, "article")
-
-
-# ---------------------------------------------------------------------------------------
-# Validation of what a file says (shared by the .npz and the CSV trio's manifest)
-# ---------------------------------------------------------------------------------------
-def _whole(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def config_from(d, where) -> Config:
-    """A :class:`Config` from a file's JSON, strictly: whole numbers, a real bool, 28x28 images,
-    10 classes, at most :data:`MAX_PARAMETERS` parameters. ``where`` names the file."""
-    if not isinstance(d, dict):
-        raise ModelFileError(f"{where}: 'config' is not a JSON object")
-    for key in ("kernels", "kernel_size", "hidden"):
-        if key not in d:
-            raise ModelFileError(f"{where}: bad config: no '{key}'")
-        if not _whole(d[key]) or d[key] < 1:
-            raise ModelFileError(f"{where}: bad config: '{key}' must be a whole number of at least 1, "
-                                 f"not {d[key]!r}")
-    biases = d.get("biases", False)
-    if not isinstance(biases, bool):
-        raise ModelFileError(f"{where}: bad config: 'biases' must be true or false, not {biases!r}")
-    for key, only in (("image_size", _IMAGE_SIZE), ("classes", _CLASSES)):
-        v = d.get(key, only)
-        if not _whole(v) or v != only:
-            raise ModelFileError(f"{where}: bad config: '{key}' is {v!r}; Digitlab reads 28x28 images "
-                                 f"of 10 digits only ({key} {only})")
-    if d["kernel_size"] > _IMAGE_SIZE:
-        raise ModelFileError(f"{where}: bad config: kernel_size {d['kernel_size']} is larger than the "
-                             f"28x28 images")
-    config = Config(d["kernels"], d["kernel_size"], d["hidden"], biases)
-    n = sum(math.prod(s) for s in config.shapes().values())
-    if n > MAX_PARAMETERS:
-        raise ModelFileError(f"{where}: bad config: {n:,} parameters, more than the "
-                             f"{MAX_PARAMETERS:,} a model file may hold")
-    return config
-
-
-def norm_from(d, where) -> Normalisation:
-    """A :class:`Normalisation` from a file's JSON: finite numbers, a positive scale, a known kind."""
-    if not isinstance(d, dict):
-        raise ModelFileError(f"{where}: 'norm' is not a JSON object")
-    for key in ("offset", "scale"):
-        v = d.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ModelFileError(f"{where}: bad normalisation: '{key}' must be a finite number, not {v!r}")
-    if d["scale"] <= 0:
-        raise ModelFileError(f"{where}: bad normalisation: scale {d['scale']!r} must be above 0")
-    kind = d.get("kind", "standard")
-    if kind not in ("article", "standard"):
-        raise ModelFileError(f"{where}: unknown normalisation kind {kind!r}")
-    return Normalisation(float(d["offset"]), float(d["scale"]), kind)
-
-
-def record_from(d, where) -> Record:
-    """A :class:`Record` from a file's JSON (any version's); a bad field names the file."""
-    try:
-        return Record.from_dict(d)
-    except RecordError as e:
-        raise ModelFileError(f"{where}: bad record: {e}") from None
-
-
-def parse_json(text: str, where, what: str):
-    """JSON text of a file's ``what`` member; malformed text names the file."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise ModelFileError(f"{where}: '{what}' is not valid JSON ({e})") from None
 
 
 def _json_default(o):
@@ -188,6 +114,9 @@ def save_model(model: Model, path) -> Path:
     path = Path(path).expanduser()
     config_from({k: v.item() if isinstance(v, np.generic) else v            # what could not be
                  for k, v in model.config.to_dict().items()}, path)        # loaded back is not saved
+    check_temperature(model.temperature, path)
+    norm_from(model.norm.to_dict(), path)
+    check_loaded(model, path)
     if path.suffix.lower() == ".npz":
         _save_npz(model, path)
         return path
@@ -309,11 +238,13 @@ def _load_npz(path: Path) -> Model:
         if missing:
             raise ModelFileError(f"{path}: missing arrays: {', '.join(missing)}")
         params = {k: z.array(k, _param_check(s), max_bytes=8 * math.prod(s)) for k, s in shapes.items()}
-        temperature = float(z.array("temperature", _param_check(()), max_bytes=8)) \
-            if "temperature" in files else 1.0
+        temperature = check_temperature(float(z.array("temperature", _param_check(()), max_bytes=8)),
+                                        path) if "temperature" in files else 1.0
     try:
-        return Model(config, params, norm, record, path.stem, temperature)
+        return check_loaded(Model(config, params, norm, record, path.stem, temperature), path)
     except ValueError as e:
+        if isinstance(e, ModelFileError):
+            raise
         raise ModelFileError(f"{path}: {e}") from None
 
 
@@ -427,10 +358,7 @@ def _read_manifest(folder: Path) -> dict | None:
         if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise ModelFileError(f"{where}: no valid SHA-256 for {name}")
         _staged_name(entry, name, where)
-    temperature = d.get("temperature", 1.0)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or not (math.isfinite(temperature) and temperature > 0):
-        raise ModelFileError(f"{where}: 'temperature' must be a number above 0, not {temperature!r}")
+    temperature = check_temperature(d.get("temperature", 1.0), where)
     return {"config": config, "norm": norm_from(d.get("norm"), where), "dtype": d["dtype"],
             "temperature": float(temperature),
             "record": record_from(d.get("record", {}), where), "files": files}
@@ -479,8 +407,11 @@ def _load_csv(folder: Path) -> Model:
         params, norm, record = mats, article_normalisation(), Record(mode="article", data_source="csv")
         temperature = 1.0
     try:
-        return Model(config, params, norm, record, folder.resolve().name or str(folder), temperature)
+        return check_loaded(Model(config, params, norm, record, folder.resolve().name or str(folder),
+                                  temperature), folder)
     except ValueError as e:
+        if isinstance(e, ModelFileError):
+            raise
         raise ModelFileError(f"{folder}: {e}") from None
 
 

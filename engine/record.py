@@ -30,7 +30,7 @@ def _number(d: dict, key: str, *, whole: bool = False, default=None):
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise RecordError(f"'{key}' must be a number, not {v!r}")
     if whole:
-        if float(v) != int(v):
+        if not math.isfinite(float(v)) or float(v) != int(v):
             raise RecordError(f"'{key}' must be a whole number, not {v!r}")
         return int(v)
     v = float(v)

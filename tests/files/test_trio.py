@@ -117,7 +117,7 @@ def test_an_interrupted_first_save_with_no_older_set(tmp_path, monkeypatch):
     (lambda d: d["config"].update(image_size=10), "'image_size' is 10"),
     (lambda d: d["config"].update(biases=True), "biases"),
     (lambda d: d.update(dtype="int8"), "'dtype' must be float32 or float64"),
-    (lambda d: d["norm"].update(scale=-1), "scale -1 must be above 0"),
+    (lambda d: d["norm"].update(scale=-1), "scale -1 must lie in"),
     (lambda d: d["record"].update(argmax_accuracy="high"), "'argmax_accuracy' must be a number"),
     (lambda d: d["files"]["kernels.csv"].update(sha256="x"), "no valid SHA-256 for kernels.csv"),
     (lambda d: d["files"]["kernels.csv"].update(staged="../../etc/passwd"), "bad staged file name"),
