@@ -43,5 +43,8 @@ def _guard_singleton_refcounts() -> bool:
     return lost
 
 
-PYSIDE_REFCOUNT_GUARD = _guard_singleton_refcounts()
+from engine.startup import quiet_start  # noqa: E402 - after the guard's definition
+
+with quiet_start():                 # Ctrl+C while PySide6 loads: one line, exit 130 (no abort)
+    PYSIDE_REFCOUNT_GUARD = _guard_singleton_refcounts()
 """Whether the guard against PySide6's lost references to None/True was applied."""

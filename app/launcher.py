@@ -29,14 +29,17 @@ def main(argv=None) -> int:
     open the window, or, on a Linux machine with no display, print one line saying so
     and return 1 (instead of Qt aborting).
     """
+    from engine.startup import quiet_start
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv:
-        from engine.cli import main as cli_main
+        with quiet_start():             # Ctrl+C while the command line loads: one line, exit 130
+            from engine.cli import main as cli_main
         return cli_main(argv)
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 1
-    from app.main_window import run
+    with quiet_start():
+        from app.main_window import run
     return run(sys.argv[:1])
 
 

@@ -2,7 +2,10 @@
 evaluation, weight files and command line. Never imports Qt."""
 from __future__ import annotations
 
-from .model import Config, Forward, Model, Normalisation
+from .startup import quiet_start
+
+with quiet_start():                 # Ctrl+C while NumPy loads: one line, exit 130
+    from .model import Config, Forward, Model, Normalisation
 
 __version__ = "0.1.0"
 __all__ = ["Config", "Forward", "Model", "Normalisation", "load_model", "__version__"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
-import numpy as np
 
+from .cli_parts import ProgressBar, jsonable, nonneg_float, positive_int
+from .cli_parts import seed as seed_arg
 from .data import DataError
 from .events import Evaluated, Finished, IterationEnd, Progress
 from .model import Config, Model
@@ -34,50 +36,9 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-# -- output helpers -------------------------------------------------------------------
-class ProgressBar:
-    """A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal."""
-
-    def __init__(self, stream=None, width: int = 30):
-        self.stream = stream or sys.stderr
-        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.width = width
-        self.shown = False
-
-    def update(self, ev: Progress) -> None:
-        if not self.enabled:
-            return
-        frac = ev.done / max(ev.total, 1)
-        fill = int(round(frac * self.width))
-        left = (ev.total - ev.done) / ev.images_per_second if ev.images_per_second > 0 else math.nan
-        self.stream.write(f"\r  iteration {ev.iteration:>3} [{'#' * fill}{'.' * (self.width - fill)}] "
-                          f"{ev.done:>6}/{ev.total} error {ev.running_error:.5f} "
-                          f"{ev.images_per_second:,.0f} img/s, {left:4.0f} s left ")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
-            self.shown = False
-
-
 def _say(args, *a, **k):
     """Print a line of human output (stdout; with --json the JSON object comes after, last)."""
     print(*a, **k, flush=True)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 # -- data -----------------------------------------------------------------------------
@@ -147,7 +108,10 @@ def _run(args, settings: RunSettings, *, article_table: bool = False, header: st
         raise CliError(str(e)) from None
     _say(args, ds.description)
     t0 = time.perf_counter()
-    data = prepare(settings, ds)
+    try:
+        data = prepare(settings, ds)
+    except DataError as e:
+        raise CliError(str(e)) from None
     if settings.mode == "article" and settings.train and len(data.ytr) < settings.train:
         _say(args, f"note: only {len(data.ytr):,} training images here; the article used the first "
                    f"{settings.train:,} of MNIST, so its figures are not expected.")
@@ -178,13 +142,29 @@ def _runs_dir(args):
 
 
 def cmd_runs(args) -> int:
-    from .runs import list_runs
+    from .runs import RunsError, delete_run, list_runs
     runs, faults = list_runs(_runs_dir(args))
+    if getattr(args, "delete", None):
+        by_id = {r.id: r for r in runs}
+        unknown = [i for i in args.delete if i not in by_id]
+        if unknown:
+            raise CliError(f"--delete: no run {', '.join(unknown)} in {_runs_dir(args)}")
+        for i in args.delete:
+            try:
+                delete_run(by_id[i])
+            except RunsError as e:
+                raise CliError(str(e)) from None
+            _say(args, f"deleted the run {i}")
+        runs = [r for r in runs if r.id not in args.delete]
     for f in faults:
         print(f"digitlab: skipped {f}", file=sys.stderr)
     if not runs:
         _say(args, f"no runs recorded in {_runs_dir(args)}")
     for r in runs:
+        if not r.finished:
+            _say(args, f"{r.id}  unfinished: never recorded whole (delete it with "
+                       f"digitlab runs --delete {r.id})")
+            continue
         acc = f"{r.argmax_accuracy:.2f}%" if r.argmax_accuracy is not None else "–"
         _say(args, f"{r.id}  {r.mode:<8} {r.iterations:>3} it  {acc:>7}  {r.snapshots:>3} snapshots  "
                    f"{r.architecture}" + (f"  (sweep {r.sweep})" if r.sweep else ""))
@@ -195,7 +175,7 @@ def cmd_runs(args) -> int:
     for sw in sweeps:
         _say(args, f"sweep {sw.id}: {sw.runs} runs, plots {', '.join(str(p) for p in sw.plots) or 'none'}")
     if args.json:
-        print(json.dumps({"runs": [_jsonable(r.to_json()) for r in runs],
+        print(json.dumps({"runs": [jsonable(r.to_json()) for r in runs],
                           "sweeps": [{"id": sw.id, "runs": sw.runs, "table": sw.table, "path": str(sw.path),
                                       "plots": [str(p) for p in sw.plots]} for sw in sweeps]}))
     return 0
@@ -258,6 +238,20 @@ def _check_save_path(args, cfg: Config) -> None:
     probe = folder if folder.exists() else folder.parent
     if not probe.exists() or not probe.is_dir():
         raise CliError(f"--save {args.save}: the folder {probe} does not exist")
+    import tempfile
+    try:                                     # the very test the save will face, before training
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as e:
+        raise CliError(f"--save {args.save}: cannot write in the folder {probe} "
+                       f"({e.strerror or e})") from None
+    if target.exists() and not os.access(target, os.W_OK) and not os.access(probe, os.W_OK):
+        raise CliError(f"--save {args.save}: the file cannot be replaced")
+    try:
+        from .recipes import check_size
+        check_size(cfg)
+    except ValueError as e:
+        raise CliError(f"--save {args.save}: {e}") from None
 
 
 #: Command-line options that set a RunSettings field of the same name.
@@ -327,7 +321,7 @@ def cmd_evaluate(args) -> int:
                        model=str(args.model) if args.model else "shipped")
         out.update(t.to_dict(confusion=True))
         out.update(ece=calibration_error, temperature=float(model.temperature))
-        print(json.dumps(_jsonable(out)))
+        print(json.dumps(jsonable(out)))
     return 0
 
 
@@ -360,26 +354,6 @@ def cmd_finetune(args) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return v
-
-
-def _nonneg_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number, 0 or more")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitlab",
@@ -387,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "With no command, `digitlab` opens the window.")
     from . import __version__
     p.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="on an unforeseen failure, show the Python traceback (anywhere on the line)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def data_opts(sp):
@@ -400,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reproduce", help="run the article's experiment and compare with its figures")
     data_opts(r)
-    r.add_argument("--seed", type=int, help=f"as np.random.seed(S) before the article's code (default {ARTICLE.seed})")
+    r.add_argument("--seed", type=seed_arg, help=f"as np.random.seed(S) before the article's code (default {ARTICLE.seed})")
     r.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
     r.add_argument("--runs-dir", metavar="DIR", help="record the run here (default: the user's data folder)")
     r.set_defaults(func=cmd_reproduce)
@@ -416,32 +392,32 @@ def build_parser() -> argparse.ArgumentParser:
         show = (lambda v: "all" if v is None else fmt.format(v))
         return f"default {show(a)}" if a == b else f"article default {show(a)}; backprop default {show(b)}"
 
-    t.add_argument("--train", type=_positive_int, metavar="N",
+    t.add_argument("--train", type=positive_int, metavar="N",
                    help=f"training images: the first N ({default('train', '{:,}')})")
-    t.add_argument("--epochs", "--max-iter", dest="epochs", type=_positive_int, metavar="N",
+    t.add_argument("--epochs", "--max-iter", dest="epochs", type=positive_int, metavar="N",
                    help=f"iterations (epochs) at most ({default('epochs')})")
-    t.add_argument("--tol", type=_nonneg_float,
+    t.add_argument("--tol", type=nonneg_float,
                    help=f"stop when an iteration's error is at or under this, 0: never ({default('tol')})")
-    t.add_argument("--alpha", type=_nonneg_float, help=f"learning rate ({default('alpha')})")
-    t.add_argument("--dropout", type=_nonneg_float,
+    t.add_argument("--alpha", type=nonneg_float, help=f"learning rate ({default('alpha')})")
+    t.add_argument("--dropout", type=nonneg_float,
                    help="article mode: any non-zero value turns the article's 50%% dropout on; "
                         f"backprop: the dropout rate on the hidden layer, 0 to <1 ({default('dropout')})")
-    t.add_argument("--kernels", type=_positive_int, help=f"number of kernels ({default('kernels')})")
-    t.add_argument("--kernel-size", type=_positive_int, help=f"kernel side ({default('kernel_size')})")
-    t.add_argument("--hidden", type=_positive_int, help=f"hidden layer size ({default('hidden')})")
-    t.add_argument("--seed", type=int, help=f"random seed ({default('seed')})")
+    t.add_argument("--kernels", type=positive_int, help=f"number of kernels ({default('kernels')})")
+    t.add_argument("--kernel-size", type=positive_int, help=f"kernel side ({default('kernel_size')})")
+    t.add_argument("--hidden", type=positive_int, help=f"hidden layer size ({default('hidden')})")
+    t.add_argument("--seed", type=seed_arg, help=f"random seed ({default('seed')})")
     t.add_argument("--save", metavar="PATH", help="save the model (.npz, or a folder for the article's CSV files)")
-    t.add_argument("--eval-every", type=_positive_int, metavar="N",
+    t.add_argument("--eval-every", type=positive_int, metavar="N",
                    help="evaluate on the test set every N iterations (default: backprop every epoch, "
                         "article only at the end)")
     g = t.add_argument_group("backprop mode")
-    g.add_argument("--batch", type=_positive_int, help=f"mini-batch size (default {BACKPROP.batch})")
-    g.add_argument("--momentum", type=_nonneg_float, help=f"SGD momentum (default {BACKPROP.momentum})")
+    g.add_argument("--batch", type=positive_int, help=f"mini-batch size (default {BACKPROP.batch})")
+    g.add_argument("--momentum", type=nonneg_float, help=f"SGD momentum (default {BACKPROP.momentum})")
     g.add_argument("--loss", choices=["xent", "mse"],
                    help=f"softmax cross-entropy or the article's squared error (default {BACKPROP.loss})")
     g.add_argument("--schedule", choices=["constant", "cosine", "step"],
                    help=f"learning-rate schedule (default {BACKPROP.schedule})")
-    g.add_argument("--weight-decay", type=_nonneg_float, help=f"L2 weight decay (default {BACKPROP.weight_decay})")
+    g.add_argument("--weight-decay", type=nonneg_float, help=f"L2 weight decay (default {BACKPROP.weight_decay})")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="augment training images (shifts, rotations, scaling, stroke width; "
                         f"default {'on' if BACKPROP.augment else 'off'})")
@@ -453,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     ru = sub.add_parser("runs", help="list the recorded runs")
     ru.add_argument("--runs-dir", metavar="DIR", help="the runs folder (default: the user's data folder)")
     ru.add_argument("--json", action="store_true", help="end the output with one JSON object on its last line")
+    ru.add_argument("--delete", nargs="+", metavar="ID", help="delete these runs (finished or not)")
     ru.set_defaults(func=cmd_runs)
 
     e = sub.add_parser("evaluate", help="evaluate a model on the test set (default: the shipped model)")
@@ -467,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--digits", required=True, metavar="FILE",
                    help="a personal collection (.npz, as the window exports it)")
     f.add_argument("--save", required=True, metavar="OUT", help="where to save the fine-tuned model (.npz)")
-    f.add_argument("--seed", type=int, default=0, help="seeds the batches and distortions (default 0)")
+    f.add_argument("--seed", type=seed_arg, default=0, help="seeds the batches and distortions (default 0)")
     f.add_argument("--json", action="store_true", help="end the output with one JSON object on its last line")
     f.set_defaults(func=cmd_finetune)
     from .sweep import add_sweep_parser
@@ -478,15 +455,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (``--help``, ``--version``: 0; bad options: 2)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:         # --help, --version and usage errors, already printed
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
-    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:         # --help, --version and usage errors, already printed
+            return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
         return args.func(args)
     except CliError as e:
         print(f"digitlab: {e}", file=sys.stderr)
@@ -494,3 +474,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ndigitlab: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        if debug:
+            raise
+        print("digitlab: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - a fault not foreseen: one line, the details with --debug
+        if debug:
+            raise
+        print(f"digitlab: failed: {type(e).__name__}: {e} (run again with --debug for the details)",
+              file=sys.stderr)
+        return 1

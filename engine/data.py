@@ -594,6 +594,11 @@ def prepare(ds: Dataset, normalisation: str = "article", train_count: int | None
     raw_tr = ds.train_images[:n]
     norm = Normalisation.fit(raw_tr, normalisation)
     test_norm = Normalisation.fit(ds.test_images, "article") if normalisation == "article" else norm
+    for which, images in (("training", raw_tr), ("test", ds.test_images)):
+        if images.size == 0 or images.min() == images.max():
+            raise DataError(f"{ds.description}: every pixel of the {which} images has the same value "
+                            f"({float(images.flat[0]) if images.size else 0:g}): there is nothing to learn "
+                            "from or normalise by")
     Xtr = norm.apply(raw_tr, np.float64)
     Xte = test_norm.apply(ds.test_images, np.float64)
     return (Xtr, np.asarray(ds.train_labels[:n], dtype=np.int64), Xte,

@@ -29,7 +29,31 @@ __all__ = ["MODES", "LOSSES", "SCHEDULES", "RunSettings", "ARTICLE", "BACKPROP",
            "PreparedData", "load_data", "prepare", "make_run", "run_events", "make_record"]
 
 MODES = ("article", "backprop")
+#: The most kernels a run may have (each costs about 7 µs an image in the article's update).
+MAX_KERNELS = 1024
+#: The most memory one batch's feature maps may take (batch x kernels x positions x 8 bytes).
+MAX_BATCH_BYTES = 2 << 30
 SOURCES = ("auto", "keras", "local", "sample")
+
+
+def check_size(config: Config, batch: int = 1) -> None:
+    """Refuse, before anything is allocated, an architecture over the limits: more than
+    :data:`~engine.modelcheck.MAX_PARAMETERS` parameters (what a model file may hold), more
+    than :data:`MAX_KERNELS` kernels, or a batch whose feature maps exceed :data:`MAX_BATCH_BYTES`.
+    Raises ValueError saying which limit and by how much."""
+    from .modelcheck import MAX_PARAMETERS
+    n = sum(math.prod(s) for s in config.shapes().values())
+    if n > MAX_PARAMETERS:
+        raise ValueError(f"{config.kernels} kernels of {config.kernel_size}x{config.kernel_size} and "
+                         f"{config.hidden} hidden make {n:,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} a model may have")
+    if config.kernels > MAX_KERNELS:
+        raise ValueError(f"kernels {config.kernels:,}: at most {MAX_KERNELS:,}")
+    need = batch * config.kernels * config.positions * 8
+    if need > MAX_BATCH_BYTES:
+        raise ValueError(f"a batch of {batch:,} images with {config.kernels:,} kernels needs "
+                         f"{need / 2**30:.1f} GiB of feature maps, more than the "
+                         f"{MAX_BATCH_BYTES / 2**30:.0f} GiB allowed; use a smaller --batch")
 
 
 @dataclass(frozen=True)
@@ -113,10 +137,10 @@ class RunSettings:
         check(self.alpha > 0, f"alpha (the learning rate) must be above 0, not {self.alpha!r}")
         check(self.momentum < 1, f"momentum must lie in [0, 1), not {self.momentum!r}")
         check(self.mode == "article" or self.dropout < 1, f"dropout must lie in [0, 1), not {self.dropout!r}")
-        check(isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool),
-              f"seed must be a whole number, not {self.seed!r}")
+        check(isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
+              and 0 <= self.seed < 2**32, f"seed must be a whole number in 0..2**32-1, not {self.seed!r}")
         check(not (self.mode == "article" and self.biases), "the article mode has no biases")
-        self.config  # validates the architecture against the image size
+        check_size(self.config, self.batch if self.mode == "backprop" else 1)
 
     # -- derived ---------------------------------------------------------------------------
     @classmethod

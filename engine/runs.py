@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -25,7 +26,7 @@ import numpy as np
 from .events import Evaluated, IterationEnd
 from .model import Model
 from .record import TestFigures
-from .safefile import FileFault, atomic_write
+from .safefile import FileFault, atomic_write, read_bytes
 from .runs_png import kernel_strip, png_bytes
 from .snapshots import TimePoint, Timeline
 
@@ -34,6 +35,8 @@ __all__ = ["RunsError", "RunInfo", "RunLog", "default_runs_dir", "save_run", "li
            "export_kernel_strip", "kernel_strip"]
 
 RUN_FILE, SNAP_FILE, MODEL_FILE = "run.json", "snapshots.npz", "model.npz"
+#: The largest run.json read (its curves: a few hundred bytes an iteration).
+MAX_RUN_FILE = 64 << 20
 
 
 class RunsError(FileFault):
@@ -97,6 +100,7 @@ class RunInfo:
     curves: list = field(default_factory=list)
     sweep: str | None = None
     sweep_key: str | None = None
+    finished: bool = True
 
     def to_json(self) -> dict:
         return {"id": self.id, "mode": self.mode, "iterations": self.iterations,
@@ -104,7 +108,7 @@ class RunInfo:
                 "test_error": self.test_error, "snapshots": self.snapshots, "path": str(self.path),
                 "created": self.created, "train_seconds": self.train_seconds,
                 "architecture": self.architecture, "data": self.data, "reason": self.reason,
-                "sweep": self.sweep}
+                "sweep": self.sweep, "finished": self.finished}
 
 
 def _finite(v):
@@ -171,11 +175,15 @@ def save_run(runs_dir, settings, model: Model, timeline: Timeline, log: RunLog, 
                "curves": [{k: _finite(v) for k, v in row.items()} for row in log.rows]}
     if sweep is not None:
         summary["sweep"] = {"id": str(sweep["id"]), "key": str(sweep["key"])}
-    if len(timeline):
-        _write_snapshots(folder / SNAP_FILE, timeline)
-    save_model(model, folder / MODEL_FILE)
-    with atomic_write(folder / RUN_FILE, RunsError, mode="w") as fh:   # last: marks the run whole
-        json.dump(summary, fh, indent=1)
+    try:
+        if len(timeline):
+            _write_snapshots(folder / SNAP_FILE, timeline)
+        save_model(model, folder / MODEL_FILE)
+        with atomic_write(folder / RUN_FILE, RunsError, mode="w") as fh:   # last: marks the run whole
+            json.dump(summary, fh, indent=1)
+    except BaseException:                   # nothing half-written stays behind
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
@@ -198,37 +206,93 @@ def _write_snapshots(path: Path, timeline: Timeline) -> None:
         fh.write(buf.getvalue())
 
 
+def _field(d: dict, key: str, kind, default=None, *, optional: bool = False):
+    """``d[key]`` checked: ``kind`` is int, float or str; None allowed when ``optional``."""
+    v = d.get(key, default)
+    if v is None and (optional or default is None and kind is not str):
+        if optional:
+            return None
+        raise ValueError(f"no '{key}'")
+    if kind is str:
+        if not isinstance(v, str):
+            raise ValueError(f"'{key}' must be text, not {v!r}")
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"'{key}' must be a finite number, not {v!r}")
+    if kind is int:
+        if v != int(v):
+            raise ValueError(f"'{key}' must be a whole number, not {v!r}")
+        return int(v)
+    return float(v)
+
+
 def _read_info(folder: Path) -> RunInfo:
     path = folder / RUN_FILE
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(read_bytes(path, MAX_RUN_FILE, RunsError).decode("utf-8"))
+        if not isinstance(d, dict):
+            raise ValueError(f"a JSON object was expected, not {type(d).__name__}")
         sweep = d.get("sweep") or {}
-        return RunInfo(id=str(d["id"]), path=folder, created=float(d["created"]), mode=str(d["mode"]),
-                       iterations=int(d["iterations"]), argmax_accuracy=d.get("argmax_accuracy"),
-                       percent_correct=d.get("percent_correct"), test_error=d.get("test_error"),
-                       train_seconds=float(d.get("train_seconds") or 0.0),
-                       snapshots=int(d.get("snapshots", 0)), architecture=str(d.get("architecture", "")),
-                       data=str(d.get("data", "")), reason=str(d.get("reason", "")),
-                       settings=dict(d.get("settings") or {}), curves=list(d.get("curves") or []),
-                       sweep=sweep.get("id"), sweep_key=sweep.get("key"))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        settings, curves = d.get("settings") or {}, d.get("curves") or []
+        if not isinstance(sweep, dict) or not isinstance(settings, dict) or not isinstance(curves, list) \
+                or not all(isinstance(c, dict) for c in curves):
+            raise ValueError("'sweep' and 'settings' must be objects, 'curves' a list of objects")
+        sid, skey = sweep.get("id"), sweep.get("key")
+        if not all(v is None or isinstance(v, str) for v in (sid, skey)):
+            raise ValueError("the sweep's 'id' and 'key' must be text")
+        return RunInfo(id=_field(d, "id", str), path=folder, created=_field(d, "created", float),
+                       mode=_field(d, "mode", str), iterations=_field(d, "iterations", int),
+                       argmax_accuracy=_field(d, "argmax_accuracy", float, optional=True),
+                       percent_correct=_field(d, "percent_correct", float, optional=True),
+                       test_error=_field(d, "test_error", float, optional=True),
+                       train_seconds=_field(d, "train_seconds", float, optional=True) or 0.0,
+                       snapshots=_field(d, "snapshots", int, 0), architecture=_field(d, "architecture", str, ""),
+                       data=_field(d, "data", str, ""), reason=_field(d, "reason", str, ""),
+                       settings=dict(settings), curves=list(curves), sweep=sid, sweep_key=skey)
+    except RunsError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
         raise RunsError(f"{path}: not a readable run record ({e})") from None
+
+
+_RUN_ID = re.compile(r"^\d{8}-\d{6}-(article|backprop)(-\d+)?$")
+
+
+def _unfinished(folder: Path) -> RunInfo:
+    """A run folder that never got its ``run.json`` (the run or its recording was interrupted)."""
+    try:
+        created = folder.stat().st_mtime
+    except OSError:
+        created = 0.0
+    return RunInfo(id=folder.name, path=folder, created=created, mode=_RUN_ID.match(folder.name)[1],
+                   iterations=0, argmax_accuracy=None, percent_correct=None, test_error=None,
+                   train_seconds=0.0, snapshots=0, architecture="unfinished: never recorded whole",
+                   data="", reason="unfinished", finished=False)
 
 
 def list_runs(runs_dir=None) -> tuple[list[RunInfo], list[str]]:
     """The runs recorded in ``runs_dir`` (default :func:`default_runs_dir`), newest first,
-    and one message per folder that could not be read (left as it is)."""
+    and one message per folder that could not be read (left as it is). A run folder left
+    without its ``run.json`` (interrupted) is listed with ``finished=False``; it can be deleted."""
     runs_dir = Path(runs_dir).expanduser() if runs_dir is not None else default_runs_dir()
-    if not runs_dir.is_dir():
-        return [], []
+    try:
+        if not runs_dir.is_dir():
+            return [], []
+        folders = sorted(runs_dir.iterdir())
+    except OSError as e:
+        return [], [f"{runs_dir}: cannot be read ({e.strerror or e})"]
     runs, faults = [], []
-    for folder in sorted(runs_dir.iterdir()):
-        if not (folder / RUN_FILE).is_file():
-            continue
+    for folder in folders:
         try:
+            if not (folder / RUN_FILE).is_file():
+                if _RUN_ID.match(folder.name) and folder.is_dir():
+                    runs.append(_unfinished(folder))
+                continue
             runs.append(_read_info(folder))
         except RunsError as e:
             faults.append(str(e))
+        except OSError as e:
+            faults.append(f"{folder}: cannot be read ({e.strerror or e})")
     runs.sort(key=lambda r: r.created, reverse=True)
     return runs, faults
 
@@ -272,8 +336,8 @@ def load_timeline(run: RunInfo, model: Model | None = None) -> Timeline:
 
 
 def delete_run(run: RunInfo) -> None:
-    """Delete a run's folder (only a folder holding a run record)."""
-    if not (run.path / RUN_FILE).is_file():
+    """Delete a run's folder (only a folder holding a run record, or an unfinished run's)."""
+    if not (run.path / RUN_FILE).is_file() and not (_RUN_ID.match(run.path.name) and run.path.is_dir()):
         raise RunsError(f"{run.path}: not a run folder; nothing deleted")
     try:
         shutil.rmtree(run.path)

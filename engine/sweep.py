@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .cli_parts import seed as seed_arg
 from .data import DataError
 from .recipes import RunSettings
 from .sweep_cluster import WORKER_ENV, blas_threads, connect, run_kept, run_one
@@ -77,7 +78,7 @@ def add_sweep_parser(sub, data_opts: Callable, settings_from_args: Callable, *,
     s.add_argument("--no-record", action="store_true", help="record nothing in the runs folder")
     t = s.add_argument_group("training (as `digitlab train`)")
     t.add_argument("--mode", choices=["article", "backprop"], default="article")
-    t.add_argument("--seed", type=int, help="the seed when --seeds is not given")
+    t.add_argument("--seed", type=seed_arg, help="the seed when --seeds is not given")
     t.add_argument("--train", type=int, metavar="N")
     t.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N")
     t.add_argument("--tol", type=float)

@@ -31,8 +31,11 @@ class SweepError(Exception):
 # What to run
 # ------------------------------------------------------------------------------------------
 def parse_seeds(text: str) -> list[int]:
-    """Seeds from ``"0-99"``, ``"1,5,9"`` or a mix (``"0-9,20-29"``), in order, no repeats."""
-    seeds: list[int] = []
+    """Seeds from ``"0-99"``, ``"1,5,9"`` or a mix (``"0-9,20-29"``), in order, no repeats.
+
+    Each seed lies in 0..2**32-1 and there are at most :data:`MAX_RUNS`, counted before any
+    range is expanded."""
+    parts: list[tuple[int, int]] = []
     for part in (p.strip() for p in str(text).split(",")):
         try:
             if "-" in part[1:]:
@@ -40,12 +43,20 @@ def parse_seeds(text: str) -> list[int]:
                 lo, hi = int(part[:cut]), int(part[cut + 1:])
                 if hi < lo:
                     raise SweepError(f"--seeds {text}: the range {part} runs backwards")
-                seeds.extend(range(lo, hi + 1))
             else:
-                seeds.append(int(part))
+                lo = hi = int(part)
         except ValueError:
             raise SweepError(f"--seeds {text}: {part!r} is neither a whole number nor a range "
                              "such as 0-99") from None
+        if lo < 0 or hi >= 2**32:
+            raise SweepError(f"--seeds {text}: {part} is outside 0..{2**32 - 1}, the seeds there are")
+        parts.append((lo, hi))
+    count = sum(hi - lo + 1 for lo, hi in parts)
+    if count > MAX_RUNS:
+        raise SweepError(f"--seeds {text}: {count:,} runs, more than the {MAX_RUNS:,} a sweep may plan")
+    seeds: list[int] = []
+    for lo, hi in parts:
+        seeds.extend(range(lo, hi + 1))
     return list(dict.fromkeys(seeds))
 
 
@@ -112,6 +123,12 @@ def plan_runs(args, settings_from_args: Callable, seeds: list[int] | None,
     """
     runs: dict[str, RunSettings] = {}
     names = list(grid)
+    count = len(seeds) if seeds is not None else 1
+    for n in names:
+        count *= len(grid[n])
+    if count > MAX_RUNS:
+        raise SweepError(f"{count:,} runs (seeds times the grid's combinations), more than the "
+                         f"{MAX_RUNS:,} a sweep may plan")
     for combo in itertools.product(*(grid[n] for n in names)) if names else [()]:
         for seed in seeds if seeds is not None else [getattr(args, "seed", None)]:
             ns = copy.copy(args)
@@ -122,7 +139,10 @@ def plan_runs(args, settings_from_args: Callable, seeds: list[int] | None,
             settings = settings_from_args(ns)
             rest = {k: v for k, v in given.items() if getattr(settings, k) != v}
             if rest:                              # a field the command line has no option for
-                settings = settings.replace(**rest)
+                try:
+                    settings = settings.replace(**rest)
+                except ValueError as e:
+                    raise SweepError(f"--grid: {e}") from None
             runs.setdefault(run_key(settings), settings)
     return list(runs.values())
 
