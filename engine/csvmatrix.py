@@ -10,7 +10,10 @@ import io
 
 import numpy as np
 
-__all__ = ["to_text", "parse"]
+__all__ = ["to_text", "parse", "MAX_TOKEN"]
+
+#: The longest value read (a float64 as pandas writes it takes at most 24 characters).
+MAX_TOKEN = 64
 
 
 def to_text(a: np.ndarray) -> str:
@@ -54,17 +57,22 @@ def parse(raw: bytes, where, error: type[Exception] = ValueError) -> np.ndarray:
     rows = lines[1:]
     if not rows:
         raise error(f"{where}: no rows of numbers after the header")
-    counts = np.char.count(np.array(rows, dtype=str), ",") + 1
+    counts = np.array([r.count(",") for r in rows]) + 1       # never a (rows x longest) array
     bad = np.flatnonzero(counts != ncols)
     if bad.size:
         i = int(bad[0])
         end = " (the file is cut short)" if i == len(rows) - 1 and counts[i] < ncols else ""
         raise error(f"{where}: line {i + 2} has {counts[i]} values, the header says {ncols}{end}")
-    tokens = np.array(",".join(rows).split(","), dtype=str)
+    tokens = ",".join(rows).split(",")
+    longest = max(map(len, tokens))
+    if longest > MAX_TOKEN:
+        j = next(i for i, t in enumerate(tokens) if len(t) == longest)
+        raise error(f"{where}: line {j // ncols + 2}, column {j % ncols + 1}: a value of {longest:,} "
+                    f"characters, longer than any number (at most {MAX_TOKEN})")
     try:
-        values = tokens.astype(np.float64)
+        values = np.array(tokens, dtype=f"U{longest}").astype(np.float64)
     except ValueError:
-        for j, tok in enumerate(tokens.tolist()):      # error path only: find the culprit
+        for j, tok in enumerate(tokens):      # error path only: find the culprit
             try:
                 float(tok)
             except ValueError:

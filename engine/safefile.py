@@ -29,6 +29,8 @@ __all__ = ["FileFault", "Cancelled", "check_stop", "check_regular", "open_regula
            "sniff", "gunzip", "atomic_write", "temp_beside", "fsync_dir", "NpzReader"]
 
 _CHUNK = 1 << 20
+#: The most gzip members a file may hold (each costs a decompressor, even an empty one).
+MAX_GZIP_MEMBERS = 1000
 
 
 class FileFault(ValueError):
@@ -132,7 +134,12 @@ def gunzip(raw: bytes, limit: int, path, error: type[Exception] = FileFault, *,
     """
     out = bytearray()
     data = memoryview(raw)
+    members = 0
     while data.nbytes and len(out) <= limit:
+        members += 1
+        if members > MAX_GZIP_MEMBERS:
+            raise error(f"{path}: more than {MAX_GZIP_MEMBERS:,} gzip members (a gzip file of data "
+                        "has one, or a few)")
         d = zlib.decompressobj(zlib.MAX_WBITS | 16)
         try:
             while len(out) <= limit:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import threading
 import time
@@ -30,9 +31,10 @@ from typing import Callable
 from .cli_parts import seed as seed_arg
 from .data import DataError
 from .recipes import RunSettings
-from .sweep_cluster import WORKER_ENV, blas_threads, connect, run_kept, run_one
+from .sweep_cluster import WORKER_ENV, Stalled, blas_threads, connect, results, run_kept, run_one
 from .sweep_plan import GET_EXTRA, SweepError, parse_grid, parse_seeds, plan_runs, run_key
-from .sweep_table import FIGURES, ordered_columns, plain, read_table, row_to_run, write_table
+from .sweep_table import (FIGURES, add_rows, check_writable, plain, read_table, row_to_run,
+                          write_table)
 
 __all__ = ["SweepError", "GET_EXTRA", "WORKER_ENV", "FIGURES", "parse_seeds", "parse_grid",
            "plan_runs", "run_key", "blas_threads", "run_one", "run_kept", "read_table", "write_table",
@@ -65,6 +67,10 @@ def add_sweep_parser(sub, data_opts: Callable, settings_from_args: Callable, *,
     s.add_argument("--workers", type=int, metavar="N",
                    help="local cluster: N worker processes (default: every core); with --scheduler: "
                         "wait for N workers")
+    s.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                   help="stop, saying which runs are left, when no worker is there (or the scheduler "
+                        "does not answer) for this long (default 120); a scheduler that does not answer "
+                        "within min(SECONDS, 20) is refused")
     s.add_argument("--out", metavar="FILE", default="sweep.csv",
                    help="the runs table, .csv or .parquet (default sweep.csv); runs already in it "
                         "are skipped")
@@ -110,6 +116,9 @@ def add_sweep_parser(sub, data_opts: Callable, settings_from_args: Callable, *,
         except SweepError as e:
             print(f"digitlab: {e}", file=sys.stderr)
             return 2
+        except Stalled as e:
+            print(f"digitlab: {e}", file=sys.stderr)
+            return 1
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, before)
@@ -125,9 +134,11 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
     import contextlib
     try:
         import pandas as pd
-        from distributed import as_completed
+        import distributed  # noqa: F401 - the optional extra is there
     except ImportError:
         raise SweepError(GET_EXTRA) from None
+    if not (args.wait > 0 and math.isfinite(args.wait)):
+        raise SweepError(f"--wait {args.wait}: give a number of seconds above 0")
     if args.workers is not None and args.workers < 1:
         raise SweepError(f"--workers {args.workers}: give at least 1")
     seeds = parse_seeds(args.seeds) if args.seeds else None
@@ -140,6 +151,7 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
         for path in dict.fromkeys(s.path for s in runs if s.path):
             if not Path(path).exists():
                 raise SweepError(f"--data {path}: no such file or folder")
+    check_writable(out)
     done = read_table(out)
     have = set(done["key"]) if done is not None else set()
     todo = [s for s in runs if run_key(s) not in have]
@@ -166,8 +178,8 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
             futures = {client.submit(run_one if recorder is None else run_kept, s, blas, pure=False,
                                      key=f"digitlab-run-{hashlib.sha1(run_key(s).encode()).hexdigest()[:16]}"): s
                        for s in todo}
-            for n, fut in enumerate(as_completed(futures), 1):
-                s = futures[fut]
+            width = len(str(len(todo)))
+            for n, (fut, s) in enumerate(results(client, futures, args.wait), 1):
                 try:
                     row = fut.result()
                     if recorder is not None:         # before the table: a crash between the two
@@ -177,13 +189,13 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
                     raise SweepError(f"a worker could not load the data: {e}") from None
                 except Exception as e:  # noqa: BLE001 - one run's failure must not lose the others
                     failed.append((s, e))
-                    print(f"[{n:>{len(str(len(todo)))}}/{len(todo)}] {_label(s, grid)}: failed: "
+                    print(f"[{n:>{width}}/{len(todo)}] {_label(s, grid)}: failed: "
                           f"{type(e).__name__}: {e}", flush=True)
                     continue
-                rows.append(row)
-                write_table(ordered_columns(pd.DataFrame(rows)), out)
+                table = add_rows(out, [row])         # under the table's lock: other sweeps' rows kept
+                rows = table.to_dict("records")
                 elapsed = time.perf_counter() - t0
-                print(f"[{n:>{len(str(len(todo)))}}/{len(todo)}] {_label(s, grid)}: "
+                print(f"[{n:>{width}}/{len(todo)}] {_label(s, grid)}: "
                       f"{row['iterations']} iterations ({row['reason']}), "
                       f"{row['percent_correct']:.2f}% correct, arg-max {row['argmax_accuracy']:.2f}%, "
                       f"test error {row['test_error']:.5f}  [{row['wall_seconds']:.0f} s; "

@@ -15,7 +15,8 @@ import time
 from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
 from .sweep_plan import SweepError, run_key
 
-__all__ = ["WORKER_ENV", "blas_threads", "run_one", "run_kept", "connect"]
+__all__ = ["WORKER_ENV", "blas_threads", "run_one", "run_kept", "connect", "local_cluster",
+           "CONNECT_SECONDS", "Stalled", "probe_scheduler", "results"]
 
 #: Environment of the local cluster's workers: one thread each, so runs do not fight for cores.
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -123,26 +124,119 @@ def _run_one(settings: RunSettings, t0: float):
 
 def connect(args, stack):
     """A connected Client (and the words describing where the runs go)."""
-    import logging
-    from distributed import Client, LocalCluster
+    from distributed import Client
     if args.scheduler:
+        wait = float(getattr(args, "wait", 120.0))
+        seconds = min(wait, CONNECT_SECONDS)
+        probe_scheduler(args.scheduler, seconds)
         try:
-            client = stack.enter_context(Client(args.scheduler, timeout="20s"))
+            client = stack.enter_context(Client(args.scheduler, timeout=f"{seconds}s"))
         except (OSError, TimeoutError) as e:
             raise SweepError(f"--scheduler {args.scheduler}: cannot connect ({e})") from None
+        except Exception as e:  # noqa: BLE001 - a bad address raises ValueError, TypeError...
+            raise SweepError(f"--scheduler {args.scheduler}: not a scheduler's address "
+                             f"({type(e).__name__}: {e}); give e.g. tcp://host:8786") from None
         if args.workers:
             try:
-                client.wait_for_workers(args.workers, timeout=300)
+                client.wait_for_workers(args.workers, timeout=wait)
             except TimeoutError:
                 raise SweepError(f"--workers {args.workers}: fewer workers joined {args.scheduler} "
-                                 "within 5 minutes") from None
+                                 f"within {wait:.0f} s (--wait)") from None
         n = len(client.scheduler_info(n_workers=-1)["workers"])
         return client, f"the cluster at {args.scheduler} ({n} workers now)"
     n = args.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                          else os.cpu_count() or 1)
-    cluster = stack.enter_context(LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, env=dict(WORKER_ENV),
-        dashboard_address=None, silence_logs=logging.ERROR))
+    cluster = stack.enter_context(local_cluster(n))
     client = stack.enter_context(Client(cluster))
     return client, f"a local cluster of {n} worker process{'es' if n != 1 else ''} (one thread each)"
 
+
+
+def local_cluster(n: int):
+    """A local cluster of ``n`` worker processes of one thread, with no dashboard: the scheduler's
+    HTTP server (which Dask always starts, on port 8787 unless told) listens on a free port of
+    127.0.0.1 only, and serves no dashboard."""
+    import logging
+    from distributed import LocalCluster
+    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=dict(WORKER_ENV),
+                        host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                        scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR)
+
+
+#: The longest wait for a scheduler to answer a new connection, in seconds.
+CONNECT_SECONDS = 20.0
+
+
+class Stalled(Exception):
+    """No worker, or no answer from the scheduler, for longer than ``--wait``; the message
+    names the runs left (the table holds the finished ones; rerunning finishes the rest)."""
+
+
+def probe_scheduler(address: str, seconds: float) -> None:
+    """Refuse, within ``seconds``, an address where nothing answers as a Dask scheduler does.
+
+    A Dask server speaks first: it sends its handshake as soon as a connection opens. A silent
+    socket, or an HTTP server, accepts the connection and says nothing; Dask's client would then
+    wait for minutes. Only ``tcp://`` addresses are probed (``tls://`` and others go to Dask)."""
+    import socket
+    from urllib.parse import urlsplit
+    if "://" not in address:
+        address = "tcp://" + address
+    parts = urlsplit(address)
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise SweepError(f"--scheduler {address}: give a host and a port, e.g. tcp://host:8786")
+    try:
+        with socket.create_connection((host, port), timeout=seconds) as sock:
+            sock.settimeout(seconds)
+            first = sock.recv(1)
+    except socket.timeout:
+        raise SweepError(f"--scheduler {address}: connected, but nothing answered within {seconds:.0f} s; "
+                         "is a Dask scheduler listening there?") from None
+    except OSError as e:
+        raise SweepError(f"--scheduler {address}: cannot connect ({e.strerror or e})") from None
+    if not first:
+        raise SweepError(f"--scheduler {address}: the connection was closed without an answer; "
+                         "is a Dask scheduler listening there?")
+
+
+def _workers(client) -> int:
+    """The workers the scheduler has now (0 when it does not answer within 10 s)."""
+    try:
+        client.sync(client._update_scheduler_info, n_workers=-1, callback_timeout=10)
+        return len((client._scheduler_identity or {}).get("workers", {}))
+    except Exception:  # noqa: BLE001 - a scheduler gone or silent counts as no worker
+        return 0
+
+
+def results(client, futures: dict, wait: float, *, poll: float = 2.0):
+    """``(future, settings)`` pairs as the runs finish, in that order.
+
+    Raises :class:`Stalled` when for ``wait`` seconds no run finished and the scheduler had no
+    worker (or did not answer), naming the runs left."""
+    from distributed import wait as wait_for
+    pending = set(futures)
+    idle = None
+    while pending:
+        try:
+            done, rest = wait_for(list(pending), timeout=min(poll, wait), return_when="FIRST_COMPLETED")
+            pending = set(rest)
+        except TimeoutError:
+            done = ()
+        for fut in done:
+            yield fut, futures[fut]
+        if done or _workers(client) > 0:
+            idle = None
+            continue
+        idle = idle if idle is not None else time.monotonic()
+        if time.monotonic() - idle >= wait:
+            left = sorted((futures[f] for f in pending), key=lambda s: s.seed)
+            seeds = ", ".join(str(s.seed) for s in left[:12]) + (", ..." if len(left) > 12 else "")
+            raise Stalled(f"no worker for {wait:.0f} s (--wait): {len(left)} run"
+                          f"{'s' if len(left) != 1 else ''} left (seeds {seeds}); the table holds the "
+                          "finished ones: run the same command again to finish them")

@@ -168,6 +168,15 @@ def save_sweep(runs_dir, sid: str, *, table: str, description: str, runs: int, s
     return folder
 
 
+def _plot_name(name) -> str:
+    """A plot's file name as ``sweep.json`` gives it: a plain ``.png`` name in the sweep's own
+    folder (never a path elsewhere, ``../../etc/passwd``)."""
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", "..") \
+            or "\\" in name or not name.lower().endswith(".png"):
+        raise ValueError(f"the plot {name!r} is not a .png file name in the sweep's folder")
+    return name
+
+
 def _read_sweep(folder: Path) -> SweepInfo:
     path = folder / SWEEP_FILE
     try:
@@ -175,9 +184,9 @@ def _read_sweep(folder: Path) -> SweepInfo:
         return SweepInfo(id=str(d["id"]), path=folder, created=float(d["created"]),
                          updated=float(d.get("updated", d["created"])), table=str(d.get("table", "")),
                          description=str(d.get("description", "")), runs=int(d.get("runs", 0)),
-                         plots=[folder / str(n) for n in d.get("plots") or []],
+                         plots=[folder / _plot_name(n) for n in d.get("plots") or []],
                          summary=[str(s) for s in d.get("summary") or []])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise RunsError(f"{path}: not a readable sweep record ({e})") from None
 
 
