@@ -458,6 +458,25 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    import signal
+    import threading
+    seen = []                           # a Ctrl+C that a library turned into another error
+
+    def interrupt(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+    ours = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if ours:
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        return _main(argv, debug, seen)
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(argv: list, debug: bool, seen: list) -> int:
     try:
         parser = build_parser()
         try:
@@ -474,6 +493,17 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ndigitlab: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - pandas' parser turns Ctrl+C into a ParserError
+        if seen and not debug:
+            print("\ndigitlab: interrupted", file=sys.stderr)
+            return 130
+        return _failed(debug)
+
+
+def _failed(debug: bool) -> int:
+    """An exception being handled: one line (exit 1), or raised again with ``--debug``."""
+    try:
+        raise
     except MemoryError:
         if debug:
             raise

@@ -31,7 +31,7 @@ from .record import Record
 from .resources import SHIPPED_MODEL
 from . import csvmatrix
 from .safefile import (NpzReader, atomic_write, check_regular, fsync_dir, read_bytes,
-                       sniff, temp_beside)
+                       sniff, temp_beside, clean_leftovers)
 
 __all__ = ["ModelFileError", "SHIPPED_MODEL", "CSV_FILES", "MANIFEST", "ARTICLE_MEAN",
            "ARTICLE_VARIANCE", "MAX_PARAMETERS", "MAX_CSV_BYTES", "article_normalisation", "save_model",
@@ -286,7 +286,8 @@ def _save_csv(model: Model, folder: Path) -> None:
             if len(blob) > MAX_CSV_BYTES:
                 raise ModelFileError(f"{folder / name}: {len(blob):,} bytes, more than the "
                                      f"{MAX_CSV_BYTES:,} a CSV file may have; save it as a .npz file")
-            fd, staged[name] = temp_beside(folder / name)
+            needed = {e.get("staged") for e in previous["files"].values()} if previous else set()
+            fd, staged[name] = temp_beside(folder / name, keep=needed)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
                 fh.flush()
@@ -322,6 +323,8 @@ def _save_csv(model: Model, folder: Path) -> None:
             old = folder / entry["staged"]
             if old.name not in (os.path.basename(t) for t in staged.values()) and old.exists():
                 old.unlink(missing_ok=True)
+    for name in (*CSV_FILES.values(), MANIFEST):   # and those of saves interrupted before a commit
+        clean_leftovers(folder / name)
 
 
 def _staged_name(entry, name: str, where) -> str:

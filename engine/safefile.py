@@ -17,6 +17,7 @@ import contextlib
 import os
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 __all__ = ["FileFault", "Cancelled", "check_stop", "check_regular", "open_regular", "read_bytes",
-           "sniff", "gunzip", "atomic_write", "temp_beside", "fsync_dir", "NpzReader"]
+           "sniff", "gunzip", "atomic_write", "temp_beside", "clean_leftovers", "fsync_dir", "NpzReader"]
 
 _CHUNK = 1 << 20
 #: The most gzip members a file may hold (each costs a decompressor, even an empty one).
@@ -180,14 +181,15 @@ def fsync_dir(folder) -> None:
         os.close(fd)
 
 
-def temp_beside(path: Path) -> tuple[int, str]:
+def temp_beside(path: Path, keep=()) -> tuple[int, str]:
     """A new temporary file beside ``path`` (same folder), with the usual ``0666 & ~umask`` mode.
 
     ``mkstemp`` creates it with mode 0600; the file that replaces the target gets the mode
     a normal new file would.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    clean_leftovers(path, keep)             # what an interrupted save left (``keep``: still needed)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -195,6 +197,53 @@ def temp_beside(path: Path) -> tuple[int, str]:
     except OSError:
         pass
     return fd, tmp
+
+
+#: A temporary file of an unknown writer (no process id in its name) older than this is a leftover.
+STALE_SECONDS = 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_leftovers(path, keep=()) -> list[Path]:
+    """Remove the temporary files an interrupted save of ``path`` left beside it
+    (``.<name>.<pid>-XXXX.tmp`` of a process that no longer runs; an older name without a
+    process id once it is :data:`STALE_SECONDS` old). ``keep``: names never removed. Returns
+    what was removed; a file that cannot be removed is left."""
+    path = Path(path)
+    removed = []
+    try:
+        candidates = [p for p in path.parent.glob(f".{glob_escape(path.name)}.*.tmp") if p.name not in keep]
+    except OSError:
+        return removed
+    now = time.time()
+    for tmp in candidates:
+        middle = tmp.name[len(path.name) + 2:-4]
+        pid = middle.split("-", 1)[0]
+        try:
+            if pid.isdigit() and "-" in middle:
+                stale = int(pid) != os.getpid() and not _alive(int(pid))
+            else:
+                stale = now - tmp.stat().st_mtime > STALE_SECONDS
+            if stale and stat.S_ISREG(tmp.lstat().st_mode):
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextlib.contextmanager
