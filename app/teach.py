@@ -296,6 +296,8 @@ def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
     the digit keys on its canvas ("that's wrong, it's a ..."). The collection's file: the
     window's setting ``collection/path``, else the user's data folder."""
     path = window.settings.value("collection/path") or None
+    if not isinstance(path, str):           # a list or a number in a hand-edited settings file
+        path = None
 
     def drawing():
         x = window.network_input()
