@@ -9,7 +9,11 @@ import numpy as np
 
 from .events import Progress
 
-__all__ = ["ProgressBar", "jsonable", "positive_int", "seed", "nonneg_float"]
+__all__ = ["CliError", "ProgressBar", "jsonable", "positive_int", "seed", "nonneg_float"]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
 
 
 class ProgressBar:
