@@ -31,7 +31,8 @@ from typing import Callable
 from .cli_parts import seed as seed_arg
 from .data import DataError
 from .recipes import RunSettings
-from .sweep_cluster import WORKER_ENV, Stalled, blas_threads, connect, results, run_kept, run_one
+from .sweep_cluster import (WORKER_ENV, Stalled, blas_threads, connect, forget_clusters, results,
+                            run_kept, run_one)
 from .sweep_plan import GET_EXTRA, SweepError, parse_grid, parse_seeds, plan_runs, run_key
 from .sweep_table import (FIGURES, add_rows, check_writable, plain, read_table, row_to_run,
                           write_table)
@@ -119,6 +120,9 @@ def add_sweep_parser(sub, data_opts: Callable, settings_from_args: Callable, *,
         except Stalled as e:
             print(f"digitlab: {e}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            forget_clusters()               # one started half-way: no traceback at exit
+            raise
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, before)

@@ -16,7 +16,7 @@ from .recipes import RunSettings, load_data, make_record, make_run, prepare, run
 from .sweep_plan import SweepError, run_key
 
 __all__ = ["WORKER_ENV", "blas_threads", "run_one", "run_kept", "connect", "local_cluster",
-           "CONNECT_SECONDS", "Stalled", "probe_scheduler", "results"]
+           "CONNECT_SECONDS", "Stalled", "probe_scheduler", "results", "forget_clusters"]
 
 #: Environment of the local cluster's workers: one thread each, so runs do not fight for cores.
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -160,7 +160,8 @@ def local_cluster(n: int):
     from distributed import LocalCluster
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=dict(WORKER_ENV),
                         host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                        scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR)
+                        scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR,
+                        preload=["engine.sweep_preload"])
 
 
 #: The longest wait for a scheduler to answer a new connection, in seconds.
@@ -240,3 +241,19 @@ def results(client, futures: dict, wait: float, *, poll: float = 2.0):
             raise Stalled(f"no worker for {wait:.0f} s (--wait): {len(left)} run"
                           f"{'s' if len(left) != 1 else ''} left (seeds {seeds}); the table holds the "
                           "finished ones: run the same command again to finish them")
+
+
+def forget_clusters() -> None:
+    """Close, quietly and within seconds, any local cluster a Ctrl+C left half started (its
+    constructor interrupted, so no ``with`` block closes it), so that Dask's own clean-up at
+    exit finds nothing to close (it printed a 30-line traceback)."""
+    try:
+        from distributed.deploy.spec import SpecCluster
+    except ImportError:
+        return
+    for cluster in list(SpecCluster._instances):
+        try:
+            cluster.close(timeout=5)
+        except Exception:  # noqa: BLE001 - a cluster half started may fail to close: it is left
+            pass
+        cluster.shutdown_on_close = False

@@ -159,3 +159,27 @@ def test_the_local_cluster_serves_no_dashboard_on_a_public_port():
         assert not any("status" in str(r.matcher.regex.pattern) for r in
                        cluster.scheduler.http_application.wildcard_router.rules)
 
+
+
+# -- fault 14: Ctrl+C in the terminal reaches the sweep and its local workers -----------------
+def test_ctrl_c_to_the_whole_process_group_during_a_sweep_is_one_line(tmp_path):
+    """The terminal sends SIGINT to every process of its group: the sweep and the workers of its
+    local cluster. The sweep says one line and exits 130; no worker prints a traceback."""
+    import signal
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([sys.executable, "-m", "engine", "sweep", *SMALL, "--train", "2000", "--epochs", "5",
+                          "--seeds", "0-3", "--workers", "1", "--out", str(tmp_path / "t.csv")],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        for line in p.stdout:                       # the cluster is up once this line is out
+            if line.startswith("running "):
+                break
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 130, err
+    assert [ln for ln in err.splitlines() if ln.strip()] == ["digitlab: interrupted"], err
