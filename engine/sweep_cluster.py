@@ -192,15 +192,26 @@ def probe_scheduler(address: str, seconds: float) -> None:
         host = port = None
     if not host or not port:
         raise SweepError(f"--scheduler {address}: give a host and a port, e.g. tcp://host:8786")
-    try:
-        with socket.create_connection((host, port), timeout=seconds) as sock:
-            sock.settimeout(seconds)
-            first = sock.recv(1)
-    except socket.timeout:
-        raise SweepError(f"--scheduler {address}: connected, but nothing answered within {seconds:.0f} s; "
-                         "is a Dask scheduler listening there?") from None
-    except OSError as e:
-        raise SweepError(f"--scheduler {address}: cannot connect ({e.strerror or e})") from None
+    deadline = time.monotonic() + seconds
+    while True:                              # a scheduler still starting refuses: try again, as Dask does
+        left = max(deadline - time.monotonic(), 0.1)
+        connected = False
+        try:
+            with socket.create_connection((host, port), timeout=left) as sock:
+                connected = True
+                sock.settimeout(max(deadline - time.monotonic(), 0.1))
+                first = sock.recv(1)
+            break
+        except socket.timeout:
+            if not connected:
+                raise SweepError(f"--scheduler {address}: no connection within {seconds:.0f} s") from None
+            raise SweepError(f"--scheduler {address}: connected, but nothing answered within "
+                             f"{seconds:.0f} s; is a Dask scheduler listening there?") from None
+        except OSError as e:
+            if time.monotonic() + 0.25 >= deadline:
+                raise SweepError(f"--scheduler {address}: cannot connect within {seconds:.0f} s "
+                                 f"({e.strerror or e})") from None
+            time.sleep(0.25)
     if not first:
         raise SweepError(f"--scheduler {address}: the connection was closed without an answer; "
                          "is a Dask scheduler listening there?")

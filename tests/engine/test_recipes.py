@@ -123,7 +123,7 @@ def test_continuing_another_architecture_is_refused(sample, small_model):
     (dict(mode="backprop", dropout=1.0), "dropout must lie in [0, 1), not 1.0"),
     (dict(biases=True), "the article mode has no biases"),
     (dict(kernel_size=29), "kernel_size 29 is larger than the image (28)"),
-    (dict(seed="0"), "seed must be a whole number, not '0'"),
+    (dict(seed="0"), "seed must be a whole number in 0..2**32-1, not '0'"),
 ])
 def test_settings_name_what_is_wrong(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
