@@ -204,6 +204,9 @@ STALE_SECONDS = 3600
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on Windows, where ``os.kill`` would end it, always True)."""
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -229,7 +232,7 @@ def clean_leftovers(path, keep=()) -> list[Path]:
         middle = tmp.name[len(path.name) + 2:-4]
         pid = middle.split("-", 1)[0]
         try:
-            if pid.isdigit() and "-" in middle:
+            if pid.isdigit() and "-" in middle and os.name != "nt":
                 stale = int(pid) != os.getpid() and not _alive(int(pid))
             else:
                 stale = now - tmp.stat().st_mtime > STALE_SECONDS

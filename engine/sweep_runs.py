@@ -25,7 +25,7 @@ from pathlib import Path
 from .events import Finished
 from .model import Model
 from .runs import RunLog, RunsError, list_runs, save_run
-from .safefile import atomic_write
+from .safefile import atomic_write, read_bytes
 from .snapshots import Timeline
 
 __all__ = ["SWEEPS", "SWEEP_FILE", "RunOutcome", "SweepInfo", "sweep_id", "recorded_keys",
@@ -180,13 +180,13 @@ def _plot_name(name) -> str:
 def _read_sweep(folder: Path) -> SweepInfo:
     path = folder / SWEEP_FILE
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(read_bytes(path, 16 << 20, RunsError).decode("utf-8"))
         return SweepInfo(id=str(d["id"]), path=folder, created=float(d["created"]),
                          updated=float(d.get("updated", d["created"])), table=str(d.get("table", "")),
                          description=str(d.get("description", "")), runs=int(d.get("runs", 0)),
                          plots=[folder / _plot_name(n) for n in d.get("plots") or []],
                          summary=[str(s) for s in d.get("summary") or []])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as e:
         raise RunsError(f"{path}: not a readable sweep record ({e})") from None
 
 
@@ -194,15 +194,21 @@ def list_sweeps(runs_dir) -> tuple[list[SweepInfo], list[str]]:
     """The sweeps recorded in ``runs_dir``, last updated first, and one message per sweep
     folder that could not be read (left as it is)."""
     root = Path(runs_dir).expanduser() / SWEEPS
-    if not root.is_dir():
-        return [], []
+    try:
+        if not root.is_dir():
+            return [], []
+        folders = sorted(root.iterdir())
+    except OSError as e:
+        return [], [f"{root}: cannot be read ({e.strerror or e})"]
     sweeps, faults = [], []
-    for folder in sorted(root.iterdir()):
-        if not (folder / SWEEP_FILE).is_file():
-            continue
+    for folder in folders:
         try:
+            if not (folder / SWEEP_FILE).is_file():
+                continue
             sweeps.append(_read_sweep(folder))
         except RunsError as e:
             faults.append(str(e))
+        except OSError as e:
+            faults.append(f"{folder}: cannot be read ({e.strerror or e})")
     sweeps.sort(key=lambda s: s.updated, reverse=True)
     return sweeps, faults

@@ -183,3 +183,13 @@ def test_ctrl_c_to_the_whole_process_group_during_a_sweep_is_one_line(tmp_path):
             p.wait()
     assert p.returncode == 130, err
     assert [ln for ln in err.splitlines() if ln.strip()] == ["digitlab: interrupted"], err
+
+
+@pytest.mark.parametrize("text", ['{"id": "s", "created": 1, "runs": Infinity}', '"text"', "null",
+                                  '{"id": "s", "created": "soon"}'])
+def test_a_bad_sweep_record_is_named_and_the_others_listed(tmp_path, text):
+    for sid, body in (("bad", text), ("good", json.dumps({"id": "good", "created": 1, "runs": 2}))):
+        (tmp_path / SWEEPS / sid).mkdir(parents=True)
+        (tmp_path / SWEEPS / sid / SWEEP_FILE).write_text(body)
+    sweeps, faults = list_sweeps(tmp_path)
+    assert [s.id for s in sweeps] == ["good"] and len(faults) == 1 and "bad" in faults[0]
