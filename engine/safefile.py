@@ -134,21 +134,29 @@ def gunzip(raw: bytes, limit: int, path, error: type[Exception] = FileFault, *,
     nothing beyond that is decompressed.
     """
     out = bytearray()
-    data = memoryview(raw)
-    members = 0
-    while data.nbytes and len(out) <= limit:
+    view = memoryview(raw).cast("B")
+    pos, end, members = 0, len(view), 0
+    while pos < end and len(out) <= limit:
+        if members and bytes(view[pos:pos + 2]) != b"\x1f\x8b":
+            if not bytes(view[pos:]).strip(b"\x00"):   # zero padding after the last member, as gzip allows
+                break
+            raise error(f"{path}: corrupt gzip data (bytes after the end of the compressed data)")
         members += 1
         if members > MAX_GZIP_MEMBERS:
             raise error(f"{path}: more than {MAX_GZIP_MEMBERS:,} gzip members (a gzip file of data "
                         "has one, or a few)")
         d = zlib.decompressobj(zlib.MAX_WBITS | 16)
         try:
-            while len(out) <= limit:
+            while len(out) <= limit and not d.eof:
                 check_stop(should_stop)
-                piece = d.decompress(data, min(_CHUNK, limit + 1 - len(out)))
+                chunk = view[pos:pos + _CHUNK]          # at most a chunk of input at a time: zlib's
+                if not chunk.nbytes:                    # leftovers stay small, whatever the file
+                    break
+                piece = d.decompress(chunk, min(_CHUNK, limit + 1 - len(out)))
                 out += piece
-                data = memoryview(d.unconsumed_tail)
-                if d.eof or (not piece and not data.nbytes):
+                used = chunk.nbytes - len(d.unconsumed_tail) - len(d.unused_data)
+                pos += used
+                if not piece and not used and not d.eof:
                     break
         except zlib.error as e:
             raise error(f"{path}: corrupt gzip data ({e})") from None
@@ -156,11 +164,6 @@ def gunzip(raw: bytes, limit: int, path, error: type[Exception] = FileFault, *,
             break
         if not d.eof:
             raise error(f"{path}: the gzip data is cut short")
-        data = memoryview(d.unused_data)
-        if data.nbytes and bytes(data[:2]) != b"\x1f\x8b":
-            if not any(bytes(data)):      # zero padding after the last member, as gzip allows
-                break
-            raise error(f"{path}: corrupt gzip data (bytes after the end of the compressed data)")
     return bytes(out[: limit + 1])
 
 
