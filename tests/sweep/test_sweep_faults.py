@@ -52,18 +52,16 @@ def test_a_row_of_the_same_run_replaces_the_old_one(tmp_path):
 
 
 # -- fault 3: a scheduler address where something accepts but never answers -------------------
+@pytest.mark.timeout(120)                      # before the fix: no output for minutes
 def test_a_silent_scheduler_is_refused_within_the_wait(tmp_path, capsys):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)                       # accepts connections (the kernel does), never answers
         port = silent.getsockname()[1]
-        t0 = time.monotonic()
         code = main(["sweep", *SMALL, "--seeds", "0-1", "--scheduler", f"tcp://127.0.0.1:{port}",
                      "--wait", "2", "--out", str(tmp_path / "t.csv")])
-        took = time.monotonic() - t0
     err = capsys.readouterr().err
     assert code == 2 and "nothing answered within 2 s" in err, err
-    assert took < 60                           # a bound, not a figure: minutes before the fix
 
 
 @pytest.mark.parametrize("address", ["garbage://x", "tcp://no-port", "tcp://127.0.0.1:notaport"])
@@ -100,6 +98,7 @@ def lonely_scheduler(tmp_path):
             p.wait()
 
 
+@pytest.mark.timeout(180)                      # before the fix: waited with no message for minutes
 def test_a_cluster_with_no_workers_is_noticed_and_the_runs_left_named(lonely_scheduler, tmp_path, capsys):
     code = main(["sweep", *SMALL, "--seeds", "3-4", "--scheduler", lonely_scheduler, "--wait", "3",
                  "--out", str(tmp_path / "t.csv")])
