@@ -21,10 +21,8 @@ from app.gc_guard import qt_application  # noqa: E402
 
 def record_runs(runs_dir: Path, data_path: str | None) -> None:
     """Three short runs (two article, one backprop), recorded in ``runs_dir``."""
-    from engine.events import Evaluated, Finished
-    from engine.recipes import ARTICLE, BACKPROP, load_data, make_record, make_run, prepare, run_events
-    from engine.runs import RunLog, save_run
-    from engine.snapshots import Timeline, checkpoints, record
+    from engine.recipes import ARTICLE, BACKPROP, load_data, make_run, prepare
+    from engine.tracker import RunTracker
     source = "local" if data_path else "auto"
     for s in (ARTICLE.replace(train=5000, epochs=8, tol=0.0, source=source, path=data_path),
               ARTICLE.replace(train=5000, epochs=8, tol=0.0, seed=1, alpha=0.02, source=source,
@@ -32,14 +30,7 @@ def record_runs(runs_dir: Path, data_path: str | None) -> None:
               BACKPROP.replace(train=10000, epochs=6, source=source, path=data_path)):
         data = prepare(s, load_data(s))
         model, stepper = make_run(s, data, chunk=64)
-        tl, log, fin, test = Timeline(), RunLog(), None, None
-        for ev in record(run_events(s, data, model, stepper, eval_every=1,
-                                    checkpoints=checkpoints(stepper.size)), model, tl, stepper.size):
-            log.see(ev)
-            fin = ev if isinstance(ev, Finished) else fin
-            test = ev.figures if isinstance(ev, Evaluated) else test
-        model.record = make_record(s, data, fin, test)
-        print(save_run(runs_dir, s, model, tl, log, fin, data_description=data.description))
+        print(RunTracker(s, data, model, stepper).run(eval_every=1).save(runs_dir))
 
 
 def main(argv=None) -> int:

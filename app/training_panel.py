@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
 
 from engine.events import Evaluated, IterationEnd, Progress
 from engine.model import Model, Normalisation
-from engine.recipes import PRESETS, RunSettings, make_record
+from engine.recipes import PRESETS, RunSettings
 from engine.runs import default_runs_dir
 
 from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRequest,
@@ -484,8 +484,7 @@ class TrainingPanel(QWidget):
         fin, model, r = ev.finished, ev.model, self._request
         self.owner.set_training(False)
         if model is not None and fin.reason != "failed" and (fin.iterations > 0 or fin.images > 0):
-            previous = r.model.record if r.model is not None else None
-            model.record = make_record(r.settings, ev.data, fin, self._last_test, previous=previous)
+            model.record = ev.record           # made once, by the run's tracker
             model.name = f"trained in the window ({r.settings.mode}, {model.record.iterations} iterations)"
             self.owner.set_model(model, unsaved=True)
         self.progress_bar.setFormat(f"{fin.reason.replace('_', ' ')} · {fin.iterations} "

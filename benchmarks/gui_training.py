@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine.events import Finished, IterationEnd  # noqa: E402
+from engine.events import IterationEnd  # noqa: E402
 
 
 def say(*a):
@@ -50,17 +50,14 @@ def load_data(args, settings):
 
 
 def headless(args, data, settings):
-    from engine.recipes import make_run, run_events
+    from engine.recipes import make_run
+    from engine.tracker import RunTracker
     model, stepper = make_run(settings, data, chunk=args.chunk)
     t0 = time.perf_counter()
-    fin = None
-    per_iter = []
-    for ev in run_events(settings, data, model, stepper, report_seconds=0.05):
-        if isinstance(ev, IterationEnd):
-            per_iter.append(ev.images_per_second)
-        if isinstance(ev, Finished):
-            fin = ev
-    return fin, per_iter, time.perf_counter() - t0
+    run = RunTracker(settings, data, model, stepper, snapshots=False)
+    per_iter = [ev.images_per_second for ev in run.events(report_seconds=0.05)
+                if isinstance(ev, IterationEnd)]
+    return run.finished, per_iter, time.perf_counter() - t0
 
 
 def make_window(width, height):

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .data import DataError
-from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
+from .recipes import RunSettings, load_data, make_run, prepare
 from .safefile import atomic_write
 
 if TYPE_CHECKING:
@@ -238,21 +238,12 @@ def run_kept(settings: RunSettings, blas: int | None = None):
 
 
 def _run_one(settings: RunSettings, t0: float):
-    from .events import Evaluated, Finished
-    from .runs import RunLog
     from .sweep_runs import RunOutcome
+    from .tracker import RunTracker
     data = _prepared(settings)
     model, stepper = make_run(settings, data)
-    finished = test = None
-    log = RunLog()
-    for ev in run_events(settings, data, model, stepper):
-        log.see(ev)
-        if isinstance(ev, Evaluated):
-            test = ev.figures
-        elif isinstance(ev, Finished):
-            finished = ev
-    rec = make_record(settings, data, finished, test)
-    model.record = rec
+    run = RunTracker(settings, data, model, stepper, snapshots=False).run()
+    rec = run.recorded_model().record
     t = rec.test
     row = {"seed": settings.seed, "iterations": rec.iterations, "reason": rec.reason,
            "train_error": rec.train_error,
@@ -264,7 +255,7 @@ def _run_one(settings: RunSettings, t0: float):
            "wall_seconds": time.perf_counter() - t0}
     row.update({k: v for k, v in settings.to_dict().items() if k != "seed"})
     row["key"] = run_key(settings)
-    return row, RunOutcome(model, log.rows, finished, data.description)
+    return row, RunOutcome(model, run.log.rows, run.finished, data.description)
 
 
 # ------------------------------------------------------------------------------------------
