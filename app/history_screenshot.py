@@ -49,7 +49,7 @@ def main(argv=None) -> int:
                        prompts=NoPrompts())
         w.warmup.wait(60)                     # as app.main_window.run does before showing
         w.resize(1440, 1000)
-        w.extras.place_bottom_docks()         # where a first start on a screen this wide puts them
+        w.window_layout.place_bottom_docks()         # where a first start on a screen this wide puts them
         w.show()
         QTest.qWaitForWindowExposed(w)
         view = w.runs_view

@@ -4,7 +4,7 @@
 and passes on the events of :func:`engine.recipes.run_events`, adding copies of the model
 (:class:`Snapshot`) for the window to read the drawing with, so the window never touches
 the arrays being trained. :func:`download_job` downloads MNIST. Both take a *control*
-(:class:`app.worker.GeneratorWorker`): ``stop_requested()``, ``stop_event``, ``clock()``
+(:class:`app.threads.GeneratorJob`): ``stop_requested()``, ``stop_event``, ``clock()``
 and ``report(event)`` for callbacks that cannot yield.
 """
 from __future__ import annotations

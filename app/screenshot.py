@@ -67,8 +67,8 @@ def main(argv=None) -> int:
         w.net_view.select_kernel(args.kernel - 1)
         qapp.processEvents()
         w.grab().save(args.out)
-        print(f"saved {args.out}: {w.current_model().title}, reads {int(np.argmax(w.last_proba))} "
-              f"({w.last_proba.max():.0%})")
+        print(f"saved {args.out}: {w.current_model().title}, reads {int(np.argmax(w.reading.proba))} "
+              f"({w.reading.proba.max():.0%})")
         w.close()
     return 0
 

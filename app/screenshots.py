@@ -33,7 +33,7 @@ def _child(theme: str, out: str) -> None:
     from .screenshot import draw_strokes, three
     with tempfile.TemporaryDirectory() as tmp:
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat), prompts=NoPrompts())
-        w.extras.set_theme(theme, remember=False)
+        w.theme_menu.set_theme(theme, remember=False)
         w.warmup.wait(60)
         avail = w.screen().availableGeometry()
         w.resize(avail.width(), avail.height())          # the whole screen, as maximised
@@ -43,7 +43,7 @@ def _child(theme: str, out: str) -> None:
             qapp.processEvents()
         draw_strokes(w.canvas, [three()])
         w.classify_now()
-        wins = np.bincount(np.asarray(w.last_forward.winner[0]).ravel())
+        wins = np.bincount(np.asarray(w.reading.forward.winner[0]).ravel())
         w.net_view.select_kernel(int(np.argmax(wins)))          # the kernel that wins most
         for _ in range(10):
             qapp.processEvents()

@@ -1,6 +1,6 @@
 """The Train dock: the settings form, the run control and the live plots.
 
-The panel runs :func:`app.jobs.training_job` in a :class:`app.worker.GeneratorWorker` and
+The panel runs :func:`app.jobs.training_job` in a :class:`app.threads.GeneratorJob` and
 shows its events. It holds no model of its own: it continues and replaces the model of the
 window's :class:`app.model_owner.ModelOwner`, sends it live snapshots while a run trains,
 and hands it the trained model when the run ends.
@@ -16,29 +16,24 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
 
 from engine.events import Evaluated, IterationEnd, Progress
 from engine.model import Model, Normalisation
-from engine.recipes import PRESETS, RunSettings
+from engine.recipes import PRESETS, RunSettings, initial_model
 from engine.runs import default_runs_dir
 
-from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRequest,
-                   Snapshot, Status, download_job, training_job)
+from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRecorded,
+                   RunRequest, Snapshot, Status, download_job, training_job)
 from .model_owner import ModelOwner
 from .prompts import Prompts
 from .settings_form import SettingsForm
 from .training_plots import TrainingPlots
-from .worker import GeneratorWorker
+from .threads import GeneratorJob
 
 __all__ = ["TrainingPanel", "fresh_model"]
 
 
 def fresh_model(settings: RunSettings, norm: Normalisation | None = None) -> Model:
     """The seeded initial weights of a run of ``settings`` (what Start begins from)."""
-    import numpy as np
-    cfg = settings.config
-    if settings.mode == "article":
-        m = Model.article_init(cfg, np.random.RandomState(int(settings.seed)), norm)
-    else:
-        m = Model.scaled_init(cfg, np.random.default_rng(int(settings.seed)), norm, settings.dtype)
-    m.name = f"fresh {settings.mode}-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
+    m = initial_model(settings, norm)
+    m.name = "fresh " + m.name
     return m
 
 
@@ -66,6 +61,10 @@ class TrainingPanel(QWidget):
         A run or a download began / ended (its last event has been shown).
     eventShown(object)
         Every event of the worker, once the panel has shown it.
+    runRecorded(object)
+        A run's :class:`app.jobs.RunRecorded`: its timeline and the folder it went to.
+    runEnded(object)
+        A run's :class:`app.jobs.RunEnded`, once the trained model went to the owner.
     pausedChanged(bool)
     statusMessage(str)
         For the status bar.
@@ -83,6 +82,8 @@ class TrainingPanel(QWidget):
     trainingStarted = Signal()
     trainingStopped = Signal()
     eventShown = Signal(object)
+    runRecorded = Signal(object)
+    runEnded = Signal(object)
     pausedChanged = Signal(bool)
     statusMessage = Signal(str)
 
@@ -100,14 +101,19 @@ class TrainingPanel(QWidget):
         self.quiet = False                 # no messages (the window is closing)
         self._job: str | None = None       # "run", "download" or None
         self._request: RunRequest | None = None
-        self._last_test = None
         self._t0 = 0.0
         self._cache = DataCache()
-        self.worker = GeneratorWorker((Progress, DownloadProgress), updates_per_second, parent=self)
-        self.worker.event.connect(self._on_event)
-        self.worker.failed.connect(self._on_failed)
+        self.worker = GeneratorJob((Progress, DownloadProgress), updates_per_second, parent=self)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(self._on_failed)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.pausedChanged.connect(self._on_paused)
+        self._handlers = {                 # what each event of the worker does here
+            Progress: self._show_progress, IterationEnd: self._iteration_ended,
+            Evaluated: self._evaluated, Snapshot: lambda ev: self.owner.set_live(ev.model),
+            RunRecorded: self.runRecorded.emit, RunEnded: self._run_ended,
+            DownloadProgress: self._show_download, DownloadEnded: self._download_ended,
+            DataReady: self._data_ready, Status: lambda ev: self.statusMessage.emit(ev.text)}
         self._build()
         owner.modelChanged.connect(self._on_model_changed)
         self._on_model_changed(owner.view_model())
@@ -353,7 +359,7 @@ class TrainingPanel(QWidget):
         if not self.owner.replace(fresh_model(s, norm), question="Reset the weights anyway?"):
             return False
         self.plots.clear()
-        self._log(f"weights reset to a fresh initialisation (seed {s.seed})")
+        self.log_line(f"weights reset to a fresh initialisation (seed {s.seed})")
         self.statusMessage.emit("weights reset")
         return True
 
@@ -385,7 +391,7 @@ class TrainingPanel(QWidget):
             return False
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setFormat("downloading MNIST…")
-        self._log("downloading MNIST through Keras…")
+        self.log_line("downloading MNIST through Keras…")
         self._begin("download", download_job)
         return True
 
@@ -411,14 +417,13 @@ class TrainingPanel(QWidget):
         request.snapshot_seconds = self.snapshot_seconds
         request.runs_dir = self.runs_dir if request.epochs != 1 else None   # Step is not a run
         self._request = request
-        self._last_test = None
         s = request.settings
         self.plots.set_mode(s.mode)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
         what = "step: one iteration" if request.epochs == 1 else "run"
-        self._log(f"— {what}: {s.describe()}")
+        self.log_line(f"— {what}: {s.describe()}")
         self.owner.set_training(True)
         self._begin("run", lambda ctl: training_job(request, ctl, self._cache))
         return True
@@ -436,33 +441,26 @@ class TrainingPanel(QWidget):
         return "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
 
     def _on_event(self, ev) -> None:
-        if isinstance(ev, Progress):
-            self._show_progress(ev)
-        elif isinstance(ev, IterationEnd):
-            self.plots.add_iteration(ev)
-            extra = f", loss {ev.loss:.5f}" if not math.isclose(ev.loss, ev.train_error) else ""
-            self._log(f"{self._unit()} {ev.iteration}: training error {ev.train_error:.5f}{extra} "
-                      f"({ev.seconds:.1f} s, {ev.images_per_second:,.0f} img/s)")
-        elif isinstance(ev, Evaluated):
-            f = ev.figures
-            self._last_test = f
-            self.plots.add_test(ev.iteration, f)
-            self._log(f"    test error {f.test_error:.5f}, arg-max accuracy {f.argmax_accuracy:.2f}%, "
-                      f"percent correct (article's rule) {f.percent_correct:.2f}%")
-        elif isinstance(ev, Snapshot):
-            self.owner.set_live(ev.model)      # its modelChanged redraws the kernels
-        elif isinstance(ev, RunEnded):
-            self._run_ended(ev)
-        elif isinstance(ev, DownloadProgress):
-            self._show_download(ev)
-        elif isinstance(ev, DownloadEnded):
-            self._download_ended(ev)
-        elif isinstance(ev, DataReady):
-            self._log(ev.description)
-            self.progress_bar.setFormat("training…")
-        elif isinstance(ev, Status):
-            self.statusMessage.emit(ev.text)
+        handler = self._handlers.get(type(ev))
+        if handler is not None:
+            handler(ev)
         self.eventShown.emit(ev)
+
+    def _iteration_ended(self, ev: IterationEnd) -> None:
+        self.plots.add_iteration(ev)
+        extra = f", loss {ev.loss:.5f}" if not math.isclose(ev.loss, ev.train_error) else ""
+        self.log_line(f"{self._unit()} {ev.iteration}: training error {ev.train_error:.5f}{extra} "
+                      f"({ev.seconds:.1f} s, {ev.images_per_second:,.0f} img/s)")
+
+    def _evaluated(self, ev: Evaluated) -> None:
+        f = ev.figures
+        self.plots.add_test(ev.iteration, f)
+        self.log_line(f"    test error {f.test_error:.5f}, arg-max accuracy {f.argmax_accuracy:.2f}%, "
+                      f"percent correct (article's rule) {f.percent_correct:.2f}%")
+
+    def _data_ready(self, ev: DataReady) -> None:
+        self.log_line(ev.description)
+        self.progress_bar.setFormat("training…")
 
     def _show_progress(self, ev: Progress) -> None:
         r = self._request
@@ -496,16 +494,17 @@ class TrainingPanel(QWidget):
         unit = self._unit()
         summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
                    f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
-        if self._last_test is not None:
-            t = self._last_test
+        t = ev.record.test if ev.record is not None else None
+        if t is not None:
             summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "
                         f"percent correct {t.percent_correct:.2f}%")
         summary += (f"; training {fin.seconds:.1f} s ({fin.images_per_second:,.0f} img/s), "
                     f"{time.perf_counter() - self._t0:.1f} s in all.")
-        self._log(summary)
+        self.log_line(summary)
         self.statusMessage.emit(summary)
         if fin.reason == "diverged":
             self._note("Training diverged", f"{fin.message[:1].upper()}{fin.message[1:]}")
+        self.runEnded.emit(ev)
 
     def _show_download(self, ev: DownloadProgress) -> None:
         if ev.total > 0:
@@ -521,14 +520,14 @@ class TrainingPanel(QWidget):
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(1000 if ev.ok else 0)
         self.progress_bar.setFormat(ev.message)
-        self._log(ev.message)
+        self.log_line(ev.message)
         self.statusMessage.emit(ev.message)
         if not ev.ok and "cancelled" not in ev.message:
             self._note("Download failed", ev.message)
 
     def _on_failed(self, message: str) -> None:
         text = f"Training failed: {message}" if self._job == "run" else message
-        self._log(text)
+        self.log_line(text)
         self.progress_bar.setFormat("failed")
         self._note("Training failed", text)
 
@@ -541,7 +540,7 @@ class TrainingPanel(QWidget):
 
     def _on_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
-        self._log("paused" if paused else "resumed")
+        self.log_line("paused" if paused else "resumed")
         if paused:
             self.progress_bar.setFormat(self.progress_bar.format().split(" ·")[0] + " · paused")
         self.pausedChanged.emit(paused)
@@ -550,5 +549,6 @@ class TrainingPanel(QWidget):
         if not self.quiet:
             self.prompts.note(title, text, warning=True)
 
-    def _log(self, text: str) -> None:
+    def log_line(self, text: str) -> None:
+        """Add a line to the training log."""
         self.log.appendPlainText(text)

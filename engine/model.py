@@ -464,9 +464,14 @@ class Model:
         """Class probabilities ``(N, 10)`` for images ``(N, 28, 28)`` in [0, 1], white on black."""
         return self.forward(self.prepare(images01), maps=False).proba
 
-    def see(self, image01: np.ndarray) -> Forward:
-        """Every intermediate for one image ``(28, 28)`` in [0, 1]; arrays keep the batch axis of 1."""
+    def forward_one(self, image01: np.ndarray) -> Forward:
+        """The forward pass of one image ``(28, 28)`` in [0, 1], every intermediate kept
+        (feature maps, winners, pooled layer); arrays keep the batch axis of 1."""
         return self.forward(self.prepare(np.asarray(image01)[None]))
+
+    def see(self, image01: np.ndarray) -> Forward:
+        """Former name of :meth:`forward_one` (kept for scripts written before it)."""
+        return self.forward_one(image01)
 
     @property
     def title(self) -> str:

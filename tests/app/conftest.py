@@ -218,7 +218,7 @@ def window(qtbot, settings, prompts, small_model, gate):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.last_forward is not None, timeout=GATE_TIMEOUT * 1000)   # first reading
+    qtbot.waitUntil(lambda: w.reading.forward is not None, timeout=GATE_TIMEOUT * 1000)   # first reading
     yield w
     gate.open_all()
     _finish(w.training_panel)

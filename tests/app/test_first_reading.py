@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
     w.show()
     draw_strokes(w.canvas, [three()])
     w.classify_now()
-    assert w.last_proba is not None
+    assert w.reading.proba is not None
     print("compiled on the event loop:", compiled_on_main)
     assert not compiled_on_main, compiled_on_main
     w.close()
