@@ -150,7 +150,7 @@ def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tm
 
 
 def test_a_timeline_below_the_drawing_opens_tall_enough_for_its_plot(qtbot, window, gate):
-    from app.history import BOTTOM_MIN_HEIGHT
+    from app.window_layout import BOTTOM_MIN_HEIGHT
     window.resize(1400, 900)
     window.window_layout.place_bottom_docks()                       # a wide window: docks go below
     _train(qtbot, window, gate)
