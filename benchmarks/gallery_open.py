@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     import engine
     from app.error_gallery import ErrorGallery, predictions
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
 
     qapp = qt_application()
     model = engine.load_model(None)

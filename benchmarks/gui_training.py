@@ -66,7 +66,7 @@ def make_window(width, height):
     from PySide6.QtCore import QSettings, Qt
     from app.gc_guard import freeze_startup, qt_application
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
     qt_application()
     tmp = tempfile.mkdtemp(prefix="digitlab-bench-")
     win = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
@@ -111,7 +111,7 @@ def screenshot(path, data, settings, after_iterations=3):
     """Save a picture of the main window training (mid-iteration after ``after_iterations``)."""
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtTest import QTest
-    from app.screenshot import draw_strokes, three
+    from tests.helpers import draw_strokes, three
     win, panel = make_window(1600, 940)
     panel.apply_settings(settings)
     panel.data_override = data

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine.preprocess import to_mnist
 
-from .conftest import GATE_TIMEOUT, draw_on, line, small_settings, use_gated
+from .conftest import GATE_TIMEOUT, small_settings, use_gated
+from tests.helpers import draw_on, line
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = int(GATE_TIMEOUT * 1000)

@@ -16,8 +16,8 @@ SCRIPT = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
-    from app.screenshot import draw_strokes, three
+    from tests.helpers import NoPrompts
+    from tests.helpers import draw_strokes, three
     compiled_on_main = []
     original = dispatcher.Dispatcher._compile_for_args
     def spy(self, *args, **kw):

@@ -16,7 +16,8 @@ from engine import modelfile
 from engine.model import Config, Model
 from engine.preprocess import centre_of_mass, to_mnist
 
-from .conftest import draw_on, line, small_settings, use_gated
+from .conftest import small_settings, use_gated
+from tests.helpers import draw_on, line
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 20000
@@ -386,7 +387,7 @@ import sys, threading
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow, run
-from app.prompts import NoPrompts
+from tests.helpers import NoPrompts
 from tests.app.conftest import small_settings, synthetic_data
 
 app = QApplication([])

@@ -6,7 +6,8 @@ import numpy as np
 from app.jobs import RunRecorded
 from app.error_gallery import TestSet, misread
 from engine import runs
-from tests.app.conftest import draw_on, line, small_settings, use_gated
+from tests.app.conftest import small_settings, use_gated
+from tests.helpers import draw_on, line
 
 
 def _train(qtbot, window, gate, **kw):

@@ -10,7 +10,7 @@ import pytest
 from app import runs_view as rv
 from app.error_gallery import TestSet, misread, predictions
 from engine import runs
-from tests.app.conftest import draw_on, line
+from tests.helpers import draw_on, line
 from tests.history.test_runs import _recorded
 
 WAIT_MS = 20000

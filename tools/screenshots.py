@@ -3,7 +3,7 @@ dark one, each in its own process on an offscreen screen of that size.
 
 Usage::
 
-    python -m app.screenshots            # docs/screenshot-1366-light.png, docs/screenshot-1920-dark.png
+    python -m tools.screenshots            # docs/screenshot-1366-light.png, docs/screenshot-1920-dark.png
 """
 from __future__ import annotations
 
@@ -28,9 +28,8 @@ def _child(theme: str, out: str) -> None:
     from PySide6.QtTest import QTest
     from app.gc_guard import qt_application
     qapp = qt_application()
-    from .main_window import MainWindow
-    from .prompts import NoPrompts
-    from .screenshot import draw_strokes, three
+    from app.main_window import MainWindow
+    from tests.helpers import NoPrompts, draw_strokes, three
     with tempfile.TemporaryDirectory() as tmp:
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat), prompts=NoPrompts())
         w.theme_menu.set_theme(theme, remember=False)
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
                                                      "height": height, "logicalDpi": 96,
                                                      "logicalBaseDpi": 96, "dpr": 1}]}))
             env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={conf}")
-            subprocess.run([sys.executable, "-m", "app.screenshots", "--child", theme, str(root / out)],
+            subprocess.run([sys.executable, "-m", "tools.screenshots", "--child", theme, str(root / out)],
                            env=env, cwd=str(root), check=True)
     return 0
 

@@ -3,7 +3,7 @@ in a temporary runs folder, then the window scrubbing one run and listing them a
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.history_screenshot [--data PATH] [--out docs]
+    QT_QPA_PLATFORM=offscreen python -m tools.history_screenshot [--data PATH] [--out docs]
 """
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DIGITLAB_RUNS_DIR"] = str(Path(tmp) / "runs")
         record_runs(Path(tmp) / "runs", args.data)
-        from .main_window import MainWindow
-        from .prompts import NoPrompts
-        from .screenshot import draw_strokes, three
+        from app.main_window import MainWindow
+        from tests.helpers import NoPrompts
+        from tests.helpers import draw_strokes, three
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat),
                        prompts=NoPrompts())
         w.warmup.wait(60)                     # as app.main_window.run does before showing
