@@ -24,7 +24,7 @@ from engine.ablation import Damage
 from engine.explain import METHODS
 
 from .threads import FunctionPool
-from .explain_tasks import (Context, build_context, break_task, looks_task, rank_task, robust_task,
+from .explain_work import (Context, build_context, break_task, looks_task, rank_task, robust_task,
                             why_task)
 from .screen_fit import vertical_scroll
 from .explain_views import AttributionView, DigitGrid, Gallery, HiddenMap, kernel_icon_image
@@ -57,15 +57,15 @@ class ExplainPanel(QWidget):
     attributionChanged(object)
         The attribution map ``(28, 28)`` float64 (None when there is no drawing).
     robustnessChanged(object)
-        An :class:`app.explain_tasks.RobustResult`.
+        An :class:`app.explain_work.RobustResult`.
     brokenChanged(object)
-        An :class:`app.explain_tasks.BreakResult`.
+        An :class:`app.explain_work.BreakResult`.
     rankingChanged(object)
         An :class:`engine.ablation.Ranking`.
     looksChanged(object)
-        An :class:`app.explain_tasks.LooksResult`.
+        An :class:`app.explain_work.LooksResult`.
     dataReady(object)
-        The data are indexed for the model (an :class:`app.explain_tasks.Context`): the
+        The data are indexed for the model (an :class:`app.explain_work.Context`): the
         Break it and Looks like views can now compute.
     failed(str)
         A computation failed; the message says which and why.

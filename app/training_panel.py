@@ -1,6 +1,6 @@
 """The Train dock: the settings form, the run control and the live plots.
 
-The panel runs :func:`app.jobs.training_job` in a :class:`app.threads.GeneratorJob` and
+The panel runs :func:`app.training_jobs.training_job` in a :class:`app.threads.GeneratorJob` and
 shows its events. It holds no model of its own: it continues and replaces the model of the
 window's :class:`app.model_owner.ModelOwner`, sends it live snapshots while a run trains,
 and hands it the trained model when the run ends.
@@ -19,7 +19,7 @@ from engine.model import Model, Normalisation
 from engine.recipes import PRESETS, RunSettings, initial_model
 from engine.runs import default_runs_dir
 
-from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRecorded,
+from .training_jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRecorded,
                    RunRequest, Snapshot, Status, download_job, training_job)
 from .model_owner import ModelOwner
 from .prompts import Prompts
@@ -62,9 +62,9 @@ class TrainingPanel(QWidget):
     eventShown(object)
         Every event of the worker, once the panel has shown it.
     runRecorded(object)
-        A run's :class:`app.jobs.RunRecorded`: its timeline and the folder it went to.
+        A run's :class:`app.training_jobs.RunRecorded`: its timeline and the folder it went to.
     runEnded(object)
-        A run's :class:`app.jobs.RunEnded`, once the trained model went to the owner.
+        A run's :class:`app.training_jobs.RunEnded`, once the trained model went to the owner.
     pausedChanged(bool)
     statusMessage(str)
         For the status bar.
@@ -76,7 +76,7 @@ class TrainingPanel(QWidget):
     stepper_factory : callable or None
         ``(model, data, settings) -> stepper`` in place of the mode's (tests).
     chunk, report_seconds, snapshot_seconds
-        Passed to each :class:`app.jobs.RunRequest`.
+        Passed to each :class:`app.training_jobs.RunRequest`.
     """
 
     trainingStarted = Signal()

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     from engine.preprocess import to_mnist
     from tests.helpers import curly_seven, wait_for
     from app.explain_panel import ExplainPanel
-    from app import explain_tasks as tasks
+    from app import explain_work as tasks
     from engine.explain import METHODS
 
     model = engine.load_model()

@@ -86,7 +86,7 @@ class Watcher:
 
     def __init__(self, panel):
         from PySide6.QtCore import QObject, Slot
-        from app.jobs import RunEnded
+        from app.training_jobs import RunEnded
         from engine.events import Evaluated
 
         class _W(QObject):

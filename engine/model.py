@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import conv_max_t, image_last
+from .conv_loops import conv_max_t, image_last
 from .record import Record
 
 __all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "softmax", "windows", "kernel_side",
@@ -227,7 +227,7 @@ class Pass(NamedTuple):
     winner : ndarray of int, (N, P)
         The kernel with the largest response at each position (the first on ties).
     Xf : ndarray, (S, S*N), or None
-        The images laid out image-last (:func:`engine.kernels.image_last`), when the fused
+        The images laid out image-last (:func:`engine.conv_loops.image_last`), when the fused
         convolution ran (no ``maps``).
     pooled : ndarray, (N, P)
         ``l0 = tanh(max_k response)`` (no tanh with the article's test quirk).

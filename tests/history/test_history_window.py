@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.jobs import RunRecorded
+from app.training_jobs import RunRecorded
 from app.error_gallery import TestSet, misread
 from engine import runs
 from tests.app.conftest import small_settings, use_gated
