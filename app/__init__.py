@@ -11,14 +11,14 @@ import sys
 
 __all__ = ["MainWindow", "run", "DrawingCanvas", "qt_application", "PYSIDE_REFCOUNT_GUARD"]
 
-_SURFACE = {"MainWindow": "main_window", "run": "main_window", "DrawingCanvas": "canvas",
-            "qt_application": "gc_guard"}
+_SURFACE = {"MainWindow": "app.main_window", "run": "app.main_window", "DrawingCanvas": "app.canvas",
+            "qt_application": "app.gc_guard"}
 
 
 def __getattr__(name: str):
     if name in _SURFACE:
         import importlib
-        return getattr(importlib.import_module(f"{__name__}.{_SURFACE[name]}"), name)
+        return getattr(importlib.import_module(_SURFACE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
