@@ -1,7 +1,25 @@
-"""Digitlab's desktop application (PySide6 + pyqtgraph)."""
+"""Digitlab's desktop application (PySide6 + pyqtgraph).
+
+The stable surface for scripts and checks: :class:`MainWindow`, :func:`run` (start the
+application with the window), :class:`DrawingCanvas` (``image()``, ``clear()``, signal
+``imageChanged``) and :func:`qt_application` (the one way to make the QApplication). They are
+imported on first use, so that ``import app`` stays light.
+"""
 from __future__ import annotations
 
 import sys
+
+__all__ = ["MainWindow", "run", "DrawingCanvas", "qt_application", "PYSIDE_REFCOUNT_GUARD"]
+
+_SURFACE = {"MainWindow": "app.main_window", "run": "app.main_window", "DrawingCanvas": "app.canvas",
+            "qt_application": "app.gc_guard"}
+
+
+def __getattr__(name: str):
+    if name in _SURFACE:
+        import importlib
+        return getattr(importlib.import_module(_SURFACE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _guard_singleton_refcounts() -> bool:

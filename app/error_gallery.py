@@ -6,7 +6,7 @@ puts it on the canvas, where every view explains it and the user can draw over i
 *Where does it fail?* (Edit menu) opens the same gallery for the model that reads the
 drawing, on the last run's test set, else on the bundled sample's 1,000 test digits.
 The gallery opens at once, saying that it reads the test digits; the model reads them
-off the GUI thread (:class:`app.explain_jobs.LatestRunner`) and the gallery fills when
+off the GUI thread (:class:`app.threads.FunctionPool`) and the gallery fills when
 the probabilities arrive.
 """
 from __future__ import annotations
@@ -22,12 +22,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QLabel, QListWidget, QListWid
 
 from engine.evaluate import confusion_matrix
 
-from .explain_jobs import LatestRunner
-from .jobs import RunEnded
+from .threads import FunctionPool
 from .qimages import gray_qimage
 
-__all__ = ["TestSet", "predictions", "sample_test_set", "misread", "ErrorGallery", "GalleryWiring",
-           "attach_gallery"]
+__all__ = ["TestSet", "predictions", "sample_test_set", "misread", "ErrorGallery", "GalleryWiring"]
 
 MAX_SHOWN = 300
 SAMPLE = "the bundled sample"      # the test set when no run has ended: read with the model
@@ -268,15 +266,15 @@ class GalleryWiring(QObject):
         self.run_test: TestSet | None = None
         self.gallery: ErrorGallery | None = None
         self.predict = predictions
-        self.runner = LatestRunner(self, threads=1)
-        self.runner.done.connect(self._read_done)
-        self.runner.failed.connect(self._read_failed)
-        window.training_panel.eventShown.connect(self._event)
+        self.runner = FunctionPool(self, threads=1)
+        self.runner.returned.connect(self._read_done)
+        self.runner.errored.connect(self._read_failed)
+        window.training_panel.runEnded.connect(self._event)
         plot = window.training_panel.plots.confusion_plot
         plot.scene().sigMouseClicked.connect(self._confusion_clicked)
 
     def _event(self, ev) -> None:
-        if isinstance(ev, RunEnded) and ev.data is not None and ev.model is not None:
+        if ev.data is not None and ev.model is not None:
             d = ev.data
             self.run_test = TestSet.from_normalised(
                 d.Xte, d.yte, pooled_tanh=ev.model.record.mode != "article",
@@ -331,7 +329,7 @@ class GalleryWiring(QObject):
 
     def put_on_canvas(self, image01: np.ndarray) -> None:
         self.window.canvas.set_image(image01)
-        self.window.classify_now()
+        self.window.reader.read_now()
 
     def _confusion_clicked(self, ev) -> None:
         plots = self.window.training_panel.plots
@@ -341,10 +339,3 @@ class GalleryWiring(QObject):
         col, row = int(np.floor(p.x())), int(np.floor(p.y()))
         if 0 <= row < 10 and 0 <= col < 10:
             self.open((row, col))
-
-
-def attach_gallery(window) -> GalleryWiring:
-    """Wire the gallery into ``window`` (a :class:`app.main_window.MainWindow`)."""
-    wiring = GalleryWiring(window)
-    window.gallery_wiring = wiring
-    return wiring

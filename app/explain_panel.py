@@ -9,7 +9,7 @@ like** (the nearest training images in the hidden layer and a PCA map of it).
 
 Public API: ``ExplainPanel(parent=None, data=None)``, :meth:`ExplainPanel.set_model`,
 :meth:`ExplainPanel.set_drawing` and the signals listed on the class. Every computation
-runs on worker threads (:class:`app.explain_jobs.LatestRunner`), newest drawing first.
+runs on worker threads (:class:`app.threads.FunctionPool`), newest drawing first.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from engine.ablation import Damage
 from engine.explain import METHODS
 
-from .explain_jobs import LatestRunner
-from .explain_tasks import (Context, build_context, break_task, looks_task, rank_task, robust_task,
+from .threads import FunctionPool
+from .explain_work import (Context, build_context, break_task, looks_task, rank_task, robust_task,
                             why_task)
 from .screen_fit import vertical_scroll
 from .explain_views import AttributionView, DigitGrid, Gallery, HiddenMap, kernel_icon_image
@@ -57,15 +57,15 @@ class ExplainPanel(QWidget):
     attributionChanged(object)
         The attribution map ``(28, 28)`` float64 (None when there is no drawing).
     robustnessChanged(object)
-        An :class:`app.explain_tasks.RobustResult`.
+        An :class:`app.explain_work.RobustResult`.
     brokenChanged(object)
-        An :class:`app.explain_tasks.BreakResult`.
+        An :class:`app.explain_work.BreakResult`.
     rankingChanged(object)
         An :class:`engine.ablation.Ranking`.
     looksChanged(object)
-        An :class:`app.explain_tasks.LooksResult`.
+        An :class:`app.explain_work.LooksResult`.
     dataReady(object)
-        The data are indexed for the model (an :class:`app.explain_tasks.Context`): the
+        The data are indexed for the model (an :class:`app.explain_work.Context`): the
         Break it and Looks like views can now compute.
     failed(str)
         A computation failed; the message says which and why.
@@ -90,9 +90,9 @@ class ExplainPanel(QWidget):
         self.canvas_image: np.ndarray | None = None
         self.preprocess = True
         # three threads: a slow job (indexing, robustness, ranking) never holds up the overlay
-        self.runner = LatestRunner(self, threads=3, priorities={"why": 3, "looks": 2, "break": 2})
-        self.runner.done.connect(self._done)
-        self.runner.failed.connect(self._failed)
+        self.runner = FunctionPool(self, threads=3, priorities={"why": 3, "looks": 2, "break": 2})
+        self.runner.returned.connect(self._done)
+        self.runner.errored.connect(self._failed)
         self.last: dict[str, object] = {}
 
         self.tabs = QTabWidget()

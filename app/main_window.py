@@ -1,43 +1,53 @@
-"""Digitlab's main window: draw a digit, see what the network reads and how it sees it."""
+"""Digitlab's main window: draw a digit, see what the network reads and how it sees it.
+
+The window builds everything it shows: the drawing, its reader (:class:`app.reader.DrawingReader`),
+the docks (What the net sees, Train, Why?, Teach, Timeline, Runs) and the menus; the objects of
+one idea each it holds are named in the class's attributes.
+"""
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow, QMenu,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
 from engine.model import Config, Model
-from engine.nondigit import is_digit
-from engine.preprocess import to_mnist
 from engine.resources import resource
 
+from .actions import make_action
 from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
-from .gc_guard import freeze_startup, qt_application
 from .docks import add_dock
-from .model_owner import ModelOwner
+from .error_gallery import GalleryWiring
+from .explain_link import ExplainLink
+from .explain_panel import ExplainPanel
+from .gc_guard import freeze_startup, qt_application
+from .help import about_text
+from .help_menu import HelpMenu
+from .model_menu import ModelMenu
+from .model_files import ModelFiles
+from .model_owner import ModelOwner, check_model
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
-from .explain_panel import ExplainPanel
-from .help import about_text
-from .history import attach_history
-from .teach import install_teach
+from .reader import THROTTLE_MS, DrawingReader, Reading
+from .runs_view import RunsView
+from .teach import TeachPanel
+from .theme import ThemeMenu
+from .threads import close_jobs, running_threads
+from .timeline import TimelinePanel, TimelineWiring
 from .training_panel import TrainingPanel
+from .undo_redo import UndoRedo
 from .views import NetView, PredictionView
 from .warmup import WarmUp
-from .window_extras import WindowExtras
-from .worker import running_threads
+from .window_layout import WindowLayout
 
 __all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 
-THROTTLE_MS = 30
-"""At most one classification per this many milliseconds while drawing."""
 ICON_PATH = resource("digitlab.svg")
 
 pg.setConfigOptions(antialias=True)
@@ -70,17 +80,23 @@ class MainWindow(QMainWindow):
     ----------
     owner : ModelOwner
         The model that reads the drawing, its path and whether it is saved.
+    reader : DrawingReader
+        From the canvas to one :class:`app.reader.Reading` (throttle, warm-up gate,
+        preprocessing, forward pass, verdict); every view listens to it.
+    warmup : WarmUp
+        The first reading's compile, off the GUI thread.
+    training_panel, explain_panel, teach_panel, timeline_panel, runs_view
+        The docks' contents; ``timeline_wiring``, ``gallery_wiring`` and ``explain_link``
+        tie them to the drawing and the runs.
+    window_layout : WindowLayout
+        Sizes, the docks' places, View ▸ Reset Layout.
+    undo_redo, model_menu, theme_menu, help_menu
+        Edit ▸ Redo and the undo states; Revert to the Shipped Model and the "read by" line;
+        View ▸ Theme; Help ▸ Guide and Keyboard Shortcuts.
     stop_wait_seconds : float
         How long closing waits for the training thread to stop before quitting without it.
-
-    Signals
-    -------
-    inputRead(object)
-        After each reading: the network's input for the drawing, ``(28, 28)`` float32 in
-        [0, 1] (what :meth:`network_input` returned for it).
     """
 
-    inputRead = Signal(object)
     stop_wait_seconds = 5.0
 
     def __init__(self, model: Model | None = None, settings: QSettings | None = None,
@@ -89,26 +105,33 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("Digitlab", "Digitlab")
         self.prefs = Preferences(self.settings)
         self.prompts = prompts or Prompts(self)
-        self.owner = ModelOwner(ask=self.prompts.ask_save, save=self._save_dialog, parent=self)
-        self.last_input: np.ndarray = np.zeros((28, 28), np.float32)
-        self.last_proba: np.ndarray | None = None
-        self.last_forward = None
-        self._net_pending = None
-        self._explained_model = None
-        self._explained_drawing = None     # (input, canvas image, preprocess) last sent to the Why? dock
-        self.warmup = WarmUp()
+        self.owner = ModelOwner(ask=self.prompts.ask_save, save=lambda: self.model_files.save_dialog(),
+                                parent=self)
+        self.warmup = WarmUp(parent=self)
+        self._net_stale = False                  # the net's views wait for the next time shown
         self.setWindowIcon(app_icon())
         self._build_drawing()
+        self.reader = DrawingReader(self.canvas, self.owner, self.warmup, self, self.prefs.preprocess())
+        self.reader.readingChanged.connect(self._show_reading)
         self._build_docks()
         self._make_actions()
         self._make_menus()
         self._connect()
-        attach_history(self)              # Timeline, Runs, the errors' gallery
-        self._restore_layout()
-        self.extras = WindowExtras(self)         # revert, layout, theme, help, undo/redo states
+        self.window_layout = WindowLayout(self)
+        self.window_layout.restore()
+        self.theme_menu.set_theme(self.prefs.theme(), remember=False)
         self._first_model(model)
         self.warmup.start(self.owner.model())    # the first reading's compile, off the event loop
         self.canvas.setFocus()
+
+    @property
+    def reading(self) -> Reading:
+        """The last reading of the drawing (:attr:`reader`'s)."""
+        return self.reader.last
+
+    def classify_now(self) -> None:
+        """Read the drawing now and update every view (see :meth:`DrawingReader.read_now`)."""
+        self.reader.read_now()
 
     # ================================================================== construction
     def _build_drawing(self) -> None:
@@ -126,7 +149,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.setValue(int(round(self.canvas.brush_width())))
         self.brush_slider.setToolTip("Brush width in canvas pixels (the canvas is 280 pixels wide)")
         self.brush_label = QLabel()
-        undo_btn, clear_btn = QPushButton("Undo"), QPushButton("Clear")
+        undo_btn, clear_btn = self.drawing_buttons = QPushButton("Undo"), QPushButton("Clear")
         undo_btn.setToolTip("Undo the last stroke (Ctrl+Z)")
         clear_btn.setToolTip("Clear the drawing (Delete or Escape)")
         undo_btn.clicked.connect(self.canvas.undo)
@@ -153,7 +176,8 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         """The docks on the right, tabbed: What the net sees, Train (in a scroll area: its
-        minimum width must not force the window's), Why? and Teach; the status bar's model label."""
+        minimum width must not force the window's), Why? and Teach; below the drawing,
+        hidden: Timeline and Runs; the status bar's model label."""
         self.net_view = NetView()
         self.net_dock = add_dock(self, "What the net sees", "netDock", self.net_view)
         self.training_panel = TrainingPanel(self.owner, self.prompts)
@@ -164,88 +188,92 @@ class MainWindow(QMainWindow):
         self.train_dock = add_dock(self, "Train", "trainDock", self.train_scroll, tab_with=self.net_dock)
         self.explain_panel = ExplainPanel()
         self.explain_dock = add_dock(self, "Why?", "explainDock", self.explain_panel, tab_with=self.train_dock)
-        self.teach_panel, self.teach_dock = install_teach(self)
+        self._build_teach_dock()
         self.net_dock.raise_()
+        self.timeline_panel = TimelinePanel()
+        self.timeline_dock = add_dock(self, "Timeline", "timelineDock", self.timeline_panel,
+                                      Qt.BottomDockWidgetArea, hidden=True)
+        self.runs_view = RunsView(self, self.training_panel.runs_dir)
+        self.runs_dock = add_dock(self, "Runs", "runsDock", self.runs_view, Qt.BottomDockWidgetArea,
+                                  hidden=True)
         self.status_model = QLabel()
         self.statusBar().addPermanentWidget(self.status_model)
 
+    def _build_teach_dock(self) -> None:
+        """The Teach dock (tabbed with Why?) and the digit keys on the canvas ("that's wrong,
+        it's a ..."). The collection's file: the setting ``collection/path``, else the user's
+        data folder."""
+        def drawing():
+            x = self.reader.network_input()
+            return x if np.any(x > 0) else None
+
+        path = self.settings.value("collection/path") or None
+        if not isinstance(path, str):       # a list or a number in a hand-edited settings file
+            path = None
+        panel = self.teach_panel = TeachPanel(self.owner, self.prompts, drawing, self.canvas.clear, path)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panel)
+        self.teach_dock = add_dock(self, "Teach", "teachDock", scroll, tab_with=self.explain_dock)
+        panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        panel.useInTraining.connect(self._use_in_training)
+        for d in range(10):
+            a = QAction(f"It's a {d}", self.canvas)
+            a.setShortcut(QKeySequence(str(d)))
+            a.setShortcutContext(Qt.WidgetShortcut)
+            a.triggered.connect(lambda _=False, d=d: panel.correct(d))
+            self.canvas.addAction(a)
+
+    def _use_in_training(self, file: str) -> None:
+        self.training_panel.form.set_value("collection", file)
+        self.train_dock.show()
+        self.train_dock.raise_()
+
     def _connect(self) -> None:
-        self._timer = QTimer(self)            # throttled classification while drawing
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(THROTTLE_MS)
-        self._timer.timeout.connect(lambda: self.extras.read_when_ready())
-        self.canvas.imageChanged.connect(self._schedule)
-        self.canvas.strokeFinished.connect(self._stroke_finished)
+        tp = self.training_panel
+        self.timeline_wiring = TimelineWiring(self.timeline_panel, tp, self.owner, self.reader, self)
+        self.gallery_wiring = GalleryWiring(self)
+        self.explain_link = ExplainLink(self.explain_panel, self.explain_dock, self.reader, self.owner,
+                                        self.canvas, self.prediction, self)
+        tp.runRecorded.connect(lambda ev: ev.path is not None and self.runs_view.refresh())
+        self.reader.readingChanged.connect(lambda r: tp.show_reading(r.proba))
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
-        self.explain_dock.visibilityChanged.connect(self._explain_visible)
-        self.explain_panel.overlayChanged.connect(self._show_overlay)
-        self.explain_panel.attributionChanged.connect(
-            lambda m: self.prediction.set_attribution(m if self.explain_dock.isVisible() else None))
         self.preprocess_box.setChecked(self.prefs.preprocess())
         self.act_preprocess.setChecked(self.preprocess_box.isChecked())
         self.preprocess_box.toggled.connect(self.act_preprocess.setChecked)
         self.act_preprocess.toggled.connect(self.preprocess_box.setChecked)
-        self.act_preprocess.toggled.connect(lambda _on: self.classify_now())
-        self.owner.modelChanged.connect(self._model_changed)
+        self.act_preprocess.toggled.connect(self.reader.set_preprocess)
+        self.owner.modelChanged.connect(lambda _m: self._update_title())
         self.owner.stateChanged.connect(self._update_title)
-        self.training_panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
-
-    def _restore_layout(self) -> None:
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
-        w, h = 1440, 880
-        if screen is not None and screen.width() > 0:
-            w, h = min(w, int(screen.width() * 0.95)), min(h, int(screen.height() * 0.92))
-        self.resize(w, h)
-        self._first_show = True
-        geom = self.prefs.geometry()
-        if geom is not None:
-            self.restoreGeometry(geom)
-        state = self.prefs.window_state()
-        self._restored = state is not None and self.restoreState(state)
-
-    def _default_layout(self) -> None:
-        """Share the width between the drawing (canvas, prediction) and the docks."""
-        w = self.width()
-        dock = int(min(max(w - 620, 0.45 * w), 0.62 * w))
-        dock = self.extras.dock_width(dock)     # at least what the Train tab needs, if it can
-        self.resizeDocks([self.net_dock], [dock], Qt.Horizontal)
-        self.splitter.setSizes([int((w - dock) * 0.62), int((w - dock) * 0.38)])
+        tp.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._first_show:
-            self._first_show = False
-            if not self._restored:
-                self._default_layout()
+        self.window_layout.first_show()
 
     # ================================================================== actions / menus
-    def _act(self, text, slot, shortcut=None, tip=None, icon=None) -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        if icon is not None:
-            a.setIcon(self.style().standardIcon(icon))
-        a.triggered.connect(lambda _checked=False: slot())
-        return a
-
     def _make_actions(self) -> None:
-        act, slider = self._act, self.brush_slider
-        self.act_open = act("&Open Model…", self._open_dialog, QKeySequence.Open,
+        slider = self.brush_slider
+
+        def act(*a):
+            return make_action(self, *a)
+        self.act_open = act("&Open Model…", lambda: self.model_files.open_dialog(), QKeySequence.Open,
                             "Open a model file (.npz)", QStyle.SP_DialogOpenButton)
-        self.act_open_csv = act("Open &CSV Folder…", self._open_csv_dialog, "Ctrl+Shift+O",
+        self.act_open_csv = act("Open &CSV Folder…", lambda: self.model_files.open_csv_dialog(),
+                                "Ctrl+Shift+O",
                                 "Open a folder holding the article's kernels.csv, weights_01.csv "
                                 "and weights_12.csv")
-        self.act_save = act("&Save Model As…", self._save_dialog, [QKeySequence.SaveAs, QKeySequence("Ctrl+S")],
+        self.act_save = act("&Save Model As…", lambda: self.model_files.save_dialog(),
+                            [QKeySequence.SaveAs, QKeySequence("Ctrl+S")],
                             "Save the current model as a .npz file", QStyle.SP_DialogSaveButton)
-        self.act_save_csv = act("Save Model as CSV &Folder…", self._save_csv_dialog, None,
+        self.act_save_csv = act("Save Model as CSV &Folder…", lambda: self.model_files.save_csv_dialog(), None,
                                 "Save the current model as the article's three CSV files in a folder")
         self.act_quit = act("&Quit", self.close, QKeySequence.Quit, "Quit Digitlab")
         self.act_undo = act("&Undo Stroke", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke")
         self.act_clear = act("&Clear Drawing", self.canvas.clear, QKeySequence(Qt.Key_Delete),
                              "Clear the drawing (also Escape on the canvas)")
+        self.act_where_fails = act("&Where Does It Fail?…", lambda: self.gallery_wiring.open(),
+                                   "Ctrl+Shift+F", "The test images the model misreads, by cell")
         self.act_thicker = act("&Thicker Brush", lambda: slider.setValue(slider.value() + 2),
                                "Ctrl+]", "Make the brush wider")
         self.act_thinner = act("T&hinner Brush", lambda: slider.setValue(slider.value() - 2),
@@ -256,6 +284,8 @@ class MainWindow(QMainWindow):
         self.act_preprocess.setCheckable(True)
         self.act_preprocess.setShortcut(QKeySequence("Ctrl+P"))
         self.act_preprocess.setStatusTip("Crop, scale to 20 pixels and centre the drawing as MNIST's digits were")
+        self.act_reset_layout = act("Reset &Layout", lambda: self.window_layout.reset_layout(), None,
+                                    "Put the docks back where they were and fit the window to the screen")
         self.act_about = act("&About Digitlab", self._about, None, "Versions and credits")
         self.act_about_qt = act("About &Qt", lambda: QMessageBox.aboutQt(self, "About Qt"))
 
@@ -264,25 +294,35 @@ class MainWindow(QMainWindow):
         file_menu = mb.addMenu("&File")
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_open_csv)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self._fill_recent()
+        self.recent_menu = QMenu("Open &Recent", file_menu)
+        self.model_files = ModelFiles(self)
+        self.model_menu = ModelMenu(self)          # (connects to the recent menu)
+        file_menu.addAction(self.model_menu.act_revert)
+        file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
         for a in (self.act_save, self.act_save_csv, None, self.act_quit):
             file_menu.addAction(a) if a is not None else file_menu.addSeparator()
         edit_menu = mb.addMenu("&Edit")
-        edit_menu.addAction(self.act_undo)
-        edit_menu.addAction(self.act_clear)
+        self.undo_redo = UndoRedo(self.canvas, self.act_undo, self.act_clear, self.drawing_buttons, self)
+        for a in (self.act_undo, self.undo_redo.act_redo, self.act_clear, self.act_where_fails):
+            edit_menu.addAction(a)
         view_menu = mb.addMenu("&View")
         for a in (self.act_preprocess, None, self.act_thicker, self.act_thinner, self.act_default_brush, None):
             view_menu.addAction(a) if a is not None else view_menu.addSeparator()
-        for dock, key in ((self.net_dock, "Ctrl+1"), (self.train_dock, "Ctrl+2"), (self.explain_dock, "Ctrl+3")):
+        for dock, key in ((self.net_dock, "Ctrl+1"), (self.train_dock, "Ctrl+2"), (self.explain_dock, "Ctrl+3"),
+                          (self.teach_dock, "Ctrl+4"), (self.timeline_dock, "Ctrl+Shift+T"),
+                          (self.runs_dock, "Ctrl+Shift+R")):
             a = dock.toggleViewAction()
             a.setShortcut(QKeySequence(key))
             view_menu.addAction(a)
-        self.teach_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+4"))
-        view_menu.addAction(self.teach_dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.theme_menu = ThemeMenu(self, view_menu.addMenu("&Theme"))
+        view_menu.addAction(self.act_reset_layout)
         help_menu = mb.addMenu("&Help")
+        self.help_menu = HelpMenu(self)
+        help_menu.addAction(self.help_menu.act_guide)
+        help_menu.addAction(self.help_menu.act_shortcuts)
+        help_menu.addSeparator()
         help_menu.addAction(self.act_about)
         help_menu.addAction(self.act_about_qt)
 
@@ -331,7 +371,6 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _checked(model: Model) -> Model:
-        from .model_owner import check_model
         check_model(model)
         return model
 
@@ -355,180 +394,36 @@ class MainWindow(QMainWindow):
             for a in (self.act_open, self.act_open_csv, self.recent_menu.menuAction()):
                 a.setEnabled(not o.is_training())     # a run would replace what is opened
 
-    def _model_changed(self, _model) -> None:
-        self._update_title()
-        self.extras.read_when_ready()
-
     def open_model(self, path) -> bool:
-        """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
-        All or nothing: on failure the current model stays and an error names the file."""
-        path = str(path)
-        if self.owner.is_training():
-            self.prompts.error("Cannot open model", "A run is training: stop it before opening a model.")
-            return False
-        try:
-            from engine import modelfile
-            model = modelfile.load_model(path)
-            if not self.owner.replace(model, path=path, question=f"Open {Path(path).name} anyway?"):
-                return False
-        except Exception as e:         # noqa: BLE001 - every failure is reported the same way
-            self.prompts.error("Cannot open model", f"Could not open {path}:\n{e}")
-            return False
-        self.prefs.remember(path)
-        self.statusBar().showMessage(f"Opened {path}", 8000)
-        return True
+        """Open a model file (.npz) or CSV folder (see :meth:`ModelFiles.open_model`)."""
+        return self.model_files.open_model(path)
 
     def save_model(self, path) -> bool:
-        """Save the current model (``.npz`` file, or a folder for the article's CSV files);
-        on failure show an error. Returns whether it saved."""
-        path = str(path)
-        try:
-            from engine import modelfile
-            modelfile.save_model(self.owner.model(), path)
-        except Exception as e:         # noqa: BLE001
-            self.prompts.error("Cannot save model", f"Could not save the model to {path}:\n{e}")
-            return False
-        self.owner.mark_saved(path)
-        self.prefs.remember(path)
-        self.statusBar().showMessage(f"Saved {path}", 8000)
-        return True
+        """Save the current model (see :meth:`ModelFiles.save_model`)."""
+        return self.model_files.save_model(path)
 
     def recent_files(self) -> list[str]:
         return self.prefs.recent_files()
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_files()
-        for i, p in enumerate(recent):
-            a = self.recent_menu.addAction(f"&{i + 1} {p}")
-            a.setToolTip(p)
-            a.triggered.connect(lambda _checked=False, p=p: self.open_model(p))
-        if not recent:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear List", self.prefs.clear_recent)
-
-    def _open_dialog(self) -> bool:
-        path = self.prompts.open_file("Open model", self.prefs.start_dir(),
-                                      "Digitlab models (*.npz);;All files (*)")
-        if not path:
-            return False
-        self.prefs.set_start_dir(str(Path(path).parent))
-        return self.open_model(path)
-
-    def _open_csv_dialog(self) -> bool:
-        path = self.prompts.folder("Open the article's CSV folder", self.prefs.start_dir())
-        if not path:
-            return False
-        self.prefs.set_start_dir(path)
-        return self.open_model(path)
-
-    def _save_dialog(self) -> bool:
-        start = str(Path(self.prefs.start_dir()) / f"{self.owner.model().name or 'model'}.npz")
-        path = self.prompts.save_file("Save model as", start, "Digitlab models (*.npz)")
-        if not path:
-            return False
-        if not path.lower().endswith(".npz"):
-            path += ".npz"           # the dialog checked the name without it: ask here
-            if os.path.exists(path) and not self.prompts.confirm(
-                    "Replace the file?", f"{path} already exists. Replace it?"):
-                return False
-        self.prefs.set_start_dir(str(Path(path).parent))
-        return self.save_model(path)
-
-    def _save_csv_dialog(self) -> bool:
-        from engine.modelfile import CSV_FILES
-        path = self.prompts.folder("Save the model's CSV files in folder", self.prefs.start_dir())
-        if not path:
-            return False
-        there = [n for n in CSV_FILES.values() if os.path.exists(os.path.join(path, n))]
-        if there and not self.prompts.confirm(
-                "Replace the files?", f"{path} already holds {', '.join(there)}. Replace them?"):
-            return False
-        self.prefs.set_start_dir(path)
-        return self.save_model(path)
-
-    # ================================================================== classification
+    # ================================================================== the drawing's reading
     def _brush_changed(self, value: int) -> None:
         self.canvas.set_brush_width(value)
         self.brush_label.setText(f"{value:>2} px")
         self.prefs.set_brush_width(value)
 
-    @Slot()
-    def _schedule(self) -> None:
-        # at most one classification per THROTTLE_MS while drawing: the first change
-        # starts the timer, later ones wait for it
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def _stroke_finished(self) -> None:
-        self._timer.stop()
-        self.extras.read_when_ready()
-
-    def network_input(self) -> np.ndarray:
-        """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
-        return to_mnist(self.canvas.image(), preprocess=self.act_preprocess.isChecked())
-
-    @Slot()
-    def classify_now(self) -> None:
-        """Classify the drawing once with the model that reads it and update every view.
-
-        While a run trains this model is a snapshot copy: the arrays being trained are
-        never read here."""
-        self._timer.stop()
-        model = self.owner.view_model()
-        if model is None:
-            return
-        self.warmup.wait()
-        x = self.network_input()
-        empty = not np.any(x > 0)
-        fwd = model.see(x)
-        self.last_input = x
-        self.last_forward = fwd
-        self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
-        self._net_pending = (model, fwd, empty)
-        self.extras.reading_changed(x, None if empty else fwd.proba[0])
-        self.inputRead.emit(x)
+    def _show_reading(self, r: Reading) -> None:
+        """The prediction and the net's views show a reading (the net's, when next shown)."""
+        self.prediction.update_prediction(r.forward.proba[0], r.input, r.empty, r.digit)
+        self.prediction.show_comparison(*(r.comparison or (None, None)))
+        self._net_stale = True
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown
             self._update_net_view()
-        self.training_panel.show_reading(self.last_proba)
-        if self.extras.explain_shown():        # explanations only while their dock shows
-            self._explain(force=False)
-
-    # ================================================================== explanations
-    def _explain(self, force: bool = True) -> None:
-        """Send the current model (not a live training snapshot) and the drawing to the
-        explanations panel, which computes off the GUI thread. ``force`` False: only if
-        the model or the drawing changed since last sent (a training snapshot or a step
-        of the timeline reads the drawing again, but explains nothing new)."""
-        model = self.owner.model()
-        img, pre = self.canvas.image(), self.act_preprocess.isChecked()
-        sent = self._explained_drawing
-        if (not force and model is self._explained_model and sent is not None and sent[2] == pre
-                and np.array_equal(sent[0], self.last_input) and np.array_equal(sent[1], img)):
-            return
-        if model is not None and model is not self._explained_model:
-            self._explained_model = model
-            self.explain_panel.set_model(model)
-        self._explained_drawing = (self.last_input, img, pre)
-        self.explain_panel.set_drawing(self.last_input, img, pre)
-
-    def _explain_visible(self, visible: bool) -> None:
-        if visible:       # (checked once the docks are laid out: a tab behind another is not shown)
-            QTimer.singleShot(0, lambda: self.extras.explain_shown() and self._explain())
-        else:
-            self.canvas.set_overlay(None)
-            self.prediction.set_attribution(None)
-
-    def _show_overlay(self, rgba) -> None:
-        self.canvas.set_overlay(rgba if self.explain_dock.isVisible() else None)
 
     def _update_net_view(self) -> None:
-        if self._net_pending is not None:
-            self.net_view.update_views(*self._net_pending)
-            self._net_pending = None
+        r = self.reader.last
+        if self._net_stale and r.forward is not None:
+            self.net_view.update_views(r.model, r.forward, r.empty)
+            self._net_stale = False
 
     # ================================================================== closing
     def _may_close(self) -> bool:
@@ -552,7 +447,7 @@ class MainWindow(QMainWindow):
                 self.prompts.note("Quitting", f"Training did not stop within {self.stop_wait_seconds:g} s "
                                   "(it is loading data or compiling); Digitlab quits without waiting for it.")
                 return True
-        if answer == SAVE and self.owner.is_unsaved() and not self._save_dialog():
+        if answer == SAVE and self.owner.is_unsaved() and not self.model_files.save_dialog():
             tp.quiet = False
             return False
         return True
@@ -562,12 +457,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
-        self.explain_panel.shutdown()
-        self.gallery_wiring.shutdown()
-        self.runs_view.shutdown()
-        self.teach_panel.shutdown(self.stop_wait_seconds)
-        if not self.training_panel.is_busy():  # (busy: it could not stop, said in _may_close)
-            self.training_panel.shutdown(self.stop_wait_seconds)     # the idle thread quits
+        close_jobs(self, self.stop_wait_seconds)      # every job of the window (app.threads)
         event.accept()
 
 

@@ -23,7 +23,7 @@ __all__ = ["ModelOwner", "check_model"]
 def check_model(model: Model) -> None:
     """Raise ValueError unless ``model`` reads a blank 28x28 image into ten probabilities."""
     try:
-        proba = np.asarray(model.see(np.zeros((28, 28), np.float32)).proba)
+        proba = np.asarray(model.forward_one(np.zeros((28, 28), np.float32)).proba)
     except Exception as e:          # noqa: BLE001 - any failure refuses the model
         raise ValueError(f"the model cannot read a 28x28 drawing: {e}") from e
     if proba.shape != (1, 10) or not np.all(np.isfinite(proba)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-__all__ = ["Prompts", "NoPrompts", "SAVE", "DISCARD", "CANCEL"]
+__all__ = ["Prompts", "SAVE", "DISCARD", "CANCEL"]
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
@@ -70,28 +70,3 @@ class Prompts:
         box.finished.connect(lambda _r, b=box: self._notes.remove(b) if b in self._notes else None)
         self._notes.append(box)
         box.show()
-
-
-class NoPrompts(Prompts):
-    """Prompts for scripts (screenshots, benchmarks): discard, no, cancel; messages printed."""
-
-    def ask_save(self, text: str, question: str) -> str:
-        return DISCARD
-
-    def confirm(self, title: str, text: str) -> bool:
-        return False
-
-    def open_file(self, title: str, start: str, filters: str) -> str:
-        return ""
-
-    def save_file(self, title: str, start: str, filters: str) -> str:
-        return ""
-
-    def folder(self, title: str, start: str) -> str:
-        return ""
-
-    def error(self, title: str, text: str) -> None:
-        print(f"{title}: {text}")
-
-    def note(self, title: str, text: str, *, warning: bool = False) -> None:
-        print(f"{title}: {text}")

@@ -2,7 +2,7 @@
 
 The list is the runs folder (:func:`engine.runs.default_runs_dir`, the same as the
 command line's); each new run of the window appears when it is recorded. The folder is
-read off the GUI thread (:class:`app.explain_jobs.LatestRunner`), the newest request
+read off the GUI thread (:class:`app.threads.FunctionPool`), the newest request
 first. The Sweeps tab (:mod:`app.sweeps_view`) shows the sweeps recorded there and their
 plots.
 """
@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
@@ -20,12 +19,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from engine import runs as eruns
 from engine import sweep_runs
 
-from .docks import add_dock
-from .explain_jobs import LatestRunner
-from .jobs import RunRecorded
+from .threads import FunctionPool
 from .sweeps_view import READING, SweepsPanel
 
-__all__ = ["RunsView", "attach_runs"]
+__all__ = ["RunsView"]
 
 COLUMNS = ("Date", "Mode", "Architecture", "Data", "Iterations", "Arg-max accuracy", "Time", "Sweep")
 PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -68,9 +65,9 @@ class RunsView(QWidget):
         self.runs_dir = Path(runs_dir) if runs_dir is not None else eruns.default_runs_dir()
         self.runs: list[eruns.RunInfo] = []
         self.read_folder = _read_folder
-        self.runner = LatestRunner(self, threads=1)
-        self.runner.done.connect(self._read_done)
-        self.runner.failed.connect(self._read_failed)
+        self.runner = FunctionPool(self, threads=1)
+        self.runner.returned.connect(self._read_done)
+        self.runner.errored.connect(self._read_failed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -269,23 +266,3 @@ class RunsView(QWidget):
                 self.window.prompts.error("Cannot delete the run", str(e))
         self.refresh()
         return len(sel)
-
-
-class _RunsWiring(QObject):
-    def __init__(self, window, view: RunsView):
-        super().__init__(window)
-        self.view = view
-        window.training_panel.eventShown.connect(self._event)
-
-    def _event(self, ev) -> None:
-        if isinstance(ev, RunRecorded) and ev.path is not None:
-            self.view.refresh()
-
-
-def attach_runs(window) -> RunsView:
-    """Add the Runs dock to ``window``; the view follows the training panel's runs folder."""
-    view = RunsView(window, window.training_panel.runs_dir)
-    dock = add_dock(window, "Runs", "runsDock", view, Qt.BottomDockWidgetArea, hidden=True)
-    window.runs_view, window.runs_dock = view, dock
-    window.runs_wiring = _RunsWiring(window, view)
-    return view

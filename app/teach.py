@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QGridLayout, QScrollArea, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtCore import QStandardPaths, Signal
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from engine.collection import Collection, CollectionError, load_collection, save_collection
 from engine.model import Model
 
 from .collection_view import CollectionView
-from .docks import add_dock
 from .model_owner import ModelOwner
 from .worker import GeneratorWorker
 
-__all__ = ["TeachPanel", "install_teach", "default_collection_path", "TEACH_ROUNDS", "Tuned", "finetune_job"]
+__all__ = ["TeachPanel", "default_collection_path", "TEACH_ROUNDS", "Tuned", "finetune_job"]
 
 #: Teach mode asks for each digit this many times.
 TEACH_ROUNDS = 2
@@ -289,36 +287,3 @@ class TeachPanel(QWidget):
             self.teach_button.setText("Teach…")
         self.finetune_button.setEnabled(len(self.collection) > 0 and not self.worker.is_running())
         self.undo_button.setEnabled(self.previous is not None)
-
-
-def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
-    """Give a :class:`app.main_window.MainWindow` its Teach dock (tabbed with the "Why?" dock) and
-    the digit keys on its canvas ("that's wrong, it's a ..."). The collection's file: the
-    window's setting ``collection/path``, else the user's data folder."""
-    path = window.settings.value("collection/path") or None
-    if not isinstance(path, str):           # a list or a number in a hand-edited settings file
-        path = None
-
-    def drawing():
-        x = window.network_input()
-        return x if np.any(x > 0) else None
-
-    panel = TeachPanel(window.owner, window.prompts, drawing, window.canvas.clear, path)
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setWidget(panel)
-    dock = add_dock(window, "Teach", "teachDock", scroll, tab_with=window.explain_dock)
-    panel.statusMessage.connect(lambda text: window.statusBar().showMessage(text, 10000))
-
-    def use_in_training(file: str) -> None:
-        window.training_panel.form.set_value("collection", file)
-        window.train_dock.show()
-        window.train_dock.raise_()
-    panel.useInTraining.connect(use_in_training)
-    for d in range(10):
-        a = QAction(f"It's a {d}", window.canvas)
-        a.setShortcut(QKeySequence(str(d)))
-        a.setShortcutContext(Qt.WidgetShortcut)
-        a.triggered.connect(lambda _=False, d=d: panel.correct(d))
-        window.canvas.addAction(a)
-    return panel, dock

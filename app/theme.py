@@ -7,10 +7,11 @@ that palette: nothing is recreated.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QActionGroup, QColor, QPalette
 from PySide6.QtWidgets import QApplication, QGraphicsSimpleTextItem, QWidget
 
-__all__ = ["THEMES", "apply_theme", "restyle_plots", "dark_palette", "light_palette", "plot_colours"]
+__all__ = ["THEMES", "ThemeMenu", "apply_theme", "restyle_plots", "dark_palette", "light_palette", "plot_colours"]
 
 THEMES = {"system": "System", "light": "Light", "dark": "Dark"}
 
@@ -98,3 +99,35 @@ def restyle_plots(root: QWidget) -> int:
             elif isinstance(item, QGraphicsSimpleTextItem) and item.data(0) != "cell":
                 item.setBrush(fg)
     return len(views)
+
+
+class ThemeMenu(QObject):
+    """View ▸ Theme for ``window`` (a :class:`app.main_window.MainWindow`): one checkable
+    action a theme, the choice remembered in its preferences.
+
+    Attributes
+    ----------
+    theme_actions : dict of str to QAction
+    """
+
+    def __init__(self, window, menu):
+        super().__init__(window)
+        self.window = window
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name, label in THEMES.items():
+            a = menu.addAction(label)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            self.theme_actions[name] = a
+
+    def set_theme(self, name: str, remember: bool = True) -> None:
+        """Use theme ``name`` ("system", "light", "dark") for the window and every plot."""
+        apply_theme(name)
+        self.theme_actions[name].setChecked(True)
+        restyle_plots(self.window)
+        self.window.prediction.restyle()
+        if remember:
+            self.window.prefs.set_theme(name)
+

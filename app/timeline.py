@@ -3,7 +3,7 @@
 :class:`TimelinePanel` shows a slider over the snapshots of the last run (or of a run
 opened from the Runs view), a play/pause button, the figures of the moment and a plot of
 the drawing's ten probabilities across training (recomputed when the drawing changes).
-:func:`attach_timeline` puts it in a dock of the main window and wires it: moving the
+:class:`TimelineWiring` ties it to the window (which builds the dock): moving the
 slider shows the snapshot's model to the drawing views (probabilities, feature maps,
 winning kernels), its kernels and confusion matrix in the Train tab, and marks the moment
 on the curves; the end of the slider ("now") gives the views back to the current model.
@@ -22,10 +22,8 @@ from engine.events import IterationEnd
 from engine.record import TestFigures
 from engine.snapshots import Timeline
 
-from .docks import add_dock
-from .jobs import RunRecorded
 
-__all__ = ["TimelinePanel", "TimelineWiring", "attach_timeline"]
+__all__ = ["TimelinePanel", "TimelineWiring"]
 
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"]
@@ -178,12 +176,24 @@ class TimelinePanel(QWidget):
 
 
 class TimelineWiring(QObject):
-    """What ties the timeline to the window: see :func:`attach_timeline`."""
+    """What ties the timeline to the window.
 
-    def __init__(self, window, panel: TimelinePanel):
-        super().__init__(window)
-        self.window, self.panel = window, panel
-        plots = window.training_panel.plots
+    Parameters
+    ----------
+    panel : TimelinePanel
+    training_panel : app.training_panel.TrainingPanel
+        Its runs fill the timeline; its plots show the moment's kernels, confusion matrix
+        and a marker on the curves.
+    owner : app.model_owner.ModelOwner
+        Shows the moment's model (its live model) to every view.
+    reader : app.reader.DrawingReader
+        Each reading's input redraws the probabilities across training.
+    """
+
+    def __init__(self, panel: TimelinePanel, training_panel, owner, reader, parent=None):
+        super().__init__(parent)
+        self.panel, self.training_panel, self.owner = panel, training_panel, owner
+        plots = training_panel.plots
         self._shown_test = False
         self.markers = []
         for plot in (plots.error_plot, plots.accuracy_plot):     # the moment, on the curves
@@ -192,17 +202,17 @@ class TimelineWiring(QObject):
             plot.addItem(m)
             self.markers.append(m)
         panel.pointChosen.connect(self.show_point)
-        window.training_panel.eventShown.connect(self._event)
-        window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
-        window.training_panel.trainingStarted.connect(self.forget_shown)
-        window.training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
-        window.inputRead.connect(panel.set_drawing)         # (each reading's input: not made again)
+        training_panel.runRecorded.connect(self._recorded)
+        training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
+        training_panel.trainingStarted.connect(self.forget_shown)
+        training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
+        reader.readingChanged.connect(lambda r: panel.set_drawing(r.input))
 
-    def _event(self, ev) -> None:
-        if isinstance(ev, RunRecorded) and ev.timeline is not None and len(ev.timeline):
+    def _recorded(self, ev) -> None:
+        if ev.timeline is not None and len(ev.timeline):
             self.panel.set_timeline(ev.timeline, "the last run")
             if ev.message:
-                self.window.training_panel._log(ev.message)
+                self.training_panel.log_line(ev.message)
 
     def forget_shown(self) -> None:
         """The Train tab's confusion matrix was drawn by someone else (a new run)."""
@@ -211,8 +221,8 @@ class TimelineWiring(QObject):
     def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None) -> None:
         """Show a run's timeline (from the Runs view); ``curves``: its per-iteration figures
         (rows of :class:`engine.runs.RunLog`), drawn in the Train tab's plots."""
-        if curves is not None and not self.window.owner.is_training():
-            plots = self.window.training_panel.plots
+        if curves is not None and not self.owner.is_training():
+            plots = self.training_panel.plots
             plots.clear()
             for row in curves:
                 it = int(row["iteration"]) - 1
@@ -227,13 +237,13 @@ class TimelineWiring(QObject):
 
     def show_point(self, i: int) -> None:
         """Every view shows snapshot ``i`` (the last one: the current model again)."""
-        w, tl = self.window, self.panel.timeline
-        if tl is None or w.owner.is_training():
+        tl = self.panel.timeline
+        if tl is None or self.owner.is_training():
             return
         p = tl[i]
-        plots = w.training_panel.plots
+        plots = self.training_panel.plots
         now = self.panel.at_end() and self.panel.source == "the last run"
-        w.owner.set_live(None if now else p.model)
+        self.owner.set_live(None if now else p.model)
         for m in self.markers:
             m.setValue(p.position)
             m.setVisible(not now)
@@ -245,13 +255,3 @@ class TimelineWiring(QObject):
                 plots.show_confusion(t.confusion)
             elif t is None:
                 plots.show_confusion(np.zeros((10, 10)))      # not tested yet at this moment
-
-
-def attach_timeline(window) -> TimelineWiring:
-    """Add the Timeline dock to ``window`` (a :class:`app.main_window.MainWindow`)."""
-    panel = TimelinePanel()
-    dock = add_dock(window, "Timeline", "timelineDock", panel, Qt.BottomDockWidgetArea, hidden=True)
-    window.timeline_panel, window.timeline_dock = panel, dock
-    wiring = TimelineWiring(window, panel)
-    window.timeline_wiring = wiring
-    return wiring

@@ -1,13 +1,12 @@
 """The Train dock: the settings form, the run control and the live plots.
 
-The panel runs :func:`app.jobs.training_job` in a :class:`app.worker.GeneratorWorker` and
+The panel runs :func:`app.training_jobs.training_job` in a :class:`app.threads.GeneratorJob` and
 shows its events. It holds no model of its own: it continues and replaces the model of the
 window's :class:`app.model_owner.ModelOwner`, sends it live snapshots while a run trains,
 and hands it the trained model when the run ends.
 """
 from __future__ import annotations
 
-import math
 import time
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
@@ -15,39 +14,20 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from engine.events import Evaluated, IterationEnd, Progress
-from engine.model import Model, Normalisation
-from engine.recipes import PRESETS, RunSettings, make_record
+from engine.model import Normalisation
+from engine.recipes import PRESETS, RunSettings, initial_model
 from engine.runs import default_runs_dir
 
-from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRequest,
-                   Snapshot, Status, download_job, training_job)
+from . import run_words as words
 from .model_owner import ModelOwner
 from .prompts import Prompts
 from .settings_form import SettingsForm
+from .threads import GeneratorJob
+from .training_jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnded, RunRecorded,
+                            RunRequest, Snapshot, Status, download_job, training_job)
 from .training_plots import TrainingPlots
-from .worker import GeneratorWorker
 
-__all__ = ["TrainingPanel", "fresh_model"]
-
-
-def fresh_model(settings: RunSettings, norm: Normalisation | None = None) -> Model:
-    """The seeded initial weights of a run of ``settings`` (what Start begins from)."""
-    import numpy as np
-    cfg = settings.config
-    if settings.mode == "article":
-        m = Model.article_init(cfg, np.random.RandomState(int(settings.seed)), norm)
-    else:
-        m = Model.scaled_init(cfg, np.random.default_rng(int(settings.seed)), norm, settings.dtype)
-    m.name = f"fresh {settings.mode}-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
-    return m
-
-
-def _fmt_time(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    h, rem = divmod(int(round(seconds)), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+__all__ = ["TrainingPanel"]
 
 
 class TrainingPanel(QWidget):
@@ -66,6 +46,10 @@ class TrainingPanel(QWidget):
         A run or a download began / ended (its last event has been shown).
     eventShown(object)
         Every event of the worker, once the panel has shown it.
+    runRecorded(object)
+        A run's :class:`app.training_jobs.RunRecorded`: its timeline and the folder it went to.
+    runEnded(object)
+        A run's :class:`app.training_jobs.RunEnded`, once the trained model went to the owner.
     pausedChanged(bool)
     statusMessage(str)
         For the status bar.
@@ -77,12 +61,14 @@ class TrainingPanel(QWidget):
     stepper_factory : callable or None
         ``(model, data, settings) -> stepper`` in place of the mode's (tests).
     chunk, report_seconds, snapshot_seconds
-        Passed to each :class:`app.jobs.RunRequest`.
+        Passed to each :class:`app.training_jobs.RunRequest`.
     """
 
     trainingStarted = Signal()
     trainingStopped = Signal()
     eventShown = Signal(object)
+    runRecorded = Signal(object)
+    runEnded = Signal(object)
     pausedChanged = Signal(bool)
     statusMessage = Signal(str)
 
@@ -100,14 +86,19 @@ class TrainingPanel(QWidget):
         self.quiet = False                 # no messages (the window is closing)
         self._job: str | None = None       # "run", "download" or None
         self._request: RunRequest | None = None
-        self._last_test = None
         self._t0 = 0.0
         self._cache = DataCache()
-        self.worker = GeneratorWorker((Progress, DownloadProgress), updates_per_second, parent=self)
-        self.worker.event.connect(self._on_event)
-        self.worker.failed.connect(self._on_failed)
+        self.worker = GeneratorJob((Progress, DownloadProgress), updates_per_second, parent=self)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(self._on_failed)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.pausedChanged.connect(self._on_paused)
+        self._handlers = {                 # what each event of the worker does here
+            Progress: self._show_progress, IterationEnd: self._iteration_ended,
+            Evaluated: self._evaluated, Snapshot: lambda ev: self.owner.set_live(ev.model),
+            RunRecorded: self.runRecorded.emit, RunEnded: self._run_ended,
+            DownloadProgress: self._show_download, DownloadEnded: self._download_ended,
+            DataReady: self._data_ready, Status: lambda ev: self.statusMessage.emit(ev.text)}
         self._build()
         owner.modelChanged.connect(self._on_model_changed)
         self._on_model_changed(owner.view_model())
@@ -178,8 +169,8 @@ class TrainingPanel(QWidget):
         presets.addLayout(buttons)
         lay.addLayout(presets)
         self.form = SettingsForm()
-        self.form.chooseFile.connect(self._choose_file)
-        self.form.chooseFolder.connect(self._choose_folder)
+        self.form.chooseFile.connect(lambda: self._choose_data(folder=False))
+        self.form.chooseFolder.connect(lambda: self._choose_data(folder=True))
         self.form.download_button.clicked.connect(self.download_mnist)
         lay.addWidget(self.form, 1)
         scroll = self._form_scroll = QScrollArea()
@@ -200,23 +191,17 @@ class TrainingPanel(QWidget):
 
     def _build_buttons(self) -> QGridLayout:
         grid = QGridLayout()
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("A new run from freshly initialised weights")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("One more iteration from the current weights")
-        self.reset_button = QPushButton("Reset weights")
-        self.reset_button.setToolTip("Start again from freshly initialised weights (seeded)")
-        for b, slot in ((self.start_button, self.start), (self.pause_button, self.toggle_pause),
-                        (self.stop_button, self.stop), (self.step_button, self.step),
-                        (self.reset_button, self.reset_weights)):
+        for name, text, slot, tip, place in (
+                ("start", "Start", self.start, "A new run from freshly initialised weights", (0, 0)),
+                ("pause", "Pause", self.toggle_pause, "", (0, 1)), ("stop", "Stop", self.stop, "", (0, 2)),
+                ("step", "Step", self.step, "One more iteration from the current weights", (1, 0)),
+                ("reset", "Reset weights", self.reset_weights,
+                 "Start again from freshly initialised weights (seeded)", (1, 1, 1, 2))):
+            b = QPushButton(text)
+            b.setToolTip(tip)
             b.clicked.connect(lambda _c=False, f=slot: f())
-        grid.addWidget(self.start_button, 0, 0)
-        grid.addWidget(self.pause_button, 0, 1)
-        grid.addWidget(self.stop_button, 0, 2)
-        grid.addWidget(self.step_button, 1, 0)
-        grid.addWidget(self.reset_button, 1, 1, 1, 2)
+            grid.addWidget(b, *place)
+            setattr(self, f"{name}_button", b)
         return grid
 
     def _build_views(self) -> QWidget:
@@ -260,18 +245,13 @@ class TrainingPanel(QWidget):
         here = {"source": self.form.value("source"), "path": self.form.value("path")}
         self.form.set_settings(PRESETS[name].replace(**here))
 
-    def _choose_file(self) -> None:
-        path = self.prompts.open_file("MNIST file", self.form.value("path") or "",
-                                      "MNIST (*.npz *.gz *-ubyte);;All files (*)")
+    def _choose_data(self, folder: bool) -> None:
+        start = self.form.value("path") or ""
+        path = (self.prompts.folder("Folder of MNIST IDX files", start) if folder else
+                self.prompts.open_file("MNIST file", start, "MNIST (*.npz *.gz *-ubyte);;All files (*)"))
         if path:
             self.form.set_path(path)
 
-    def _choose_folder(self) -> None:
-        path = self.prompts.folder("Folder of MNIST IDX files", self.form.value("path") or "")
-        if path:
-            self.form.set_path(path)
-
-    # ================================================================ state
     def is_training(self) -> bool:
         return self._job == "run"
 
@@ -350,10 +330,12 @@ class TrainingPanel(QWidget):
         cur = self.owner.model()
         norm = cur.norm if cur is not None and cur.norm.kind == s.normalisation else \
             Normalisation(kind=s.normalisation)
-        if not self.owner.replace(fresh_model(s, norm), question="Reset the weights anyway?"):
+        fresh = initial_model(s, norm)
+        fresh.name = "fresh " + fresh.name
+        if not self.owner.replace(fresh, question="Reset the weights anyway?"):
             return False
         self.plots.clear()
-        self._log(f"weights reset to a fresh initialisation (seed {s.seed})")
+        self.log_line(f"weights reset to a fresh initialisation (seed {s.seed})")
         self.statusMessage.emit("weights reset")
         return True
 
@@ -385,7 +367,7 @@ class TrainingPanel(QWidget):
             return False
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setFormat("downloading MNIST…")
-        self._log("downloading MNIST through Keras…")
+        self.log_line("downloading MNIST through Keras…")
         self._begin("download", download_job)
         return True
 
@@ -411,14 +393,13 @@ class TrainingPanel(QWidget):
         request.snapshot_seconds = self.snapshot_seconds
         request.runs_dir = self.runs_dir if request.epochs != 1 else None   # Step is not a run
         self._request = request
-        self._last_test = None
         s = request.settings
         self.plots.set_mode(s.mode)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
         what = "step: one iteration" if request.epochs == 1 else "run"
-        self._log(f"— {what}: {s.describe()}")
+        self.log_line(f"— {what}: {s.describe()}")
         self.owner.set_training(True)
         self._begin("run", lambda ctl: training_job(request, ctl, self._cache))
         return True
@@ -430,91 +411,54 @@ class TrainingPanel(QWidget):
         self.trainingStarted.emit()
         self.worker.start(work)
 
-    def _unit(self) -> str:
-        """What an iteration is called in the current run's mode: an epoch in backprop mode."""
-        r = self._request
-        return "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
-
     def _on_event(self, ev) -> None:
-        if isinstance(ev, Progress):
-            self._show_progress(ev)
-        elif isinstance(ev, IterationEnd):
-            self.plots.add_iteration(ev)
-            extra = f", loss {ev.loss:.5f}" if not math.isclose(ev.loss, ev.train_error) else ""
-            self._log(f"{self._unit()} {ev.iteration}: training error {ev.train_error:.5f}{extra} "
-                      f"({ev.seconds:.1f} s, {ev.images_per_second:,.0f} img/s)")
-        elif isinstance(ev, Evaluated):
-            f = ev.figures
-            self._last_test = f
-            self.plots.add_test(ev.iteration, f)
-            self._log(f"    test error {f.test_error:.5f}, arg-max accuracy {f.argmax_accuracy:.2f}%, "
-                      f"percent correct (article's rule) {f.percent_correct:.2f}%")
-        elif isinstance(ev, Snapshot):
-            self.owner.set_live(ev.model)      # its modelChanged redraws the kernels
-        elif isinstance(ev, RunEnded):
-            self._run_ended(ev)
-        elif isinstance(ev, DownloadProgress):
-            self._show_download(ev)
-        elif isinstance(ev, DownloadEnded):
-            self._download_ended(ev)
-        elif isinstance(ev, DataReady):
-            self._log(ev.description)
-            self.progress_bar.setFormat("training…")
-        elif isinstance(ev, Status):
-            self.statusMessage.emit(ev.text)
+        handler = self._handlers.get(type(ev))
+        if handler is not None:
+            handler(ev)
         self.eventShown.emit(ev)
 
+    def _iteration_ended(self, ev: IterationEnd) -> None:
+        self.plots.add_iteration(ev)
+        self.log_line(words.iteration_line(ev, self._request))
+
+    def _evaluated(self, ev: Evaluated) -> None:
+        self.plots.add_test(ev.iteration, ev.figures)
+        self.log_line(words.test_line(ev.figures))
+
+    def _data_ready(self, ev: DataReady) -> None:
+        self.log_line(ev.description)
+        self.progress_bar.setFormat("training…")
+
     def _show_progress(self, ev: Progress) -> None:
-        r = self._request
-        start = r.start_iteration if r else 0
-        end = start + (r.epochs or r.settings.epochs) if r else ev.iteration + 1
-        frac = (ev.iteration - start + ev.done / max(ev.total, 1)) / max(end - start, 1)
-        self.progress_bar.setValue(int(1000 * min(max(frac, 0.0), 1.0)))
-        left = ((end - ev.iteration) * ev.total - ev.done) / ev.images_per_second \
-            if ev.images_per_second > 0 else math.inf
-        at_most = " at most" if r and r.settings.tol and r.epochs != 1 else ""
-        unit = self._unit()
-        self.progress_bar.setFormat(f"{ev.iteration + 1}/{end} · {ev.images_per_second:,.0f} img/s · "
-                                    f"{_fmt_time(left)} left")      # short: fits a narrow bar
-        self.progress_bar.setToolTip(f"{unit} {ev.iteration + 1} of {end}{at_most}, "
-                                     f"{ev.images_per_second:,.0f} images a second, {_fmt_time(left)} left")
+        frac, text, tip = words.progress(ev, self._request)
+        self.progress_bar.setValue(int(1000 * frac))
+        self.progress_bar.setFormat(text)        # short: fits a narrow bar
+        self.progress_bar.setToolTip(tip)
         self.plots.add_progress(ev)
 
     def _run_ended(self, ev: RunEnded) -> None:
         fin, model, r = ev.finished, ev.model, self._request
         self.owner.set_training(False)
         if model is not None and fin.reason != "failed" and (fin.iterations > 0 or fin.images > 0):
-            previous = r.model.record if r.model is not None else None
-            model.record = make_record(r.settings, ev.data, fin, self._last_test, previous=previous)
+            model.record = ev.record           # made once, by the run's tracker
             model.name = f"trained in the window ({r.settings.mode}, {model.record.iterations} iterations)"
             self.owner.set_model(model, unsaved=True)
-        self.progress_bar.setFormat(f"{fin.reason.replace('_', ' ')} · {fin.iterations} "
-                                    f"{self._unit()}{'s' if fin.iterations != 1 else ''} · "
-                                    f"{fin.images_per_second:,.0f} img/s")
+        bar, summary = words.ended(fin, ev.record, r, time.perf_counter() - self._t0)
+        self.progress_bar.setFormat(bar)
         if fin.reason in ("max_iter", "converged"):
             self.progress_bar.setValue(1000)
-        err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
-        unit = self._unit()
-        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
-                   f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
-        if self._last_test is not None:
-            t = self._last_test
-            summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "
-                        f"percent correct {t.percent_correct:.2f}%")
-        summary += (f"; training {fin.seconds:.1f} s ({fin.images_per_second:,.0f} img/s), "
-                    f"{time.perf_counter() - self._t0:.1f} s in all.")
-        self._log(summary)
+        self.log_line(summary)
         self.statusMessage.emit(summary)
         if fin.reason == "diverged":
             self._note("Training diverged", f"{fin.message[:1].upper()}{fin.message[1:]}")
+        self.runEnded.emit(ev)
 
     def _show_download(self, ev: DownloadProgress) -> None:
-        if ev.total > 0:
+        frac, text = words.download(ev)
+        if frac is not None:
             self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(1000 * ev.done / ev.total))
-            self.progress_bar.setFormat(f"downloading MNIST: {ev.done / 1e6:.1f} of {ev.total / 1e6:.1f} MB")
-        else:
-            self.progress_bar.setFormat(f"downloading MNIST: {ev.done / 1e6:.1f} MB")
+            self.progress_bar.setValue(int(1000 * frac))
+        self.progress_bar.setFormat(text)
 
     def _download_ended(self, ev: DownloadEnded) -> None:
         if ev.ok:
@@ -522,14 +466,14 @@ class TrainingPanel(QWidget):
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(1000 if ev.ok else 0)
         self.progress_bar.setFormat(ev.message)
-        self._log(ev.message)
+        self.log_line(ev.message)
         self.statusMessage.emit(ev.message)
         if not ev.ok and "cancelled" not in ev.message:
             self._note("Download failed", ev.message)
 
     def _on_failed(self, message: str) -> None:
         text = f"Training failed: {message}" if self._job == "run" else message
-        self._log(text)
+        self.log_line(text)
         self.progress_bar.setFormat("failed")
         self._note("Training failed", text)
 
@@ -542,7 +486,7 @@ class TrainingPanel(QWidget):
 
     def _on_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
-        self._log("paused" if paused else "resumed")
+        self.log_line("paused" if paused else "resumed")
         if paused:
             self.progress_bar.setFormat(self.progress_bar.format().split(" ·")[0] + " · paused")
         self.pausedChanged.emit(paused)
@@ -551,5 +495,6 @@ class TrainingPanel(QWidget):
         if not self.quiet:
             self.prompts.note(title, text, warning=True)
 
-    def _log(self, text: str) -> None:
+    def log_line(self, text: str) -> None:
+        """Add a line to the training log."""
         self.log.appendPlainText(text)

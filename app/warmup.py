@@ -3,17 +3,17 @@
 The first forward pass of a model compiles (or loads from numba's cache) the convolution
 loops, and the first preprocessing imports and traces its code: half a second that, on
 the event loop, merges the first stroke's mouse moves into a straight line. :class:`WarmUp`
-does both in a plain thread as soon as the window has its model, and reads the data the
+does both as a job of :mod:`app.threads` (a :class:`~app.threads.FunctionPool` of one thread) as soon as the window has its model, and reads the data the
 explanations need; :func:`app.main_window.run` shows the window once it is done, and until
 then a window shown early draws but does not read (the reading follows).
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from engine.preprocess import to_mnist
+
+from .threads import FunctionPool, Ticket
 
 __all__ = ["WarmUp", "sample_drawing"]
 
@@ -26,7 +26,7 @@ def sample_drawing(size: int = 280) -> np.ndarray:
 
 
 class WarmUp:
-    """Run one forward pass of a model (and both preprocessings) in a background thread.
+    """Run one forward pass of a model (and both preprocessings) off the GUI thread.
 
     Attributes
     ----------
@@ -38,44 +38,39 @@ class WarmUp:
         How many calls to :meth:`wait` found it unfinished and blocked.
     """
 
-    def __init__(self, explanations: bool = True):
+    def __init__(self, explanations: bool = True, parent=None):
         self.explanations = explanations
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self._pool = FunctionPool(parent, threads=1)
+        self._ticket: Ticket | None = None
         self.waits = 0
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._ticket.error if self._ticket is not None else None
 
     def start(self, model) -> None:
         """Begin warming up with ``model`` (an :class:`engine.model.Model`); once only."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, args=(model,), name="digitlab-warm-up",
-                                        daemon=True)
-        self._thread.start()
+        if self._ticket is None:
+            self._ticket = self._pool.submit("warm-up", self._run, model)
 
     def _run(self, model) -> None:
-        try:
-            img = sample_drawing()
-            to_mnist(img, preprocess=False)
-            x = to_mnist(img, preprocess=True)
-            model.see(x)
-            model.predict_proba(x[None])         # the fused loop's serial path (other views)
-            if self.explanations:
-                from engine.data import load_sample
-                load_sample("explanations")      # read once, kept: the Why? dock's data
-        except BaseException as e:      # noqa: BLE001 - reported through .error, never raised here
-            self.error = e
-        finally:
-            self._done.set()
+        img = sample_drawing()
+        to_mnist(img, preprocess=False)
+        x = to_mnist(img, preprocess=True)
+        model.forward_one(x)
+        model.predict_proba(x[None])         # the fused loop's serial path (other views)
+        if self.explanations:
+            from engine.data import load_sample
+            load_sample("explanations")      # read once, kept: the Why? dock's data
 
     def is_done(self) -> bool:
         """Whether the warm-up has finished (False before :meth:`start`)."""
-        return self._done.is_set()
+        return self._ticket is not None and self._ticket.is_done()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the warm-up at most ``timeout`` seconds; True when it is done. A wait
         that had to block is counted in :attr:`waits`."""
-        if self._thread is None or self._done.is_set():
+        if self._ticket is None or self._ticket.is_done():
             return True
         self.waits += 1
-        return self._done.wait(timeout)
+        return self._ticket.wait(timeout)

@@ -64,7 +64,7 @@ def time_ours(settings, data, repeats: int = 1) -> float:
 def time_keras(settings, data, n: int) -> float:
     """µs an image for Keras ``fit`` (SGD with the settings' rate and momentum) on ``n`` images."""
     import keras
-    from engine.keras_twin import to_keras
+    from tests.engine.keras_twin import to_keras
 
     model, _ = make_run(settings, dataclasses.replace(data, Xtr=data.Xtr[:1], ytr=data.ytr[:1]))
     km = to_keras(model)

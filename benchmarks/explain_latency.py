@@ -27,7 +27,7 @@ def stats(times) -> str:
 
 def partial_drawings(strokes, n):
     """``n`` drawings of the stroke being drawn: the points so far, as the canvas sees them."""
-    from app.explain_screenshot import draw
+    from tests.helpers import render_strokes as draw
     pts = [(i, j) for i, s in enumerate(strokes) for j in range(1, len(s) + 1)]
     picks = np.linspace(len(pts) // 3, len(pts) - 1, n).astype(int)
     out = []
@@ -44,9 +44,9 @@ def main(argv=None) -> int:
     qapp = qt_application()
     import engine
     from engine.preprocess import to_mnist
-    from app.explain_screenshot import curly_seven, wait_for
+    from tests.helpers import curly_seven, wait_for
     from app.explain_panel import ExplainPanel
-    from app import explain_tasks as tasks
+    from app import explain_work as tasks
     from engine.explain import METHODS
 
     model = engine.load_model()

@@ -48,7 +48,7 @@ def measure() -> dict:
     from app.gc_guard import qt_application
     app = qt_application()
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
     tmp = tempfile.mkdtemp()
     w = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat))
     w.prompts = NoPrompts()

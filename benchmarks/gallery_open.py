@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     import engine
     from app.error_gallery import ErrorGallery, predictions
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
 
     qapp = qt_application()
     model = engine.load_model(None)
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
             done_at.append(time.perf_counter())
             loop.quit()
 
-        gw.runner.done.connect(arrived)
+        gw.runner.returned.connect(arrived)
         t0 = time.perf_counter()
         g = gw.open(cell)
         qapp.processEvents()
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
             loop.exec()
         timer.stop()
         ticks.append(time.perf_counter())
-        gw.runner.done.disconnect(arrived)
+        gw.runner.returned.disconnect(arrived)
         assert g.is_ready() and g.cell() == cell, g.note.text()
         shown.append(t1 - t0)
         stalls.append(float(np.diff(ticks).max()))

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         model = engine.load_model(args.model)
     tmp = tempfile.TemporaryDirectory()
     settings = QSettings(str(Path(tmp.name) / "s.ini"), QSettings.IniFormat)
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
     w = MainWindow(model=model, settings=settings, prompts=NoPrompts())
     w.resize(1440, 880)
     w.show()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine.events import Finished, IterationEnd  # noqa: E402
+from engine.events import IterationEnd  # noqa: E402
 
 
 def say(*a):
@@ -50,17 +50,14 @@ def load_data(args, settings):
 
 
 def headless(args, data, settings):
-    from engine.recipes import make_run, run_events
+    from engine.recipes import make_run
+    from engine.tracker import RunTracker
     model, stepper = make_run(settings, data, chunk=args.chunk)
     t0 = time.perf_counter()
-    fin = None
-    per_iter = []
-    for ev in run_events(settings, data, model, stepper, report_seconds=0.05):
-        if isinstance(ev, IterationEnd):
-            per_iter.append(ev.images_per_second)
-        if isinstance(ev, Finished):
-            fin = ev
-    return fin, per_iter, time.perf_counter() - t0
+    run = RunTracker(settings, data, model, stepper, snapshots=False)
+    per_iter = [ev.images_per_second for ev in run.events(report_seconds=0.05)
+                if isinstance(ev, IterationEnd)]
+    return run.finished, per_iter, time.perf_counter() - t0
 
 
 def make_window(width, height):
@@ -69,7 +66,7 @@ def make_window(width, height):
     from PySide6.QtCore import QSettings, Qt
     from app.gc_guard import freeze_startup, qt_application
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
+    from tests.helpers import NoPrompts
     qt_application()
     tmp = tempfile.mkdtemp(prefix="digitlab-bench-")
     win = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
@@ -89,7 +86,7 @@ class Watcher:
 
     def __init__(self, panel):
         from PySide6.QtCore import QObject, Slot
-        from app.jobs import RunEnded
+        from app.training_jobs import RunEnded
         from engine.events import Evaluated
 
         class _W(QObject):
@@ -114,7 +111,7 @@ def screenshot(path, data, settings, after_iterations=3):
     """Save a picture of the main window training (mid-iteration after ``after_iterations``)."""
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtTest import QTest
-    from app.screenshot import draw_strokes, three
+    from tests.helpers import draw_strokes, three
     win, panel = make_window(1600, 940)
     panel.apply_settings(settings)
     panel.data_override = data

@@ -22,8 +22,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from engine import modelfile  # noqa: E402
-from engine.events import Evaluated, Finished, IterationEnd  # noqa: E402
-from engine.recipes import BEST, RunSettings, load_data, make_record, make_run, prepare, run_events  # noqa: E402
+from engine.events import Evaluated, IterationEnd  # noqa: E402
+from engine.recipes import BEST, RunSettings, load_data, make_run, prepare  # noqa: E402
+from engine.tracker import RunTracker  # noqa: E402
 
 #: Settings the command line may change (the data's source and path come from --data).
 CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "weight_decay",
@@ -109,20 +110,18 @@ def main(argv=None) -> int:
     model.name = "shipped"
     print(data.description, flush=True)
     print(settings.describe(), flush=True)
-    finished = test = None
-    for ev in run_events(settings, data, model, stepper, eval_every=a.eval_every):
+    run = RunTracker(settings, data, model, stepper, snapshots=False)
+    for ev in run.events(eval_every=a.eval_every):
         if isinstance(ev, IterationEnd):
             print(f"epoch {ev.iteration:3d}  train error {ev.train_error:.5f}  loss {ev.loss:.5f}  "
                   f"{ev.seconds:6.1f} s", flush=True)
         elif isinstance(ev, Evaluated):
-            test = ev.figures
-            print(f"          test arg-max accuracy {test.argmax_accuracy:.2f}%", flush=True)
-        elif isinstance(ev, Finished):
-            finished = ev
+            print(f"          test arg-max accuracy {ev.figures.argmax_accuracy:.2f}%", flush=True)
+    finished, test = run.finished, run.test
     print(f"training {finished.seconds:.1f} s ({finished.message}); test arg-max accuracy "
           f"{test.argmax_accuracy:.2f}%, test error {test.test_error:.5f}, percent correct "
           f"(article's metric) {test.percent_correct:.2f}%")
-    model.record = make_record(settings, data, finished, test)
+    run.recorded_model()
     model.record.notes.update({
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "made_by": "benchmarks/train_shipped.py " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -1,5 +1,15 @@
 """Digitlab's engine: the article's convolutional net in NumPy, its data, training,
-evaluation, weight files and command line. Never imports Qt."""
+evaluation, weight files and command line. Never imports Qt.
+
+The stable surface for scripts and checks (``tests/test_public_surface.py`` holds it):
+
+- :func:`load_model` (no path: the shipped model) and :class:`Model`
+  (``model.predict_proba(images)`` for ``(N, 28, 28)`` in [0, 1] gives ``(N, 10)``);
+- :func:`to_mnist`: a drawing to the 28x28 image the network reads;
+- :func:`finetune`: teach a model someone's drawings (the function);
+- ``read(model, images)``: digit, probabilities and verdict in one reading (where present);
+- ``__version__``. The command line: ``python -m engine`` (``digitlab``).
+"""
 from __future__ import annotations
 
 from .startup import quiet_start
@@ -8,7 +18,8 @@ with quiet_start():                 # Ctrl+C while NumPy loads: one line, exit 1
     from .model import Config, Forward, Model, Normalisation
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Forward", "Model", "Normalisation", "load_model", "__version__"]
+__all__ = ["Config", "Forward", "Model", "Normalisation", "load_model", "to_mnist", "finetune",
+           "__version__"]
 
 
 def load_model(path=None) -> Model:
@@ -18,3 +29,7 @@ def load_model(path=None) -> Model:
     """
     from . import modelfile
     return modelfile.load_model(path)
+
+
+from .preprocess import to_mnist  # noqa: E402
+from .finetune import finetune  # noqa: E402  (after the submodule's import: the name is the function)

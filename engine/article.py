@@ -2,7 +2,7 @@
 
 :class:`ArticleStepper` runs the article's loop (``docs/article-algorithm.md``) one image
 at a time, in order, on ``model.params`` in place; the work is done a chunk of images at
-a time by the compiled loop :func:`engine.article_kernel.train_chunk`, which agrees with
+a time by the compiled loop :func:`engine.article_loop.train_chunk`, which agrees with
 the readable oracle ``tests/engine/oracle_article.py`` to rounding.
 
 Dropout masks are drawn as the article draws them, ``randint(0, 2, (1, H))`` per image;
@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .article_kernel import train_chunk
+from .article_loop import train_chunk
 from .evaluate import targets
 from .model import Model
 

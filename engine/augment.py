@@ -2,7 +2,7 @@
 
 Mouse-drawn digits are thicker, less centred and more slanted than MNIST's; training on
 randomly shifted, rotated, scaled, sheared, thinned and thickened copies makes the model
-read them better. The random maps are drawn here; one compiled loop (:func:`engine.kernels.warp`)
+read them better. The random maps are drawn here; one compiled loop (:func:`engine.conv_loops.warp`)
 changes the stroke width and applies a bilinear affine warp.
 
 The images may be raw (0-255) or already normalised: the map from raw pixels to the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import warp
+from .conv_loops import warp
 
 __all__ = ["AUGMENT_DEFAULTS", "augment_batch", "random_affines"]
 

@@ -9,7 +9,7 @@ parameter at once:
 - ``"mse"``: the article's squared error ``sum((p - y)**2)`` per image, through the full
   softmax Jacobian.
 
-The convolution and its kernel gradient are compiled loops (:mod:`engine.kernels`); the
+The convolution and its kernel gradient are compiled loops (:mod:`engine.conv_loops`); the
 dense layers are BLAS matrix products. float32 for training, float64 for checks.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from .augment import augment_batch
 from .evaluate import targets
-from .kernels import conv_grad_t, single_thread_blas
+from .conv_loops import conv_grad_t, single_thread_blas
 from .model import Config, Model, Pass, forward_pass, kernel_side
 
 __all__ = ["LOSSES", "SCHEDULES", "gradients", "loss_and_proba", "BackpropStepper", "learning_rate"]

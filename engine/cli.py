@@ -51,10 +51,9 @@ def _load_data(args):
 
 
 # -- runs ---------------------------------------------------------------------------------
-def _run_events(args, gen, *, article_table: bool = False) -> dict:
-    """Consume training events, printing the per-iteration table; returns what it saw."""
+def _print_events(args, gen, *, article_table: bool = False) -> None:
+    """Consume training events, printing the per-iteration table."""
     bar = ProgressBar()
-    out = {"finished": None, "test": None, "history": []}
     for ev in gen:
         if isinstance(ev, Progress):
             bar.update(ev)
@@ -68,19 +67,15 @@ def _run_events(args, gen, *, article_table: bool = False) -> dict:
                 line += f"   loss {ev.loss:.5f}"
             line += f"   {ev.seconds:6.2f} s  {ev.images_per_second:10,.0f} img/s"
             _say(args, line)
-            out["history"].append({"iteration": ev.iteration, "train_error": ev.train_error,
-                                   "loss": ev.loss, "seconds": ev.seconds})
         elif isinstance(ev, Evaluated):
             bar.clear()
-            out["test"] = t = ev.figures
+            t = ev.figures
             if not article_table:
                 _say(args, f"      test error {t.test_error:.5f}, arg-max accuracy "
                            f"{t.argmax_accuracy:.2f}%, percent correct (article's metric) "
                            f"{t.percent_correct:.2f}%")
         elif isinstance(ev, Finished):
             bar.clear()
-            out["finished"] = ev
-    return out
 
 
 def _figures(record: Record, data_source: str, **more) -> dict:
@@ -96,8 +91,9 @@ def _figures(record: Record, data_source: str, **more) -> dict:
 
 
 def _run(args, settings: RunSettings, *, article_table: bool = False, header: str | None = None):
-    """Load, prepare, train and record one run as ``settings`` say; returns (model, data, seen, wall)."""
-    from .recipes import load_data, make_record, make_run, prepare, run_events
+    """Load, prepare, train and record one run as ``settings`` say; returns (model, data,
+    finished, wall): the model carries the run's record."""
+    from .recipes import load_data, make_run, prepare
     _check_save_path(args, settings.config)
     try:
         ds = load_data(settings)
@@ -116,21 +112,17 @@ def _run(args, settings: RunSettings, *, article_table: bool = False, header: st
     _say(args, header or settings.describe())
     _say(args, "iter  error      article" if article_table else
          "iter  error" if settings.mode == "article" else "epoch error (sq.)")
-    from .runs import RunLog, save_run
-    from .snapshots import Timeline, checkpoints, record
-    timeline, log = Timeline(), RunLog()
-    events = run_events(settings, data, model, stepper, eval_every=getattr(args, "eval_every", None),
-                        checkpoints=checkpoints(stepper.size))
-    seen = _run_events(args, (log.see(ev) or ev for ev in record(events, model, timeline, stepper.size)),
-                       article_table=article_table)
-    model.record = make_record(settings, data, seen["finished"], seen["test"])
+    from .tracker import RunTracker
+    run = RunTracker(settings, data, model, stepper)
+    _print_events(args, run.events(eval_every=getattr(args, "eval_every", None)),
+                  article_table=article_table)
+    run.recorded_model()
     try:
-        where = save_run(_runs_dir(args), settings, model, timeline, log, seen["finished"],
-                         data_description=data.description)
+        where = run.save(_runs_dir(args))
         _say(args, f"run recorded in {where}")
     except (OSError, ValueError) as e:
         _say(args, f"note: the run was not recorded: {e}")
-    return model, data, seen, time.perf_counter() - t0
+    return model, data, run.finished, time.perf_counter() - t0
 
 
 def _save(args, model: Model) -> None:
@@ -156,9 +148,9 @@ def cmd_reproduce(args) -> int:
     header = (f"the article's experiment: first {settings.train:,} training images, {c.kernels} kernels "
               f"of {c.kernel_size}x{c.kernel_size}, {c.hidden} hidden, rate {settings.alpha}, at most "
               f"{settings.epochs} iterations, stop at error {settings.tol}, no dropout, seed {settings.seed}")
-    model, data, seen, wall = _run(args, settings, article_table=True, header=header)
+    model, data, fin, wall = _run(args, settings, article_table=True, header=header)
     model.name = f"article-seed{settings.seed}"
-    rec, fin, t = model.record, seen["finished"], model.record.test
+    rec, t = model.record, model.record.test
     if fin.reason == "converged":
         _say(args, f"converged at iteration: {rec.iterations - 1}   (article: converged at iteration: 12)")
         _say(args, f"average error: {rec.train_error:.5f}     (article: 0.09860)")
@@ -227,8 +219,7 @@ def settings_from_args(args) -> RunSettings:
 
 def cmd_train(args) -> int:
     settings = settings_from_args(args)
-    model, data, seen, wall = _run(args, settings)
-    fin = seen["finished"]
+    model, data, fin, wall = _run(args, settings)
     _say(args, f"{fin.message}; {fin.seconds:.1f} s training, {fin.images_per_second:,.0f} images/s")
     _save_and_report(args, model, data, wall)
     return 0

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kernels import conv_max_t, image_last
+from .conv_loops import conv_max_t, image_last
 from .record import Record
 
 __all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "softmax", "windows", "kernel_side",
@@ -227,7 +227,7 @@ class Pass(NamedTuple):
     winner : ndarray of int, (N, P)
         The kernel with the largest response at each position (the first on ties).
     Xf : ndarray, (S, S*N), or None
-        The images laid out image-last (:func:`engine.kernels.image_last`), when the fused
+        The images laid out image-last (:func:`engine.conv_loops.image_last`), when the fused
         convolution ran (no ``maps``).
     pooled : ndarray, (N, P)
         ``l0 = tanh(max_k response)`` (no tanh with the article's test quirk).
@@ -464,9 +464,14 @@ class Model:
         """Class probabilities ``(N, 10)`` for images ``(N, 28, 28)`` in [0, 1], white on black."""
         return self.forward(self.prepare(images01), maps=False).proba
 
-    def see(self, image01: np.ndarray) -> Forward:
-        """Every intermediate for one image ``(28, 28)`` in [0, 1]; arrays keep the batch axis of 1."""
+    def forward_one(self, image01: np.ndarray) -> Forward:
+        """The forward pass of one image ``(28, 28)`` in [0, 1], every intermediate kept
+        (feature maps, winners, pooled layer); arrays keep the batch axis of 1."""
         return self.forward(self.prepare(np.asarray(image01)[None]))
+
+    def see(self, image01: np.ndarray) -> Forward:
+        """Former name of :meth:`forward_one` (kept for scripts written before it)."""
+        return self.forward_one(image01)
 
     @property
     def title(self) -> str:

@@ -26,7 +26,7 @@ from .model import Config, Model, Normalisation
 from .record import Record, TestFigures
 
 __all__ = ["MODES", "LOSSES", "SCHEDULES", "RunSettings", "ARTICLE", "BACKPROP", "BEST", "PRESETS",
-           "PreparedData", "load_data", "prepare", "make_run", "run_events", "make_record"]
+           "PreparedData", "load_data", "prepare", "initial_model", "make_run", "run_events", "make_record"]
 
 MODES = ("article", "backprop")
 #: The most kernels a run may have (each costs about 7 µs an image in the article's update).
@@ -271,6 +271,23 @@ def prepare(settings: RunSettings, ds) -> PreparedData:
 # ------------------------------------------------------------------------------------------
 # Model and stepper
 # ------------------------------------------------------------------------------------------
+def initial_model(settings: RunSettings, norm: Normalisation | None = None,
+                  rng: np.random.RandomState | None = None) -> Model:
+    """The seeded initial weights of a run of ``settings`` (what a new run begins from).
+
+    ``rng``: the article mode's stream, left past the weights' draws (its dropout masks come
+    next); by default ``RandomState(seed)``.
+    """
+    cfg = settings.config
+    if settings.mode == "article":
+        rng = np.random.RandomState(int(settings.seed)) if rng is None else rng
+        model = Model.article_init(cfg, rng, norm)
+    else:
+        model = Model.scaled_init(cfg, np.random.default_rng(int(settings.seed)), norm, settings.dtype)
+    model.name = f"{settings.mode}-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
+    return model
+
+
 def make_run(settings: RunSettings, data: PreparedData, model: Model | None = None, *,
              chunk: int = 256):
     """The model to train and the mode's stepper over ``data``.
@@ -295,12 +312,7 @@ def make_run(settings: RunSettings, data: PreparedData, model: Model | None = No
     cfg = settings.config
     rng = np.random.RandomState(int(settings.seed))
     if model is None:
-        if settings.mode == "article":
-            model = Model.article_init(cfg, rng, data.norm)   # rng now past the weights
-        else:
-            model = Model.scaled_init(cfg, np.random.default_rng(int(settings.seed)), data.norm,
-                                      settings.dtype)
-        model.name = f"{settings.mode}-k{cfg.kernels}f{cfg.kernel_size}h{cfg.hidden}"
+        model = initial_model(settings, data.norm, rng)      # rng now past the weights
     else:
         if model.config != cfg:
             raise ValueError(f"the model to continue ({model.config.kernels} kernels of "

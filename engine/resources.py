@@ -12,7 +12,8 @@ __all__ = ["resource", "SHIPPED_MODEL"]
 
 def resource(name: str) -> Path:
     """The path of a shipped resource file (it may not exist: callers check)."""
-    here = Path(__file__).resolve().parent.parent / "resources"
+    top = next(p for p in Path(__file__).resolve().parents if p.name == "engine")   # the package
+    here = top.parent / "resources"
     if not (here / "__init__.py").is_file():      # installed from the wheel: the package
         from importlib.resources import files
         here = Path(str(files("digitlab_resources")))

@@ -6,7 +6,7 @@ that moment: the training error so far and, when the run tested then, the test f
 :class:`Timeline` holds them; past :data:`CAP` snapshots it drops every second one of
 the older half, so its memory stays bounded whatever the run's length.
 
-:func:`record` passes a run's events through and fills a timeline from them (the driver
+:func:`snapshot_events` passes a run's events through and fills a timeline from them (the driver
 yields :class:`engine.events.Checkpoint` at the image counts :func:`checkpoints` lists).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .events import Checkpoint, Evaluated, IterationEnd
 from .model import Model
 from .record import TestFigures
 
-__all__ = ["CAP", "FIRST", "checkpoints", "TimePoint", "Timeline", "record"]
+__all__ = ["CAP", "FIRST", "checkpoints", "TimePoint", "Timeline", "snapshot_events"]
 
 #: Snapshots kept at most by a timeline (older ones are thinned past it).
 CAP = 64
@@ -135,7 +135,7 @@ class Timeline:
         return out
 
 
-def record(events: Iterable, model: Model, timeline: Timeline, size: int,
+def snapshot_events(events: Iterable, model: Model, timeline: Timeline, size: int,
            start_iteration: int = 0) -> Iterator:
     """Pass a run's events through, adding snapshots of ``model`` to ``timeline``.
 

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-from .recipes import RunSettings, load_data, make_record, make_run, prepare, run_events
+from .recipes import RunSettings, load_data, make_run, prepare
 from .sweep_plan import SweepError, run_key
 
 __all__ = ["WORKER_ENV", "blas_threads", "run_one", "run_kept", "connect", "local_cluster",
@@ -92,21 +92,12 @@ def run_kept(settings: RunSettings, blas: int | None = None):
 
 
 def _run_one(settings: RunSettings, t0: float):
-    from .events import Evaluated, Finished
-    from .runs import RunLog
     from .sweep_runs import RunOutcome
+    from .tracker import RunTracker
     data = _prepared(settings)
     model, stepper = make_run(settings, data)
-    finished = test = None
-    log = RunLog()
-    for ev in run_events(settings, data, model, stepper):
-        log.see(ev)
-        if isinstance(ev, Evaluated):
-            test = ev.figures
-        elif isinstance(ev, Finished):
-            finished = ev
-    rec = make_record(settings, data, finished, test)
-    model.record = rec
+    run = RunTracker(settings, data, model, stepper, snapshots=False).run()
+    rec = run.recorded_model().record
     t = rec.test
     row = {"seed": settings.seed, "iterations": rec.iterations, "reason": rec.reason,
            "train_error": rec.train_error,
@@ -118,7 +109,7 @@ def _run_one(settings: RunSettings, t0: float):
            "wall_seconds": time.perf_counter() - t0}
     row.update({k: v for k, v in settings.to_dict().items() if k != "seed"})
     row["key"] = run_key(settings)
-    return row, RunOutcome(model, log.rows, finished, data.description)
+    return row, RunOutcome(model, run.log.rows, run.finished, data.description)
 
 
 

@@ -104,8 +104,8 @@ class SweepRecorder:
         self.done = recorded_keys(self.runs_dir, self.id)
         self.recorded = 0
 
-    def record(self, key: str, settings, outcome: RunOutcome) -> Path | None:
-        """Record one run (unless its key is already recorded); returns its folder or None."""
+    def save_run(self, key: str, settings, outcome: RunOutcome) -> Path | None:
+        """Save one run in the runs folder unless its key is there already; its folder or None."""
         if key in self.done:
             return None
         log = RunLog()

@@ -7,61 +7,13 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QSettings
 
 from engine.model import Normalisation
 from engine.recipes import PreparedData, RunSettings
+from tests.helpers import FakePrompts
 
 GATE_TIMEOUT = 20.0
-
-
-class FakePrompts:
-    """Answers questions from a script and records every one asked.
-
-    Attributes
-    ----------
-    answers : dict
-        ``ask_save`` ("save", "discard", "cancel"), ``confirm`` (bool), ``open_file``,
-        ``save_file``, ``folder`` (paths).
-    asked : list of (kind, text)
-    """
-
-    def __init__(self):
-        self.answers = {"ask_save": "discard", "confirm": True, "open_file": "", "save_file": "",
-                        "folder": ""}
-        self.asked = []
-
-    def _answer(self, kind, text):
-        self.asked.append((kind, text))
-        return self.answers[kind]
-
-    def ask_save(self, text, question):
-        return self._answer("ask_save", f"{text} {question}")
-
-    def confirm(self, title, text):
-        return self._answer("confirm", text)
-
-    def open_file(self, title, start, filters):
-        return self._answer("open_file", title)
-
-    def save_file(self, title, start, filters):
-        return self._answer("save_file", title)
-
-    def folder(self, title, start):
-        return self._answer("folder", title)
-
-    def error(self, title, text):
-        self.asked.append(("error", text))
-
-    def note(self, title, text, *, warning=False):
-        self.asked.append(("note", text))
-
-    def kinds(self):
-        return [k for k, _ in self.asked]
-
-    def texts(self, kind):
-        return [t for k, t in self.asked if k == kind]
 
 
 class Gate:
@@ -152,27 +104,6 @@ def use_gated(panel, gate: Gate, **stepper_kw) -> list:
     return made
 
 
-def drag(widget, points, button=Qt.LeftButton):
-    """Press at the first point, move through the others, release at the last (widget pixels)."""
-    pts = [QPoint(int(x), int(y)) for x, y in points]
-    QTest.mousePress(widget, button, Qt.NoModifier, pts[0])
-    for p in pts[1:]:
-        QTest.mouseMove(widget, p)
-    QTest.mouseRelease(widget, button, Qt.NoModifier, pts[-1])
-
-
-def line(x0, y0, x1, y1, n=12):
-    return [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in np.linspace(0, 1, n)]
-
-
-def draw_on(window, points):
-    """Draw ``points`` given in 280x280 canvas coordinates on the window's canvas."""
-    c = window.canvas
-    r = c.target_rect()
-    k = r.width() / 280
-    drag(c, [(r.x() + x * k, r.y() + y * k) for x, y in points])
-
-
 @pytest.fixture
 def settings(tmp_path):
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
@@ -218,7 +149,7 @@ def window(qtbot, settings, prompts, small_model, gate):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.last_forward is not None, timeout=GATE_TIMEOUT * 1000)   # first reading
+    qtbot.waitUntil(lambda: w.reading.forward is not None, timeout=GATE_TIMEOUT * 1000)   # first reading
     yield w
     gate.open_all()
     _finish(w.training_panel)

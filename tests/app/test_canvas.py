@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from app.canvas import DrawingCanvas
 from engine.preprocess import centre_of_mass, ink_box, to_mnist
 
-from .conftest import drag, line
+from tests.helpers import drag, line
 
 
 @pytest.fixture

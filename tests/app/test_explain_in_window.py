@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conftest import draw_on, line
+from tests.helpers import draw_on, line
 
 
 def test_the_why_dock_draws_the_attribution_over_the_drawing(qtbot, settings, prompts):

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine.preprocess import to_mnist
 
-from .conftest import GATE_TIMEOUT, draw_on, line, small_settings, use_gated
+from .conftest import GATE_TIMEOUT, small_settings, use_gated
+from tests.helpers import draw_on, line
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = int(GATE_TIMEOUT * 1000)
@@ -51,10 +52,10 @@ def test_every_point_of_the_first_stroke_reaches_the_canvas(qtbot, settings, pro
     assert len(recorded) == len(sent)
     for a, b in zip(recorded, got):
         assert abs(a.x() - b.x()) < 1e-6 and abs(a.y() - b.y()) < 1e-6
-    qtbot.waitUntil(lambda: w.last_proba is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.reading.proba is not None, timeout=TIMEOUT)
     assert w.warmup.is_done() and w.warmup.error is None
     assert w.warmup.waits == 0                # the event loop never waited for the compile
-    np.testing.assert_allclose(w.last_input, to_mnist(c.image()))
+    np.testing.assert_allclose(w.reading.input, to_mnist(c.image()))
 
 
 # -- item 2: the empty canvas --------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_the_empty_canvas_shows_a_hint_and_empty_views(window, qtbot):
 # -- item 3: undo, redo, clear -------------------------------------------------------------
 def test_clear_can_be_undone_and_redone_and_states_follow(window, qtbot):
     c, w = window.canvas, window
-    assert not w.act_undo.isEnabled() and not w.act_clear.isEnabled() and not w.extras.act_redo.isEnabled()
+    assert not w.act_undo.isEnabled() and not w.act_clear.isEnabled() and not w.undo_redo.act_redo.isEnabled()
     draw_on(w, line(140, 50, 140, 230))
     assert w.act_undo.isEnabled() and w.act_clear.isEnabled()
     drawn = c.image().copy()
@@ -86,12 +87,12 @@ def test_clear_can_be_undone_and_redone_and_states_follow(window, qtbot):
     assert c.is_empty() and not w.act_clear.isEnabled() and w.act_undo.isEnabled()
     w.act_undo.trigger()                                          # the clear is undone
     np.testing.assert_array_equal(c.image(), drawn)
-    assert w.extras.act_redo.isEnabled()
-    w.extras.act_redo.trigger()                                   # and redone
+    assert w.undo_redo.act_redo.isEnabled()
+    w.undo_redo.act_redo.trigger()                                   # and redone
     assert c.is_empty()
     w.act_undo.trigger()
     w.act_undo.trigger()                                          # and the stroke undone
-    assert c.is_empty() and not w.act_undo.isEnabled() and w.extras.act_redo.isEnabled()
+    assert c.is_empty() and not w.act_undo.isEnabled() and w.undo_redo.act_redo.isEnabled()
     QTest.keyClick(c, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)   # redo on the canvas
     np.testing.assert_array_equal(c.image(), drawn)
 
@@ -110,10 +111,10 @@ def test_revert_to_the_shipped_model_asks_first_and_stays_in_open_recent(window,
     window.owner.set_model(small_model(4), unsaved=True)          # as a finished run leaves it
     assert "unsaved" in window.prediction.model_label.text()
     prompts.answers["ask_save"] = "cancel"
-    assert not window.extras.revert_to_shipped()
+    assert not window.model_menu.revert_to_shipped()
     assert len(prompts.texts("ask_save")) == 1 and not window.owner.is_shipped()
     prompts.answers["ask_save"] = "discard"
-    window.extras.act_revert.trigger()
+    window.model_menu.act_revert.trigger()
     assert window.owner.is_shipped() and window.current_model().config.kernels == 32
     assert "shipped" in window.prediction.model_label.text()
     window.recent_menu.aboutToShow.emit()
@@ -204,7 +205,7 @@ def test_signed_views_are_centred_at_zero_with_colour_bars(window, qtbot):
 def test_every_plot_follows_the_theme(window):
     try:
         for name, dark in (("dark", True), ("light", False)):
-            window.extras.set_theme(name)
+            window.theme_menu.set_theme(name)
             base = QApplication.instance().palette().color(QPalette.Base)
             assert (base.lightness() < 100) == dark
             views = window.findChildren(pg.GraphicsView)
@@ -214,23 +215,23 @@ def test_every_plot_follows_the_theme(window):
             text = QApplication.instance().palette().color(QPalette.Text)
             axis = window.training_panel.plots.error_plot.getPlotItem().getAxis("left")
             assert axis.textPen().color() == text
-            assert window.extras.theme_actions[name].isChecked()
+            assert window.theme_menu.theme_actions[name].isChecked()
             bars = window.prediction.bars.opts["brushes"]
             assert bars[0].color() == QApplication.instance().palette().color(QPalette.Mid)
             assert window.prefs.theme() == name
     finally:
-        window.extras.set_theme("system")
+        window.theme_menu.set_theme("system")
 
 
 # -- item 11: help -------------------------------------------------------------------------
 def test_the_guide_and_the_shortcuts_are_in_the_app(window):
     assert (ROOT / "resources" / "guide.md").read_text() == (ROOT / "docs" / "app.md").read_text()
-    d = window.extras.show_guide()
+    d = window.help_menu.show_guide()
     try:
         assert "Drawing" in d.browser.toPlainText() and "Ctrl+Z" in d.browser.toPlainText()
     finally:
         d.close()
-    s = window.extras.show_shortcuts()
+    s = window.help_menu.show_shortcuts()
     try:
         rows = {s.table.item(i, 0).text(): s.table.item(i, 1).text() for i in range(s.table.rowCount())}
     finally:
@@ -274,7 +275,7 @@ def test_reset_layout_brings_every_dock_back(window, qtbot):
     window.explain_dock.close()
     window.net_dock.close()
     window.teach_dock.setFloating(True)
-    window.extras.act_reset_layout.trigger()
+    window.act_reset_layout.trigger()
     for d in (window.net_dock, window.train_dock, window.explain_dock, window.teach_dock):
         assert d.isVisible() and not d.isFloating()
         assert window.dockWidgetArea(d) == Qt.RightDockWidgetArea

@@ -22,7 +22,7 @@ from PySide6.QtCore import QRect, QSettings
 from PySide6.QtWidgets import QApplication, QScrollArea
 app = QApplication([])
 from app.main_window import MainWindow
-from app.prompts import NoPrompts
+from tests.helpers import NoPrompts
 w = MainWindow(settings=QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat),
                prompts=NoPrompts())
 w.show()

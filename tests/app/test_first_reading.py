@@ -16,8 +16,8 @@ SCRIPT = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from app.main_window import MainWindow
-    from app.prompts import NoPrompts
-    from app.screenshot import draw_strokes, three
+    from tests.helpers import NoPrompts
+    from tests.helpers import draw_strokes, three
     compiled_on_main = []
     original = dispatcher.Dispatcher._compile_for_args
     def spy(self, *args, **kw):
@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
     w.show()
     draw_strokes(w.canvas, [three()])
     w.classify_now()
-    assert w.last_proba is not None
+    assert w.reading.proba is not None
     print("compiled on the event loop:", compiled_on_main)
     assert not compiled_on_main, compiled_on_main
     w.close()

@@ -16,7 +16,8 @@ from engine import modelfile
 from engine.model import Config, Model
 from engine.preprocess import centre_of_mass, to_mnist
 
-from .conftest import draw_on, line, small_settings, use_gated
+from .conftest import small_settings, use_gated
+from tests.helpers import draw_on, line
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 20000
@@ -24,17 +25,17 @@ TIMEOUT = 20000
 
 # -- classification ---------------------------------------------------------------------
 def test_drawing_updates_prediction_and_views(window, qtbot):
-    assert window.last_proba is None                   # nothing drawn yet
+    assert window.reading.proba is None                   # nothing drawn yet
     draw_on(window, line(140, 50, 140, 230))
-    qtbot.waitUntil(lambda: window.last_proba is not None, timeout=2000)
-    p = window.last_proba
+    qtbot.waitUntil(lambda: window.reading.proba is not None, timeout=2000)
+    p = window.reading.proba
     assert p.shape == (10,) and p.sum() == pytest.approx(1.0, abs=1e-5)
-    np.testing.assert_allclose(window.last_input, to_mnist(window.canvas.image()))
+    np.testing.assert_allclose(window.reading.input, to_mnist(window.canvas.image()))
     np.testing.assert_allclose(window.prediction.bars.opts["height"], p, rtol=1e-6)
     assert window.prediction.digit.text() == str(int(np.argmax(p)))
-    np.testing.assert_allclose(window.prediction.input_item.image, window.last_input)
+    np.testing.assert_allclose(window.prediction.input_item.image, window.reading.input)
     nv = window.net_view
-    np.testing.assert_allclose(nv.maps_shown[3], window.last_forward.maps[0][3], rtol=1e-6)
+    np.testing.assert_allclose(nv.maps_shown[3], window.reading.forward.maps[0][3], rtol=1e-6)
     cell = nv.map_cells[3]
     band = nv.maps.geom[4]
     shown = nv.maps_item.image[int(cell.top()) + band:int(cell.bottom()), int(cell.left()):int(cell.right())]
@@ -43,9 +44,9 @@ def test_drawing_updates_prediction_and_views(window, qtbot):
     assert window.training_panel.probe_label.text().startswith(f"drawing: {d} (")
     first = p.copy()
     draw_on(window, line(60, 60, 220, 60))
-    qtbot.waitUntil(lambda: not np.allclose(window.last_proba, first), timeout=2000)
+    qtbot.waitUntil(lambda: not np.allclose(window.reading.proba, first), timeout=2000)
     window.act_clear.trigger()
-    qtbot.waitUntil(lambda: window.last_proba is None, timeout=2000)
+    qtbot.waitUntil(lambda: window.reading.proba is None, timeout=2000)
     assert window.prediction.digit.text().strip() == ""
     assert "–" in window.training_panel.probe_label.text()
 
@@ -53,11 +54,11 @@ def test_drawing_updates_prediction_and_views(window, qtbot):
 def test_preprocessing_toggle(window):
     draw_on(window, line(30, 30, 80, 30))                # small, in a corner
     window.classify_now()
-    assert abs(centre_of_mass(window.last_input)[1] - 14) <= 0.5
+    assert abs(centre_of_mass(window.reading.input)[1] - 14) <= 0.5
     window.preprocess_box.setChecked(False)
     assert not window.act_preprocess.isChecked()
-    np.testing.assert_allclose(window.last_input, to_mnist(window.canvas.image(), preprocess=False))
-    assert centre_of_mass(window.last_input)[0] < 5      # stays in the corner
+    np.testing.assert_allclose(window.reading.input, to_mnist(window.canvas.image(), preprocess=False))
+    assert centre_of_mass(window.reading.input)[0] < 5      # stays in the corner
 
 
 def test_not_sure_when_best_probability_is_low(window):
@@ -106,8 +107,8 @@ def test_the_drawing_is_read_once_per_snapshot_and_never_with_the_arrays_in_trai
     draw_on(window, line(140, 50, 140, 230))
     window.classify_now()
     calls = []
-    see, proba = Model.see, Model.predict_proba
-    monkeypatch.setattr(Model, "see", lambda self, x: calls.append(("see", self)) or see(self, x))
+    see, proba = Model.forward_one, Model.predict_proba
+    monkeypatch.setattr(Model, "forward_one", lambda self, x: calls.append(("see", self)) or see(self, x))
     monkeypatch.setattr(Model, "predict_proba", lambda self, x: calls.append(("proba", self)) or proba(self, x))
     panel.start()
     qtbot.waitUntil(lambda: bool(made), timeout=TIMEOUT)
@@ -126,7 +127,7 @@ def test_the_drawing_is_read_once_per_snapshot_and_never_with_the_arrays_in_trai
 def test_one_kernel_renderer_for_the_net_view_and_the_train_dock(window):
     window.net_dock.raise_()
     window.classify_now()
-    window.net_view.update_views(window.current_model(), window.last_forward)
+    window.net_view.update_views(window.current_model(), window.reading.forward)
     shown = window.net_view.kernels.image
     assert shown is not None and np.array_equal(shown, window.training_panel.plots.kernels.image)
 
@@ -151,7 +152,7 @@ def test_a_model_that_loads_but_cannot_read_a_drawing_is_refused(window, tmp_pat
     monkeypatch.setattr(modelfile, "load_model", lambda path: broken)
     assert not window.open_model(tmp_path / "seven.npz")
     assert "seven.npz" in prompts.texts("error")[0]
-    assert window.current_model() is before and window.last_forward.proba.shape == (1, 10)
+    assert window.current_model() is before and window.reading.forward.proba.shape == (1, 10)
 
 
 def test_open_and_save_round_trip_through_the_menus(window, tmp_path, prompts, small_model):
@@ -297,7 +298,7 @@ def test_the_shipped_model_loads_at_start_and_reads_a_drawn_one(qtbot, settings,
     assert w.owner.is_shipped() and "%" in w.windowTitle()
     draw_on(w, [(120, 60), (150, 40), (150, 230)])
     w.classify_now()
-    assert int(np.argmax(w.last_proba)) == 1
+    assert int(np.argmax(w.reading.proba)) == 1
 
 
 def test_about_text_lists_versions():
@@ -386,7 +387,7 @@ import sys, threading
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow, run
-from app.prompts import NoPrompts
+from tests.helpers import NoPrompts
 from tests.app.conftest import small_settings, synthetic_data
 
 app = QApplication([])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.jobs import RunEnded, Snapshot
+from app.training_jobs import RunEnded, Snapshot
 from engine.events import Evaluated, Progress
 from engine.recipes import BACKPROP, PRESETS, RunSettings
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import kernels
+from engine import conv_loops as kernels
 from engine.augment import augment_batch
 from engine.backprop import gradients, learning_rate, loss_and_proba
 from engine.events import Evaluated, Finished, IterationEnd
-from engine.kernels import conv_max
+from engine.conv_loops import conv_max
 from engine.model import Config, Model
 from engine.recipes import BACKPROP, PreparedData, make_run, run_events
 from tests.engine.conftest import recipe_run

@@ -173,7 +173,7 @@ def test_forward_refuses_images_of_another_size(small_model):
 
 def test_see_keeps_the_batch_axis_and_every_intermediate(small_model):
     m = small_model(config=Config(4, 5, 20))
-    fw = m.see(np.random.RandomState(0).rand(28, 28))
+    fw = m.forward_one(np.random.RandomState(0).rand(28, 28))
     assert fw.maps.shape == (1, 4, 24, 24) and fw.winner.shape == (1, 24, 24)
     assert fw.pooled.shape == (1, 576) and fw.hidden.shape == (1, 20) and fw.proba.shape == (1, 10)
     np.testing.assert_array_equal(fw.winner, fw.maps.argmax(axis=1))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from tests.app.conftest import GATE_TIMEOUT, FakePrompts
+from tests.app.conftest import GATE_TIMEOUT
+from tests.helpers import FakePrompts
 
 
 @pytest.fixture(autouse=True)

@@ -1,31 +1,19 @@
 """The teach loop in the window: correct -> collection -> fine-tune -> undo; what the reading says."""
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from engine import strokes
 from engine.collection import load_collection
 from engine.data import load_sample
-
-
-def draw_strokes(window, strokes_):
-    """Replay strokes given in 280x280 canvas pixels as mouse events on the window's canvas."""
-    c = window.canvas
-    r = c.target_rect()
-    k = r.width() / 280
-    for s in strokes_:
-        pts = [QPoint(int(r.x() + x * k), int(r.y() + y * k)) for x, y in s]
-        QTest.mousePress(c, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(c, p)
-        QTest.mouseRelease(c, Qt.LeftButton, Qt.NoModifier, pts[-1])
+from tests.helpers import draw_strokes
 
 
 def test_blank_canvas_shows_no_reading(teach_window):
     w = teach_window
     w.canvas.clear()
     w.classify_now()
-    assert w.prediction.digit.text().strip() == "" and w.last_proba is None
+    assert w.prediction.digit.text().strip() == "" and w.reading.proba is None
 
 
 def test_unsure_names_the_runner_up(teach_window):
@@ -38,7 +26,7 @@ def test_unsure_names_the_runner_up(teach_window):
 
 def test_a_scribble_of_dots_is_not_a_digit(teach_window):
     w = teach_window
-    draw_strokes(w, [np.array([[60, 60], [61, 61]]), np.array([[200, 90], [201, 91]]),
+    draw_strokes(w.canvas, [np.array([[60, 60], [61, 61]]), np.array([[200, 90], [201, 91]]),
                      np.array([[120, 220], [121, 221]])])
     w.classify_now()
     assert "not a digit" in w.prediction.caption.text()
@@ -51,7 +39,7 @@ def test_correct_teach_finetune_undo(teach_window, qtbot, tmp_path):
     rng = np.random.default_rng(0)
     writer = strokes.random_writer(rng)
     # "That's wrong - it's a 7": the digit key on the canvas keeps the drawing
-    draw_strokes(w, strokes.draw(writer.styles[7], rng))
+    draw_strokes(w.canvas, strokes.draw(writer.styles[7], rng))
     w.canvas.setFocus()
     QTest.keyClick(w.canvas, Qt.Key_7)
     assert len(panel.collection) == 1 and panel.collection.labels[0] == 7
@@ -61,7 +49,7 @@ def test_correct_teach_finetune_undo(teach_window, qtbot, tmp_path):
     for d in range(10):
         for _ in range(2):
             assert f"<b>{d}</b>" in panel.ask_label.text()
-            draw_strokes(w, strokes.draw(writer.styles[d], rng))
+            draw_strokes(w.canvas, strokes.draw(writer.styles[d], rng))
             panel.digit_buttons[0].click()
     assert not panel.teaching()
     saved = load_collection(tmp_path / "data" / "collection.npz")
@@ -84,7 +72,7 @@ def test_gallery_remove_export_import(teach_window, tmp_path, prompts):
     w, panel = teach_window, teach_window.teach_panel
     rng = np.random.default_rng(1)
     for d in (1, 4):
-        draw_strokes(w, strokes.draw(strokes.styles_of(d)[0], rng))
+        draw_strokes(w.canvas, strokes.draw(strokes.styles_of(d)[0], rng))
         panel.correct(d)
     view = panel.view
     assert view.gallery.count() == 2

@@ -1,3 +1,3 @@
 """The app's Qt fixtures (window, gate, prompts, ...) for the history tests."""
-from tests.app.conftest import (FakePrompts, Gate, draw_on, gate, line, no_thread_left,  # noqa: F401
-                                prompts, settings, small_settings, synthetic_data, use_gated, window)
+from tests.app.conftest import (Gate, gate, no_thread_left, prompts, settings,  # noqa: F401
+                                small_settings, synthetic_data, use_gated, window)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.jobs import RunRecorded
+from app.training_jobs import RunRecorded
 from app.error_gallery import TestSet, misread
 from engine import runs
-from tests.app.conftest import draw_on, line, small_settings, use_gated
+from tests.app.conftest import small_settings, use_gated
+from tests.helpers import draw_on, line
 
 
 def _train(qtbot, window, gate, **kw):
@@ -32,21 +33,21 @@ def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
     tl = tp.timeline
     assert tl is not None and len(tl) >= 5                    # start, 64 images, 3 iteration ends
     assert tp.proba is not None and tp.proba.shape == (len(tl), 10)
-    x = window.network_input()
+    x = window.reader.network_input()
     tp.set_index(0)
     first = tl[0]
     assert window.view_model() is first.model
     said = window.prediction.model_label.text()              # "read by": the point scrubbed to
     assert "the timeline" in said and first.label in said
-    np.testing.assert_allclose(window.last_forward.proba[0], first.model.see(x).proba[0])
-    np.testing.assert_allclose(tp.proba[0], first.model.see(x).proba[0])
+    np.testing.assert_allclose(window.reading.forward.proba[0], first.model.forward_one(x).proba[0])
+    np.testing.assert_allclose(tp.proba[0], first.model.forward_one(x).proba[0])
     k = first.model.params["K"]
     assert not np.allclose(k, window.current_model().params["K"])
     tp.set_index(len(tl) - 2)                                 # the end of iteration 2
     p = tl[len(tl) - 2]
     np.testing.assert_array_equal(plots.confusion, tl.test_at(len(tl) - 2).confusion)
     assert "iteration 2" in tp.label.text() and "arg-max accuracy" in tp.label.text()
-    np.testing.assert_allclose(window.last_forward.proba[0], p.model.see(x).proba[0])
+    np.testing.assert_allclose(window.reading.forward.proba[0], p.model.forward_one(x).proba[0])
     tp.set_index(len(tl) - 1)                                 # now: the current model again
     assert window.view_model() is window.current_model()
     assert "timeline" not in window.prediction.model_label.text()
@@ -150,9 +151,9 @@ def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tm
 
 
 def test_a_timeline_below_the_drawing_opens_tall_enough_for_its_plot(qtbot, window, gate):
-    from app.history import BOTTOM_MIN_HEIGHT
+    from app.window_layout import BOTTOM_MIN_HEIGHT
     window.resize(1400, 900)
-    window.extras.place_bottom_docks()                       # a wide window: docks go below
+    window.window_layout.place_bottom_docks()                       # a wide window: docks go below
     _train(qtbot, window, gate)
     view = window.runs_view
     _listed(qtbot, view, 1)

@@ -10,7 +10,7 @@ import pytest
 from app import runs_view as rv
 from app.error_gallery import TestSet, misread, predictions
 from engine import runs
-from tests.app.conftest import draw_on, line
+from tests.helpers import draw_on, line
 from tests.history.test_runs import _recorded
 
 WAIT_MS = 20000
@@ -65,7 +65,7 @@ def test_the_gallery_says_it_reads_then_shows_the_misread_images_of_the_cell(qtb
     # the window is usable while the model reads: the user draws, the drawing is read
     draw_on(window, line(60, 60, 200, 200))
     assert window.canvas.strokes() and not window.canvas.is_empty()
-    assert window.network_input().shape[-2:] == (28, 28)
+    assert window.reader.network_input().shape[-2:] == (28, 28)
     assert gw.reading() and not g.is_ready()
     pred.gate.set()
     qtbot.waitUntil(g.is_ready, timeout=WAIT_MS)

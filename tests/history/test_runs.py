@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from engine import cli, data, runs
-from engine.events import Finished
-from engine.recipes import make_record, make_run, run_events
-from engine.snapshots import Timeline, checkpoints, record
+from engine.recipes import make_run
+from engine.tracker import RunTracker
 from tests.app.conftest import small_settings, synthetic_data
 
 
@@ -18,15 +17,8 @@ def _recorded(tmp_path, epochs=2):
     s = small_settings(train=None, epochs=epochs)
     d = synthetic_data(n_train=200, n_test=40)
     model, stepper = make_run(s, d, chunk=64)
-    tl, log = Timeline(), runs.RunLog()
-    fin = test = None
-    for ev in record(run_events(s, d, model, stepper, eval_every=1,
-                                checkpoints=checkpoints(stepper.size)), model, tl, stepper.size):
-        log.see(ev)
-        fin = ev if isinstance(ev, Finished) else fin
-        test = getattr(ev, "figures", test)
-    model.record = make_record(s, d, fin, test)
-    return runs.save_run(tmp_path, s, model, tl, log, fin, data_description=d.description), model, tl
+    run = RunTracker(s, d, model, stepper).run(eval_every=1)
+    return run.save(tmp_path), model, run.timeline
 
 
 def test_a_recorded_run_lists_and_opens_as_it_was(tmp_path):

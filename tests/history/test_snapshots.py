@@ -6,7 +6,7 @@ import pytest
 
 from engine.events import Checkpoint, Evaluated, IterationEnd
 from engine.recipes import make_run, run_events
-from engine.snapshots import CAP, Timeline, TimePoint, checkpoints, record
+from engine.snapshots import CAP, Timeline, TimePoint, checkpoints, snapshot_events
 from tests.app.conftest import small_settings, synthetic_data
 
 
@@ -20,7 +20,7 @@ def test_a_run_snapshots_at_the_exact_image_counts_and_every_iteration_end():
     data = synthetic_data(n_train=300, n_test=40)
     model, stepper = make_run(s, data, chunk=64)
     tl = Timeline()
-    events = list(record(run_events(s, data, model, stepper, eval_every=1,
+    events = list(snapshot_events(run_events(s, data, model, stepper, eval_every=1,
                                     checkpoints=checkpoints(stepper.size)), model, tl, stepper.size))
     assert [e.images for e in events if isinstance(e, Checkpoint)] == [64, 128, 256]
     assert [p.images for p in tl] == [0, 64, 128, 256, 300, 600, 900]

@@ -19,7 +19,7 @@ def _record_sweep(tmp_path, seeds=(0, 1)) -> SweepRecorder:
     for seed in seeds:
         s = RunSettings.for_mode("article").replace(source="sample", train=200, epochs=1, seed=seed)
         row, outcome = run_kept(s)
-        rec.record(row["key"], s, outcome)
+        rec.save_run(row["key"], s, outcome)
         rows.append(row_to_run(row))
     df = pd.DataFrame(rows)
     summary = summarize(df, [], article={"iterations": 13, "percent_correct": 92.57})

@@ -3,7 +3,7 @@ dark one, each in its own process on an offscreen screen of that size.
 
 Usage::
 
-    python -m app.screenshots            # docs/screenshot-1366-light.png, docs/screenshot-1920-dark.png
+    python -m tools.screenshots            # docs/screenshot-1366-light.png, docs/screenshot-1920-dark.png
 """
 from __future__ import annotations
 
@@ -28,12 +28,11 @@ def _child(theme: str, out: str) -> None:
     from PySide6.QtTest import QTest
     from app.gc_guard import qt_application
     qapp = qt_application()
-    from .main_window import MainWindow
-    from .prompts import NoPrompts
-    from .screenshot import draw_strokes, three
+    from app.main_window import MainWindow
+    from tests.helpers import NoPrompts, draw_strokes, three
     with tempfile.TemporaryDirectory() as tmp:
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat), prompts=NoPrompts())
-        w.extras.set_theme(theme, remember=False)
+        w.theme_menu.set_theme(theme, remember=False)
         w.warmup.wait(60)
         avail = w.screen().availableGeometry()
         w.resize(avail.width(), avail.height())          # the whole screen, as maximised
@@ -43,7 +42,7 @@ def _child(theme: str, out: str) -> None:
             qapp.processEvents()
         draw_strokes(w.canvas, [three()])
         w.classify_now()
-        wins = np.bincount(np.asarray(w.last_forward.winner[0]).ravel())
+        wins = np.bincount(np.asarray(w.reading.forward.winner[0]).ravel())
         w.net_view.select_kernel(int(np.argmax(wins)))          # the kernel that wins most
         for _ in range(10):
             qapp.processEvents()
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
                                                      "height": height, "logicalDpi": 96,
                                                      "logicalBaseDpi": 96, "dpr": 1}]}))
             env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={conf}")
-            subprocess.run([sys.executable, "-m", "app.screenshots", "--child", theme, str(root / out)],
+            subprocess.run([sys.executable, "-m", "tools.screenshots", "--child", theme, str(root / out)],
                            env=env, cwd=str(root), check=True)
     return 0
 

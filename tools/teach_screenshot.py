@@ -2,7 +2,7 @@
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.teach_screenshot [docs/screenshot-teach.png] [--model PATH]
+    QT_QPA_PLATFORM=offscreen python -m tools.teach_screenshot [docs/screenshot-teach.png] [--model PATH]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from app.gc_guard import qt_application  # noqa: E402
 
 
 def _draw(w, strokes_) -> None:
-    from .screenshot import draw_strokes
+    from tests.helpers import draw_strokes
     draw_strokes(w.canvas, strokes_)
 
 
@@ -33,8 +33,8 @@ def main(argv=None) -> int:
     qapp = qt_application()
     import engine
     from engine import strokes
-    from .main_window import MainWindow
-    from .prompts import NoPrompts
+    from app.main_window import MainWindow
+    from tests.helpers import NoPrompts
     rng = np.random.default_rng(args.seed)
     writer = strokes.random_writer(rng)
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from .model import Config, Model, Normalisation
-from .record import Record
+from engine.model import Config, Model, Normalisation
+from engine.record import Record
 
 __all__ = ["keras_available", "build", "to_keras", "from_keras"]
 

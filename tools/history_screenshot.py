@@ -3,7 +3,7 @@ in a temporary runs folder, then the window scrubbing one run and listing them a
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.history_screenshot [--data PATH] [--out docs]
+    QT_QPA_PLATFORM=offscreen python -m tools.history_screenshot [--data PATH] [--out docs]
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ from app.gc_guard import qt_application  # noqa: E402
 
 def record_runs(runs_dir: Path, data_path: str | None) -> None:
     """Three short runs (two article, one backprop), recorded in ``runs_dir``."""
-    from engine.events import Evaluated, Finished
-    from engine.recipes import ARTICLE, BACKPROP, load_data, make_record, make_run, prepare, run_events
-    from engine.runs import RunLog, save_run
-    from engine.snapshots import Timeline, checkpoints, record
+    from engine.recipes import ARTICLE, BACKPROP, load_data, make_run, prepare
+    from engine.tracker import RunTracker
     source = "local" if data_path else "auto"
     for s in (ARTICLE.replace(train=5000, epochs=8, tol=0.0, source=source, path=data_path),
               ARTICLE.replace(train=5000, epochs=8, tol=0.0, seed=1, alpha=0.02, source=source,
@@ -32,14 +30,7 @@ def record_runs(runs_dir: Path, data_path: str | None) -> None:
               BACKPROP.replace(train=10000, epochs=6, source=source, path=data_path)):
         data = prepare(s, load_data(s))
         model, stepper = make_run(s, data, chunk=64)
-        tl, log, fin, test = Timeline(), RunLog(), None, None
-        for ev in record(run_events(s, data, model, stepper, eval_every=1,
-                                    checkpoints=checkpoints(stepper.size)), model, tl, stepper.size):
-            log.see(ev)
-            fin = ev if isinstance(ev, Finished) else fin
-            test = ev.figures if isinstance(ev, Evaluated) else test
-        model.record = make_record(s, data, fin, test)
-        print(save_run(runs_dir, s, model, tl, log, fin, data_description=data.description))
+        print(RunTracker(s, data, model, stepper).run(eval_every=1).save(runs_dir))
 
 
 def main(argv=None) -> int:
@@ -51,14 +42,14 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DIGITLAB_RUNS_DIR"] = str(Path(tmp) / "runs")
         record_runs(Path(tmp) / "runs", args.data)
-        from .main_window import MainWindow
-        from .prompts import NoPrompts
-        from .screenshot import draw_strokes, three
+        from app.main_window import MainWindow
+        from tests.helpers import NoPrompts
+        from tests.helpers import draw_strokes, three
         w = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.IniFormat),
                        prompts=NoPrompts())
         w.warmup.wait(60)                     # as app.main_window.run does before showing
         w.resize(1440, 1000)
-        w.extras.place_bottom_docks()         # where a first start on a screen this wide puts them
+        w.window_layout.place_bottom_docks()         # where a first start on a screen this wide puts them
         w.show()
         QTest.qWaitForWindowExposed(w)
         view = w.runs_view

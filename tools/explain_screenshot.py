@@ -3,7 +3,7 @@ the drawing with the attribution overlay the panel sends to the canvas.
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen python -m app.explain_screenshot [docs/screenshot-explain.png]
+    QT_QPA_PLATFORM=offscreen python -m tools.explain_screenshot [docs/screenshot-explain.png]
         [--method NAME] [--why-not DIGIT] [--robustness]
 """
 from __future__ import annotations
@@ -14,43 +14,13 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget  # noqa: E402
 from app.gc_guard import qt_application  # noqa: E402
+from tests.helpers import curly_seven, render_strokes, wait_for  # noqa: E402
 
-__all__ = ["curly_seven", "draw", "main"]
-
-
-def curly_seven() -> list[np.ndarray]:
-    """Strokes (canvas points, 280x280) of a 7 with a bar and a curved stem, which the shipped
-    model reads as a 3."""
-    a = np.radians(np.linspace(-60, 80, 30))
-    stem = np.stack([120 + 80 * np.cos(a), 150 + 95 * np.sin(a)], 1)
-    return [np.array([[80.0, 60.0], [200.0, 55.0]]), np.concatenate([[[200.0, 57.0]], stem])]
-
-
-def draw(strokes) -> np.ndarray:
-    """Render strokes with the app's canvas: the canvas image ``(280, 280)`` float32."""
-    from .canvas import DrawingCanvas, Stroke
-    c = DrawingCanvas()
-    c.set_strokes([Stroke([QPointF(float(x), float(y)) for x, y in s]) for s in strokes])
-    return c.image()
-
-
-def wait_for(signal, ms: int = 60_000):
-    """Run the event loop until ``signal`` fires (or ``ms`` pass); returns its arguments."""
-    loop, got = QEventLoop(), []
-
-    def fire(*args):
-        got.append(args)
-        loop.quit()
-
-    signal.connect(fire)
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-    signal.disconnect(fire)
-    return got[0] if got else None
+__all__ = ["main"]
 
 
 def main(argv=None) -> int:
@@ -63,11 +33,11 @@ def main(argv=None) -> int:
     qapp = qt_application()
     import engine
     from engine.preprocess import to_mnist
-    from .explain_panel import ExplainPanel
-    from .explain_views import composite
-    from .qimages import rgba_qimage
+    from app.explain_panel import ExplainPanel
+    from app.explain_views import composite
+    from app.qimages import rgba_qimage
     model = engine.load_model()
-    canvas = draw(curly_seven())
+    canvas = render_strokes(curly_seven())
     x28 = to_mnist(canvas)
     win = QWidget()
     win.setWindowTitle("Why did it read that?")

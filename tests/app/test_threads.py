@@ -1,5 +1,6 @@
-"""The thin worker: a generator in a QThread, pause and stop between yields, throttled events,
-a bounded close."""
+"""The threads module: a generator job on its QThread (pause and stop between yields,
+throttled events, a bounded close), function jobs on a pool (the newest request wins), one
+registry closed by window."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QObject, Slot
 
-from app.worker import GeneratorWorker, running_threads
+from app.threads import FunctionPool, GeneratorJob, running_threads
 from engine.events import IterationEnd, Progress
 
 from .conftest import Gate
@@ -19,8 +20,8 @@ class Recorder(QObject):
     def __init__(self, worker):
         super().__init__()
         self.events, self.failures, self.threads = [], [], set()
-        worker.event.connect(self.add)
-        worker.failed.connect(self.fail)
+        worker.yielded.connect(self.add)
+        worker.errored.connect(self.fail)
 
     @Slot(object)
     def add(self, ev):
@@ -46,11 +47,11 @@ def progress(i):
 
 @pytest.fixture
 def make_worker():
-    """``make_worker(*args, **kw) -> GeneratorWorker``; each is closed after the test."""
+    """``make_worker(*args, **kw) -> GeneratorJob``; each is closed after the test."""
     made = []
 
     def make(*args, **kw):
-        w = GeneratorWorker(*args, **kw)
+        w = GeneratorJob(*args, **kw)
         made.append(w)
         return w
     yield make
@@ -166,7 +167,7 @@ def test_every_run_uses_the_worker_s_one_thread_and_even_plain_functions_hear_it
         qtbot, make_worker):
     w = make_worker()
     ran_in, heard_in = [], []
-    w.event.connect(lambda ev: heard_in.append(threading.get_ident()))
+    w.yielded.connect(lambda ev: heard_in.append(threading.get_ident()))
 
     def work(ctl):
         ran_in.append(threading.get_ident())
@@ -199,3 +200,83 @@ def test_a_closed_worker_runs_again_when_started(qtbot, make_worker):
     assert w.close(20) and not running_threads()
     run(qtbot, w, lambda ctl: iter([2]))
     assert rec.events == [1, 2]
+
+
+# -- function jobs: newest request first ----------------------------------------------------------
+
+
+def test_requests_made_while_a_job_runs_are_replaced_by_the_newest(qtbot):
+    runner = FunctionPool()
+    gate = threading.Event()
+    results = []
+    runner.returned.connect(lambda channel, out: results.append((channel, out)))
+
+    def slow(x):
+        gate.wait(30)
+        return x
+
+    runner.submit("why", slow, "first")
+    runner.submit("why", slow, "second")          # waits...
+    runner.submit("why", slow, "third")           # ...and is replaced by this one
+    assert runner.busy("why")
+    gate.set()
+    qtbot.waitUntil(lambda: len(results) == 2 and not runner.busy(), timeout=30_000)
+    assert results == [("why", "first"), ("why", "third")]
+    runner.wait()
+
+
+def test_channels_run_side_by_side_and_failures_are_reported(qtbot):
+    runner = FunctionPool(threads=2)
+    gate = threading.Event()
+
+    def blocked():
+        gate.wait(30)
+        return "slow"
+
+    def broken():
+        raise ValueError("no ink")
+
+    runner.submit("slow", blocked)
+    with qtbot.waitSignal(runner.errored, timeout=30_000) as blocker:
+        runner.submit("quick", broken)              # does not wait for the blocked channel
+    assert blocker.args == ["quick", "ValueError: no ink"]
+    with qtbot.waitSignal(runner.returned, timeout=30_000) as blocker:
+        gate.set()
+    assert blocker.args == ["slow", "slow"]
+    runner.wait()
+
+
+def test_a_replaced_request_is_dropped_and_its_ticket_says_so(qtbot):
+    runner = FunctionPool()
+    gate = threading.Event()
+    first = runner.submit("why", lambda: gate.wait(30) and "first")
+    second = runner.submit("why", lambda: "second")
+    third = runner.submit("why", lambda: "third")
+    assert second.is_done() and second.dropped and not first.is_done()
+    gate.set()
+    assert first.wait(30)
+    qtbot.waitUntil(third.is_done, timeout=30_000)      # started once the first one's end reached the GUI
+    assert third.result == "third" and not third.dropped
+    runner.wait()
+
+
+def test_a_generator_job_sends_what_it_returned(qtbot, make_worker):
+    w = make_worker()
+
+    def work(ctl):
+        yield 1
+        return "done"
+    with qtbot.waitSignal(w.returned, timeout=20000) as blocker:
+        w.start(work)
+    assert blocker.args == ["done"]
+    assert w.wait(20)
+
+
+def test_the_registry_closes_the_jobs_under_one_object_only(qtbot):
+    from app.threads import close_jobs
+    mine, other = QObject(), QObject()
+    inside, outside = GeneratorJob(parent=mine), GeneratorJob(parent=other)
+    assert close_jobs(mine, 20)
+    assert not inside._thread.isRunning() and outside._thread.isRunning()
+    assert outside.close(20) and not running_threads()
+

@@ -4,7 +4,7 @@
 and passes on the events of :func:`engine.recipes.run_events`, adding copies of the model
 (:class:`Snapshot`) for the window to read the drawing with, so the window never touches
 the arrays being trained. :func:`download_job` downloads MNIST. Both take a *control*
-(:class:`app.worker.GeneratorWorker`): ``stop_requested()``, ``stop_event``, ``clock()``
+(:class:`app.threads.GeneratorJob`): ``stop_requested()``, ``stop_event``, ``clock()``
 and ``report(event)`` for callbacks that cannot yield.
 """
 from __future__ import annotations
@@ -14,12 +14,11 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from engine.events import Checkpoint, Evaluated, Finished, IterationEnd, Progress
+from engine.events import Checkpoint, Finished, IterationEnd, Progress
 from engine.model import Model
-from engine.recipes import (PreparedData, RunSettings, load_data, make_record, make_run, prepare,
-                            run_events)
-from engine.runs import RunLog, save_run
-from engine.snapshots import Timeline, checkpoints, record
+from engine.recipes import PreparedData, RunSettings, load_data, make_run, prepare
+from engine.record import Record
+from engine.tracker import RunTracker
 
 __all__ = ["Status", "DataReady", "Snapshot", "RunRecorded", "RunEnded", "DownloadProgress", "DownloadEnded",
            "RunRequest", "DataCache", "training_job", "download_job"]
@@ -54,10 +53,13 @@ class RunRecorded:
 
 @dataclass(frozen=True)
 class RunEnded:
-    """The run ended: the engine's Finished and the trained model (None if training never began)."""
+    """The run ended: the engine's Finished, the trained model (None if training never began)
+    and the run's record (:attr:`engine.tracker.RunTracker.record`, made once; the model
+    carries it)."""
     finished: Finished
     model: Model | None
     data: PreparedData | None
+    record: Record | None = None
 
 
 @dataclass(frozen=True)
@@ -156,19 +158,14 @@ def training_job(request: RunRequest, control, cache: DataCache | None = None) -
         stepper = request.stepper_factory(model, data, s)
     yield Status("training…")
     last_snap = control.clock()
-    timeline, log = Timeline(), RunLog()
-    events = run_events(s, data, model, stepper, stop=control.stop_event, epochs=request.epochs,
-                        tol=request.tol, start_iteration=request.start_iteration,
-                        report_seconds=request.report_seconds, clock=control.clock,
-                        checkpoints=checkpoints(stepper.size))
-    last_test = None
-    for ev in record(events, model, timeline, stepper.size, request.start_iteration):
-        log.see(ev)
-        if isinstance(ev, Evaluated):
-            last_test = ev.figures
+    previous = request.model.record if request.model is not None else None
+    run = RunTracker(s, data, model, stepper, start_iteration=request.start_iteration,
+                     previous=previous)
+    for ev in run.events(stop=control.stop_event, epochs=request.epochs, tol=request.tol,
+                         report_seconds=request.report_seconds, clock=control.clock):
         if isinstance(ev, Finished):
-            yield _recorded(request, model, data, timeline, log, ev, last_test)
-            yield RunEnded(ev, model, data)
+            yield _recorded(request, run)
+            yield RunEnded(ev, model, data, run.record)
             return
         if isinstance(ev, Checkpoint):
             continue
@@ -180,20 +177,16 @@ def training_job(request: RunRequest, control, cache: DataCache | None = None) -
             yield Snapshot(model.copy())
 
 
-def _recorded(request: RunRequest, model: Model, data: PreparedData, timeline: Timeline,
-              log: RunLog, fin: Finished, test) -> RunRecorded:
+def _recorded(request: RunRequest, run: RunTracker) -> RunRecorded:
     """Record the run in the runs folder (when asked and it trained at all)."""
-    if request.runs_dir is None or fin.iterations == 0:
-        return RunRecorded(timeline, None, "")
+    run.recorded_model()
+    if request.runs_dir is None or run.finished.iterations == 0:
+        return RunRecorded(run.timeline, None, "")
     try:
-        final = model.copy()
-        previous = request.model.record if request.model is not None else None
-        final.record = make_record(request.settings, data, fin, test, previous=previous)
-        path = save_run(request.runs_dir, request.settings, final, timeline, log, fin,
-                        data_description=data.description)
-        return RunRecorded(timeline, path, f"run recorded in {path}")
+        path = run.save(request.runs_dir)
+        return RunRecorded(run.timeline, path, f"run recorded in {path}")
     except Exception as exc:                  # noqa: BLE001 - a failed record loses no training
-        return RunRecorded(timeline, None, f"the run was not recorded: {exc}")
+        return RunRecorded(run.timeline, None, f"the run was not recorded: {exc}")
 
 
 def download_job(control) -> Iterator:
