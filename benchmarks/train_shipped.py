@@ -218,6 +218,8 @@ def main(argv=None) -> int:
     model.record.notes["temperature"] = (f"{model.temperature:.3f}, fitted on the last {len(yh):,} "
                                          "MNIST training images (held out of training)")
     print(f"temperature {model.temperature:.3f} (fitted on {len(yh):,} held-out images)")
+    if a.out:                  # saved now too: the trained weights survive a fault in the detector's fit
+        modelfile.save_model(model, a.out)
     rng = np.random.default_rng(settings.seed + 3000)
     mnist = ds.train_images[rng.choice(n_mnist, MNIST_POSITIVES, replace=False)]     # MNIST comes first
     add_detector(model, Xh / 255.0, settings.seed, pen_folder=a.pen, mnist01=mnist / 255.0, keep=a.keep)
