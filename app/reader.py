@@ -9,8 +9,7 @@ the model that reads the drawing (a snapshot copy while a run trains), the verdi
 preprocessed input. It sends one :class:`Reading` through :attr:`DrawingReader.readingChanged`;
 the prediction, the net's views, the timeline, the Train tab and the Why? tab listen.
 
-The verdict is the one place that decides "digit or not a digit" (:func:`verdict`):
-switching to ``engine.read`` is a one-line change there.
+The verdict is :func:`engine.read`'s, the one public rule (:func:`verdict`).
 """
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from engine.model import Forward, Model
-from engine.nondigit import is_digit
 from engine.preprocess import to_mnist
+from engine.reading import read
 
 __all__ = ["THROTTLE_MS", "Reading", "DrawingReader", "verdict"]
 
@@ -43,8 +42,9 @@ class Reading:
         Its forward pass of ``input`` (every feature map).
     proba : ndarray (10,) or None
         The probabilities; None when nothing is drawn.
-    digit : bool
-        The verdict: the drawing reads as a digit (True for a blank canvas: nothing to say).
+    verdict : str
+        :func:`engine.read`'s verdict: ``"digit"``, ``"not sure"`` or ``"not a digit"``
+        (``"digit"`` for a blank canvas: nothing to say).
     preprocess : bool
         Whether the input was preprocessed like MNIST.
     comparison : tuple or None
@@ -56,9 +56,14 @@ class Reading:
     model: Model | None = None
     forward: Forward | None = None
     proba: np.ndarray | None = None
-    digit: bool = True
+    verdict: str = "digit"
     preprocess: bool = True
     comparison: tuple | None = None
+
+    @property
+    def digit(self) -> bool:
+        """The drawing reads as a digit (or is blank)."""
+        return self.verdict != "not a digit"
 
     @property
     def empty(self) -> bool:
@@ -66,9 +71,9 @@ class Reading:
         return self.proba is None
 
 
-def verdict(model: Model, x: np.ndarray, forward: Forward) -> tuple[np.ndarray, bool]:
-    """The probabilities ``(10,)`` and whether ``x`` ``(28, 28)`` reads as a digit."""
-    return forward.proba[0], bool(is_digit(model, x[None], forward)[0])
+def verdict(model: Model, x: np.ndarray, forward: Forward) -> tuple[np.ndarray, str]:
+    """The probabilities ``(10,)`` and :func:`engine.read`'s verdict on ``x`` ``(28, 28)``."""
+    return forward.proba[0], str(read(model, x[None], forward).verdict[0])
 
 
 class DrawingReader(QObject):
@@ -151,11 +156,11 @@ class DrawingReader(QObject):
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.forward_one(x)
-        proba, digit = (None, True) if empty else verdict(model, x, fwd)
+        proba, said = (None, "digit") if empty else verdict(model, x, fwd)
         comparison = None
         if proba is not None and not self._preprocess:
             pre = to_mnist(self.canvas.image(), preprocess=True)
             comparison = ((pre, model.forward_one(pre).proba[0]), (x, proba))
-        self.last = Reading(x, model, fwd, proba, digit, self._preprocess, comparison)
+        self.last = Reading(x, model, fwd, proba, said, self._preprocess, comparison)
         self.readingChanged.emit(self.last)
         return self.last
