@@ -1,37 +1,44 @@
-"""Teach the model your handwriting: corrections into a personal collection, Teach mode,
-fine-tuning in the worker thread with before/after and a forgetting meter, and undo.
+"""The Teach tab: corrections into a personal collection, Teach mode, a guarded fine-tuning
+with before/after and a forgetting meter, and undo.
 
 :class:`TeachPanel` keeps the collection (:mod:`engine.collection`) in a file, by default
 ``collection.npz`` in the user's data folder (``QStandardPaths.AppDataLocation``). "That's
-wrong — it's a …" (a button per digit; the digit keys on the canvas) keeps the drawing with
-its digit. *Teach* asks for each digit twice. *Fine-tune* runs :func:`engine.finetune.finetune`
-in a :class:`app.worker.GeneratorWorker` and shows how the collection and the bundled MNIST
-test digits read before and after; *Undo fine-tuning* puts the previous model back.
+wrong — it's a …" (a button per digit; the digit keys on the canvas) keeps the drawing and its
+strokes with that digit: the key or button pressed sets the label, in Teach mode too (which
+asks for each digit twice and crosses off what it gets). *Fine-tune* runs
+:func:`app.teach_job.finetune_job` in a :class:`app.worker.GeneratorWorker`; the tuned model
+replaces the current one only when the cross-validated check says it reads the collection at
+least as well, and the panel says plainly when it was not kept. *Undo fine-tuning* puts the
+previous model back, with its file and saved state. The work itself lives in
+:mod:`app.teach_job`; the gallery in :mod:`app.collection_view`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QGridLayout, QScrollArea, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
 
+from engine import collection as collection_file
 from engine.collection import Collection, CollectionError, load_collection, save_collection
-from engine.model import Model
 
 from .collection_view import CollectionView
 from .docks import add_dock
 from .model_owner import ModelOwner
+from .teach_job import FinetuneProgress, Tuned, finetune_job, save_job
 from .worker import GeneratorWorker
 
-__all__ = ["TeachPanel", "install_teach", "default_collection_path", "TEACH_ROUNDS", "Tuned", "finetune_job"]
+__all__ = ["TeachPanel", "install_teach", "default_collection_path", "TEACH_ROUNDS", "Tuned", "finetune_job",
+           "BACKGROUND_SAVE_AT"]
 
 #: Teach mode asks for each digit this many times.
 TEACH_ROUNDS = 2
+#: Collections at least this large are saved off the GUI thread.
+BACKGROUND_SAVE_AT = 2_000
 
 
 def default_collection_path() -> Path:
@@ -40,52 +47,13 @@ def default_collection_path() -> Path:
     return Path(folder) / "collection.npz"
 
 
-@dataclass(frozen=True)
-class FinetuneProgress:
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class Tuned:
-    """A finished fine-tuning: the new model and the figures before and after (fractions)."""
-
-    model: Model
-    own_before: float
-    own_after: float
-    mnist_before: float
-    mnist_after: float
-    seconds: float
-
-
-def _accuracy(model: Model, X: np.ndarray, y: np.ndarray) -> float:
-    return float((model.predict_proba(X).argmax(1) == y).mean()) if len(y) else float("nan")
-
-
-def finetune_job(model: Model, images: np.ndarray, labels: np.ndarray, check=None):
-    """The work of a fine-tuning (a generator for :class:`GeneratorWorker`): yields
-    :class:`FinetuneProgress` and, last, :class:`Tuned`. ``check``: MNIST images ``(M, 28, 28)``
-    in [0, 1] and labels for the forgetting meter (default: the bundled sample's test digits)."""
-    import time
-
-    from engine.data import load_sample
-    from engine.finetune import finetune
-
-    def work(worker):
-        t0 = time.perf_counter()
-        if check is None:
-            ds = load_sample()
-            Xc, yc = ds.test_images / 255.0, ds.test_labels
-        else:
-            Xc, yc = check
-        before = _accuracy(model, images, labels), _accuracy(model, Xc, yc)
-        tuned = finetune(model, images, labels, should_stop=worker.stop_requested,
-                         progress=lambda d, t: worker.report(FinetuneProgress(d, t)))
-        if worker.stop_requested():
-            return
-        yield Tuned(tuned, before[0], _accuracy(tuned, images, labels), before[1], _accuracy(tuned, Xc, yc),
-                    time.perf_counter() - t0)
-    return work
+def _aside(path: Path) -> Path:
+    """A free name beside ``path`` for a file that could not be read: ``collection.unreadable-1.npz``, ..."""
+    for i in range(1, 10_000):
+        p = path.with_name(f"{path.stem}.unreadable-{i}{path.suffix}")
+        if not p.exists():
+            return p
+    raise CollectionError(f"{path}: no free name to keep the unreadable file aside")
 
 
 class TeachPanel(QWidget):
@@ -101,12 +69,14 @@ class TeachPanel(QWidget):
         Clears the canvas (after a drawing is kept).
     path : str or Path, optional
         The collection's file (default :func:`default_collection_path`).
+    strokes : callable () -> list, optional
+        The current drawing's strokes (the canvas's ``strokes()``), kept with it.
 
     Signals
     -------
     statusMessage(str)
     tuned(object)
-        A :class:`Tuned` once the new model is the current one.
+        A :class:`Tuned` once the fine-tuning and its check ended (``model`` None: not kept).
     useInTraining(str)
         The collection's file, to include in the Train tab's runs.
     """
@@ -115,19 +85,26 @@ class TeachPanel(QWidget):
     tuned = Signal(object)
     useInTraining = Signal(str)
 
-    def __init__(self, owner: ModelOwner, prompts, drawing: Callable, clear: Callable, path=None, parent=None):
+    def __init__(self, owner: ModelOwner, prompts, drawing: Callable, clear: Callable, path=None, parent=None,
+                 strokes: Callable | None = None):
         super().__init__(parent)
         self.owner, self.prompts = owner, prompts
-        self._drawing, self._clear = drawing, clear
+        self._drawing, self._clear, self._strokes = drawing, clear, strokes or (lambda: [])
         self.path = Path(path) if path is not None else default_collection_path()
         self.collection = Collection()
-        self.previous: Model | None = None
+        self.previous: tuple | None = None        # (model, path, shipped, unsaved) before the last fine-tuning
         self.queue: list[int] = []
         self.check = None                    # the forgetting meter's digits (default: the sample)
+        self.finetune_settings: dict = {}    # overrides of engine.finetune.FINETUNE_DEFAULTS
+        self.unreadable: str | None = None   # why the collection file could not be read (kept aside on save)
         self.worker = GeneratorWorker((FinetuneProgress,), parent=self)
         self.worker.event.connect(self._on_event)
         self.worker.failed.connect(lambda text: self._failed(text))
         self.worker.finished.connect(self._on_finished)
+        self.saver = GeneratorWorker(parent=self)
+        self.saver.failed.connect(lambda text: self.prompts.error("Personal collection", text))
+        self.saver.finished.connect(self._save_finished)
+        self._save_pending = False
 
         wrong = QGroupBox("That's wrong — it's a …")
         grid = QGridLayout(wrong)
@@ -144,6 +121,8 @@ class TeachPanel(QWidget):
         self.ask_label = QLabel("")
         self.ask_label.setWordWrap(True)
         self.finetune_button = QPushButton("Fine-tune on my collection")
+        self.finetune_button.setToolTip("Teach the model your collection; the result is kept only if, checked on "
+                                        "drawings it did not learn, it reads your handwriting at least as well")
         self.finetune_button.clicked.connect(self.start_finetune)
         self.undo_button = QPushButton("Undo fine-tuning")
         self.undo_button.setEnabled(False)
@@ -173,19 +152,47 @@ class TeachPanel(QWidget):
 
     # -- the collection ----------------------------------------------------------------
     def load(self) -> None:
-        """Read the collection file (a missing file: an empty collection; a damaged one is
-        said and left as it is)."""
+        """Read the collection file. A missing file: an empty collection. One that cannot be
+        read (damaged, or over the limit) is said and never overwritten: the next save moves it
+        aside first."""
         if self.path.exists():
             try:
                 self.collection = load_collection(self.path)
+                self.unreadable = None
             except CollectionError as e:
-                self.prompts.error("Personal collection", f"{e}\nIt is left as it is; corrections go "
-                                   "to a new collection only once you keep one.")
+                self.unreadable = str(e)
+                self.prompts.error("Personal collection", f"{e}\nThe file is kept as it is: once you keep a "
+                                   f"drawing it is moved aside (renamed) and a new collection begins.")
                 self.collection = Collection()
         self.view.set_collection(self.collection)
         self._update()
 
+    def _move_unreadable_aside(self) -> bool:
+        if self.unreadable is None or not self.path.exists():
+            self.unreadable = None
+            return True
+        try:
+            aside = _aside(self.path)
+            self.path.rename(aside)
+        except (OSError, CollectionError) as e:
+            self.prompts.error("Personal collection", f"{self.path}: could not be moved aside ({e}); "
+                               "nothing is written over it.")
+            return False
+        self.unreadable = None
+        self.prompts.note("Personal collection", f"The collection file that could not be read is kept as {aside}.")
+        return True
+
     def save(self) -> bool:
+        """Write the collection (large ones off the GUI thread). Never writes over a file that
+        could not be read (it is moved aside first)."""
+        if not self._move_unreadable_aside():
+            return False
+        if len(self.collection) >= BACKGROUND_SAVE_AT:
+            if self.saver.is_running():
+                self._save_pending = True
+            else:
+                self.saver.start(save_job(self.collection.snapshot(), self.path))
+            return True
         try:
             save_collection(self.collection, self.path)
         except CollectionError as e:
@@ -193,22 +200,40 @@ class TeachPanel(QWidget):
             return False
         return True
 
+    def _save_finished(self) -> None:
+        if self._save_pending:
+            self._save_pending = False
+            self.save()
+
+    def saving(self) -> bool:
+        """A save runs off the GUI thread (or waits to)."""
+        return self.saver.is_running() or self._save_pending
+
     def _collection_edited(self) -> None:
         self.save()
         self._update()
 
     def correct(self, digit: int) -> bool:
-        """Keep the current drawing as ``digit`` (in Teach mode: as the digit asked for)."""
+        """Keep the current drawing (and its strokes) as ``digit``: the key or button pressed
+        sets the label, in Teach mode too (where it crosses one ``digit`` off what is asked)."""
         x = self._drawing()
         if x is None or not np.any(np.asarray(x) > 0):
             self.statusMessage.emit("Draw a digit first")
             return False
-        if self.queue:
-            digit = self.queue.pop(0)
-        self.collection.add(x, digit)
+        if not self.collection.room():
+            self.prompts.error("Personal collection", f"Your collection is full: it holds {collection_file.MAX_DRAWINGS:,} "
+                               "drawings, the most it may. Remove some to keep new ones.")
+            return False
+        asked = self.queue[0] if self.queue else None
+        if digit in self.queue:
+            self.queue.remove(digit)
+        self.collection.add(x, digit, self._strokes())
         self.save()
         self.view.set_collection(self.collection)
-        self.statusMessage.emit(f"kept as a {digit} ({len(self.collection)} drawings in your collection)")
+        text = f"kept as a {digit} ({len(self.collection)} drawings in your collection)"
+        if asked is not None and asked != digit:
+            text += f"; you were asked for a {asked}"
+        self.statusMessage.emit(text)
         self._clear()
         self._update()
         return True
@@ -232,9 +257,9 @@ class TeachPanel(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.finetune_button.setEnabled(False)
-        self.result_label.setText("fine-tuning…")
+        self.result_label.setText("fine-tuning, and checking it on drawings it did not learn…")
         self.worker.start(finetune_job(model, self.collection.images.copy(), self.collection.labels.copy(),
-                                       self.check))
+                                       self.check, self.finetune_settings))
         return True
 
     def _on_event(self, ev) -> None:
@@ -242,18 +267,33 @@ class TeachPanel(QWidget):
             self.progress.setRange(0, ev.total)
             self.progress.setValue(ev.done)
         elif isinstance(ev, Tuned):
-            old = self.owner.model()
-            if self.owner.replace(ev.model, unsaved=True, question="Replace it with the fine-tuned model?"):
-                self.previous = old
-                ev.model.name = f"{old.name} + my handwriting"
-                self.owner.stateChanged.emit()
-                self.result_label.setText(
-                    f"Your collection: {100 * ev.own_before:.0f}% → {100 * ev.own_after:.0f}% read right.\n"
-                    f"Forgetting meter (MNIST digits): {100 * ev.mnist_before:.1f}% → {100 * ev.mnist_after:.1f}%."
-                    f"\n({ev.seconds:.1f} s)")
-                self.tuned.emit(ev)
-            else:
-                self.result_label.setText("The fine-tuned model was not kept.")
+            self._finish_tuning(ev)
+
+    def _finish_tuning(self, ev: Tuned) -> None:
+        g = ev.guard
+        if ev.model is None:
+            self.result_label.setText(
+                f"<b>The fine-tuned model was not kept</b>: it would not read your handwriting better. "
+                f"{g.reason[len('not kept: '):].capitalize() if g.reason.startswith('not kept: ') else g.reason}. "
+                "The model is unchanged.")
+            self.statusMessage.emit("fine-tuning not kept: it would not read your handwriting better")
+            self.tuned.emit(ev)
+            return
+        old = self.owner.model()
+        state = (old, self.owner.path(), self.owner.is_shipped(), self.owner.is_unsaved())
+        ev.model.name = f"{old.name} + my handwriting"
+        if self.owner.replace(ev.model, unsaved=True, question="Replace it with the fine-tuned model?"):
+            self.previous = state
+            self.owner.stateChanged.emit()
+            self.result_label.setText(
+                f"Your collection: {g.before} of {g.n} read right before; tuned without them, {g.held_out} "
+                f"({g.folds}-fold check) — kept.\n"
+                f"Forgetting meter (MNIST digits): {100 * ev.mnist_before:.1f}% → {100 * ev.mnist_after:.1f}%."
+                f"\n({ev.seconds:.1f} s)")
+            self.tuned.emit(ev)
+        else:
+            self.result_label.setText("You kept the current model; the fine-tuned one was not used.")
+        self._update()           # a question's dialog may have run _on_finished already
 
     def _failed(self, text: str) -> None:
         self.result_label.setText(f"fine-tuning failed: {text}")
@@ -263,10 +303,12 @@ class TeachPanel(QWidget):
         self._update()
 
     def undo(self) -> bool:
-        """Put back the model from before the last fine-tuning."""
+        """Put back the model from before the last fine-tuning (with its file and saved state)."""
         if self.previous is None:
             return False
-        if self.owner.replace(self.previous, question="Go back to the model before fine-tuning?"):
+        model, path, shipped, unsaved = self.previous
+        if self.owner.replace(model, path=path, shipped=shipped, unsaved=unsaved,
+                              question="Go back to the model before fine-tuning?"):
             self.previous = None
             self.result_label.setText("Back to the model before fine-tuning.")
             self._update()
@@ -274,14 +316,22 @@ class TeachPanel(QWidget):
         return False
 
     def shutdown(self, timeout: float) -> bool:
-        return self.worker.close(timeout)
+        """Stop the fine-tuning, let a save finish (bounded), write what is still to save."""
+        done = self.worker.close(timeout)
+        if self.saver.wait(timeout) and self._save_pending:
+            self._save_pending = False
+            try:
+                save_collection(self.collection, self.path)
+            except CollectionError as e:
+                self.prompts.error("Personal collection", str(e))
+        return self.view.shutdown(timeout) and self.saver.close(timeout) and done
 
     def _update(self) -> None:
         counts = self.collection.counts()
         if self.queue:
             done = TEACH_ROUNDS * 10 - len(self.queue)
             self.ask_label.setText(f"Draw a <b>{self.queue[0]}</b> ({done + 1} of {TEACH_ROUNDS * 10}), then "
-                                   "press any digit key or button to keep it.")
+                                   "press its digit key (or button) to keep it.")
             self.teach_button.setText("Stop teaching")
         else:
             self.ask_label.setText(f"{len(self.collection)} drawings in your collection "
@@ -289,6 +339,7 @@ class TeachPanel(QWidget):
             self.teach_button.setText("Teach…")
         self.finetune_button.setEnabled(len(self.collection) > 0 and not self.worker.is_running())
         self.undo_button.setEnabled(self.previous is not None)
+        self.view.update_count()
 
 
 def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
@@ -301,7 +352,8 @@ def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
         x = window.network_input()
         return x if np.any(x > 0) else None
 
-    panel = TeachPanel(window.owner, window.prompts, drawing, window.canvas.clear, path)
+    panel = TeachPanel(window.owner, window.prompts, drawing, window.canvas.clear, path,
+                       strokes=window.canvas.strokes)
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setWidget(panel)
@@ -313,6 +365,7 @@ def install_teach(window) -> tuple[TeachPanel, QDockWidget]:
         window.train_dock.show()
         window.train_dock.raise_()
     panel.useInTraining.connect(use_in_training)
+    panel.view.showDrawing.connect(window.canvas.set_strokes)
     for d in range(10):
         a = QAction(f"It's a {d}", window.canvas)
         a.setShortcut(QKeySequence(str(d)))
