@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
+import engine
 from engine.model import Config, Model
-from engine.nondigit import is_digit
 from engine.preprocess import to_mnist
 from engine.resources import resource
 
@@ -487,7 +487,8 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
+        self.prediction.update_prediction(fwd.proba[0], x, empty, None if empty else
+                                          str(engine.read(model, x[None], fwd).verdict[0]))
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
         self.inputRead.emit(x)

@@ -32,6 +32,8 @@ CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "wei
 
 #: Synthetic digits drawn in the styles of :mod:`engine.strokes` added to the training set.
 STYLED = 6_000
+#: How many times each real pen digit is in the training set (augmented differently each time).
+PEN_REPEAT = 3
 #: MNIST training images held out of training, to fit the temperature on.
 HELD_OUT = 5_000
 
@@ -56,15 +58,37 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     return Xh, yh
 
 
+def mix_pen(ds, folder, repeat: int, fraction: float = 0.2) -> dict:
+    """Add the real pen digits of the TRAINING writers of both digit collections
+    (:data:`engine.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
+    :func:`engine.pen.held_out_writers` names stay out. Returns counts by collection."""
+    import numpy as np
+    from engine import pen
+    images, labels, counts = [], [], {}
+    for name in pen.COLLECTIONS:
+        train, test = pen.split_by_writer(pen.load_collection(folder, name), fraction)
+        X = np.round(pen.render_samples(train) * 255).astype(np.uint8)
+        images += [X] * repeat
+        labels += [pen.labels_of(train)] * repeat
+        counts[name] = (len(train), len({s.writer for s in train}), len({s.writer for s in test}))
+    ds.train_images = np.concatenate([ds.train_images, *images])
+    ds.train_labels = np.concatenate([ds.train_labels, *labels])
+    ds.description += "; " + ", ".join(f"{n:,} real pen digits of {w} {name} writers ({h} held out)"
+                                       for name, (n, w, h) in counts.items())
+    if repeat > 1:
+        ds.description += f", each {repeat} times"
+    return counts
+
+
 def add_detector(model, held_out01, seed: int) -> None:
     """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record:
     digits are half the held-out MNIST images and styled drawings, non-digits drawn at random;
     the threshold lets 99.2% of the other half of the held-out images through."""
     import numpy as np
-    from engine import nondigit, strokes
+    from engine import negatives, nondigit, strokes
     rng = np.random.default_rng(seed + 2000)
     half = len(held_out01) // 2
-    others, _ = nondigit.make_nondigits(3000, rng)
+    others, _ = negatives.make_nondigits(3000, rng)
     styled = strokes.synthesise([str(s) for s in rng.choice(list(strokes.STYLES), 2000)], rng)
     digits = np.concatenate([held_out01[:half], styled])
     model.record.notes["nondigit"] = nondigit.fit_detector(model, digits, others, check=held_out01[half:],
@@ -80,6 +104,11 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
     p.add_argument("--eval-every", type=int, default=5, help="test every this many epochs (5)")
     p.add_argument("--styled", type=int, default=STYLED,
                    help=f"synthetic digits drawn in varied styles mixed into training ({STYLED:,})")
+    p.add_argument("--pen", default=None, metavar="DIR",
+                   help="a folder of pen recordings (the project's pen data): add the real digits of "
+                        "its training writers (default: none)")
+    p.add_argument("--pen-repeat", type=int, default=PEN_REPEAT,
+                   help=f"how many times each pen digit is in the training set ({PEN_REPEAT})")
     p.add_argument("--held-out", type=int, default=HELD_OUT,
                    help=f"last training images kept out to fit the temperature ({HELD_OUT:,})")
     for name in CHANGEABLE:
@@ -104,6 +133,10 @@ def main(argv=None) -> int:
     t_all = time.perf_counter()
     ds = load_data(settings)
     Xh, yh = mix_styled(ds, a.styled, a.held_out, settings.seed)
+    if a.pen:
+        t = time.perf_counter()
+        mix_pen(ds, a.pen, a.pen_repeat)
+        print(f"pen digits rendered in {time.perf_counter() - t:.1f} s", flush=True)
     data = prepare(settings, ds)
     model, stepper = make_run(settings, data)
     model.name = "shipped"

@@ -3,9 +3,12 @@ evaluation, weight files and command line. Never imports Qt."""
 from __future__ import annotations
 
 from .model import Config, Forward, Model, Normalisation
+from .preprocess import to_mnist
+from .reading import Reading, read
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Forward", "Model", "Normalisation", "load_model", "__version__"]
+__all__ = ["Config", "Forward", "Model", "Normalisation", "Reading", "load_model", "read", "to_mnist",
+           "__version__"]
 
 
 def load_model(path=None) -> Model:
