@@ -80,7 +80,7 @@ class CollectionView(QWidget):
 
     changed = Signal()
     showDrawing = Signal(list)
-    imported = Signal(int)
+    imported = Signal(int)             # an import ended (its thread too): how many drawings joined
 
     def __init__(self, panel):
         super().__init__(panel)
@@ -118,6 +118,7 @@ class CollectionView(QWidget):
         self.clear_button.clicked.connect(self.clear_all)
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.import_)
+        self._added = 0
         self.importer = GeneratorWorker(parent=self)
         self.importer.event.connect(self._on_import)
         self.importer.failed.connect(lambda text: self.panel.prompts.error("Import", text))
@@ -239,6 +240,7 @@ class CollectionView(QWidget):
             return False
         self.import_button.setEnabled(False)
         self.update_count(f"reading {path}…")
+        self._added = 0
         self.importer.start(import_job(path, self.collection.snapshot()))
         return True
 
@@ -246,7 +248,6 @@ class CollectionView(QWidget):
         if isinstance(ev, ImportFailed):
             self.panel.prompts.error("Import", ev.message)
             self.update_count("nothing imported")
-            self.imported.emit(0)
             return
         if not isinstance(ev, ImportRead):
             return
@@ -257,7 +258,6 @@ class CollectionView(QWidget):
                     f"collection holds at most {collection_file.MAX_DRAWINGS:,} and yours has {len(self.collection):,}.\n"
                     f"Import only the first {room:,}?"):
                 self.update_count("nothing imported")
-                self.imported.emit(0)
                 return
         added = self.collection.extend(ev.other, new)
         self.set_collection(self.collection)
@@ -267,12 +267,14 @@ class CollectionView(QWidget):
                                         else "")
         self.update_count(note)
         self.panel.statusMessage.emit(note)
-        self.imported.emit(added)
+        self._added = added
 
     def _import_finished(self) -> None:
         self.import_button.setEnabled(True)
         if "reading " in self.count_label.text():      # it failed or was stopped: nothing came
             self.update_count()
+        added, self._added = self._added, 0
+        self.imported.emit(added)
 
     def shutdown(self, timeout: float) -> bool:
         return self.importer.close(timeout)

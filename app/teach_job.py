@@ -14,6 +14,7 @@ import numpy as np
 from engine.collection import Collection, load_collection, save_collection
 from engine.finetune_guard import Guarded, guarded_finetune
 from engine.model import Model
+from engine.safefile import Cancelled
 
 __all__ = ["FinetuneProgress", "Tuned", "finetune_job", "ImportRead", "ImportFailed", "import_job", "Saved", "save_job",
            "is_pen_file"]
@@ -127,6 +128,8 @@ def import_job(path, have: Collection):
                 other, skipped = import_pen(path, should_stop=worker.stop_requested)
             else:
                 other = load_collection(path)
+        except Cancelled:
+            return
         except (ValueError, OSError) as e:          # CollectionError and UnipenError are ValueErrors
             yield ImportFailed(str(e) if str(path) in str(e) else f"{path}: {e}")
             return

@@ -72,3 +72,28 @@ def test_the_check_refuses_a_tuning_that_harms(shipped):
     assert not g.keep and g.model is None and g.held_out < g.before and g.reason.startswith("not kept")
     one = guarded_finetune(shipped, X[:1], y[:1])
     assert not one.keep and one.folds == 0 and "at least two" in one.reason
+
+
+def test_pen_recordings_export_and_import(tmp_path):
+    """The strokes go out as a UNIPEN recording and come back rendered as the canvas draws them."""
+    from engine.collection_pen import export_pen, import_pen
+    from engine.pen import render_sample
+    from engine.unipen import PenSample, read_unipen, write_unipen
+    rng = np.random.default_rng(0)
+    c = Collection()
+    for d in (3, 7):
+        drawn = strokes.draw(strokes.styles_of(d)[0], rng)
+        c.add(strokes.synthesise([strokes.styles_of(d)[0]], rng)[0], d, [InkStroke(s) for s in drawn])
+    c.add(np.zeros((28, 28)), 1)                                         # an image only: left out
+    assert export_pen(c, tmp_path / "me.unipen.gz") == (2, 1)
+    samples = read_unipen(tmp_path / "me.unipen.gz")
+    assert [s.label for s in samples] == ["3", "7"] and samples[0].writer == "digitlab-user"
+    np.testing.assert_allclose(samples[0].strokes[0], np.round(c.strokes[0][0].points, 2))
+    # a recording with a letter among the digits: the digits come in, rendered, with their strokes
+    write_unipen(samples + [PenSample("A", "someone", (np.array([[0.0, 0], [5, -9], [10, 0]]),), "CHAR")],
+                 tmp_path / "mixed.unipen")
+    back, skipped = import_pen(tmp_path / "mixed.unipen")
+    assert skipped == 1 and list(back.labels) == [3, 7] and back.has_strokes().all()
+    np.testing.assert_allclose(back.images[0], render_sample(samples[0]), atol=1e-6)
+    with pytest.raises(ValueError, match="nothing to write"):
+        export_pen(Collection(np.zeros((1, 28, 28)), [1]), tmp_path / "none.unipen")

@@ -47,8 +47,8 @@ def test_gallery_remove_export_import(teach_window, tmp_path, prompts, qtbot):
     assert view.clear_all() and len(load_collection(panel.path)) == 0
 
 
-def test_the_limit_is_stated_and_an_import_past_it_asks_first(teach_window, tmp_path, prompts, qtbot,
-                                                             small_limit):
+def test_the_limit_is_stated_and_an_import_past_it_asks_first(small_limit, teach_window, tmp_path, prompts,
+                                                             qtbot):
     panel, view = teach_window.teach_panel, teach_window.teach_panel.view
     assert "at most 30" in view.count_label.text()
     save_collection(some(25), tmp_path / "mine.npz")
@@ -116,3 +116,24 @@ def test_a_large_collection_is_saved_off_the_gui_thread(teach_window, tmp_path, 
         assert panel.correct(d)
     qtbot.waitUntil(lambda: not panel.saving(), timeout=20000)
     assert list(load_collection(panel.path).labels) == [0, 1, 2, 3]
+
+
+def test_pen_recordings_export_and_import_in_the_gallery(teach_window, tmp_path, prompts, qtbot):
+    w, panel = teach_window, teach_window.teach_panel
+    rng = np.random.default_rng(4)
+    for d in (2, 5):
+        draw_strokes(w, strokes.draw(strokes.styles_of(d)[0], rng))
+        panel.correct(d)
+    view = panel.view
+    prompts.answers["save_file"] = str(tmp_path / "mine.unipen.gz")
+    assert view.export()
+    assert "2 drawings written as pen strokes" in w.statusBar().currentMessage()
+    assert view.clear_all() and view.count() == 0
+    with qtbot.waitSignal(view.imported, timeout=20000) as sig:
+        assert view.import_(str(tmp_path / "mine.unipen.gz"))
+    assert sig.args == [2] and list(load_collection(panel.path).labels) == [2, 5]
+    assert "2 imported" in view.count_label.text()
+    (tmp_path / "broken.unipen").write_text('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 x\n')
+    with qtbot.waitSignal(view.imported, timeout=20000) as sig:
+        view.import_(str(tmp_path / "broken.unipen"))
+    assert sig.args == [0] and "broken.unipen" in prompts.texts("error")[-1]

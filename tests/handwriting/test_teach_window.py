@@ -126,9 +126,10 @@ def test_undo_is_there_after_the_replace_question(teach_window, qtbot, prompts):
         with qtbot.waitSignal(panel.worker.finished, timeout=60000):
             pass
         return "discard"
-    prompts.ask_save = ask_while_the_thread_ends
+    w.owner.ask = ask_while_the_thread_ends
     with qtbot.waitSignal(panel.tuned, timeout=120000) as sig:
         assert panel.start_finetune()
+    w.owner.ask = prompts.ask_save
     tuned = sig.args[0]
     assert ("ask_save", "Replace it with the fine-tuned model?") in prompts.asked
     assert tuned.model is not None and w.owner.model() is tuned.model and w.owner.is_unsaved()
