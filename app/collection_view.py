@@ -140,7 +140,8 @@ class CollectionView(QWidget):
 
     def update_count(self, note: str = "") -> None:
         n = len(self.collection)
-        self.count_label.setText(f"{n:,} drawing{'s' * (n != 1)} (a collection holds at most {collection_file.MAX_DRAWINGS:,})"
+        limit = collection_file.MAX_DRAWINGS
+        self.count_label.setText(f"{n:,} drawing{'s' * (n != 1)} (a collection holds at most {limit:,})"
                                  + (f" — {note}" if note else ""))
 
     def count(self) -> int:
@@ -232,8 +233,8 @@ class CollectionView(QWidget):
             self.panel.statusMessage.emit("An import is still being read")
             return False
         if not self.collection.room():
-            self.panel.prompts.error("Import", f"Your collection is full ({collection_file.MAX_DRAWINGS:,} drawings, the most it may "
-                                     "hold). Remove some before importing.")
+            self.panel.prompts.error("Import", f"Your collection is full ({collection_file.MAX_DRAWINGS:,} "
+                                     "drawings, the most it may hold). Remove some before importing.")
             return False
         path = path or self.panel.prompts.open_file("Import drawings", str(self.panel.path.parent), _ALL_FILTER)
         if not path:
@@ -255,7 +256,8 @@ class CollectionView(QWidget):
         if len(new) > room:
             if not room or not self.panel.prompts.confirm(
                     "Import", f"{ev.path} holds {len(new):,} drawings your collection does not have, but a "
-                    f"collection holds at most {collection_file.MAX_DRAWINGS:,} and yours has {len(self.collection):,}.\n"
+                    f"collection holds at most {collection_file.MAX_DRAWINGS:,} and yours has "
+                    f"{len(self.collection):,}.\n"
                     f"Import only the first {room:,}?"):
                 self.update_count("nothing imported")
                 return

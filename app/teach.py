@@ -221,8 +221,9 @@ class TeachPanel(QWidget):
             self.statusMessage.emit("Draw a digit first")
             return False
         if not self.collection.room():
-            self.prompts.error("Personal collection", f"Your collection is full: it holds {collection_file.MAX_DRAWINGS:,} "
-                               "drawings, the most it may. Remove some to keep new ones.")
+            self.prompts.error("Personal collection", f"Your collection is full: it holds "
+                               f"{collection_file.MAX_DRAWINGS:,} drawings, the most it may. Remove some to keep "
+                               "new ones.")
             return False
         asked = self.queue[0] if self.queue else None
         if digit in self.queue:
