@@ -93,6 +93,7 @@ class TeachPanel(QWidget):
         self.path = Path(path) if path is not None else default_collection_path()
         self.collection = Collection()
         self.previous: tuple | None = None        # (model, path, shipped, unsaved) before the last fine-tuning
+        self._tuned_model = None                  # the model that fine-tuning made current
         self.queue: list[int] = []
         self.check = None                    # the forgetting meter's digits (default: the sample)
         self.finetune_settings: dict = {}    # overrides of engine.finetune.FINETUNE_DEFAULTS
@@ -133,6 +134,7 @@ class TeachPanel(QWidget):
         self.result_label.setWordWrap(True)
         self.view = CollectionView(self)
         self.view.changed.connect(self._collection_edited)
+        owner.stateChanged.connect(self._update)
         self.train_button = QPushButton("Use in a training run")
         self.train_button.setToolTip("Add your collection's drawings to the training images of the Train tab")
         self.train_button.clicked.connect(lambda: self.useInTraining.emit(str(self.path)))
@@ -284,7 +286,7 @@ class TeachPanel(QWidget):
         state = (old, self.owner.path(), self.owner.is_shipped(), self.owner.is_unsaved())
         ev.model.name = f"{old.name} + my handwriting"
         if self.owner.replace(ev.model, unsaved=True, question="Replace it with the fine-tuned model?"):
-            self.previous = state
+            self.previous, self._tuned_model = state, ev.model
             self.owner.stateChanged.emit()
             self.result_label.setText(
                 f"Your collection: {g.before} of {g.n} read right before; tuned without them, {g.held_out} "
@@ -305,12 +307,12 @@ class TeachPanel(QWidget):
 
     def undo(self) -> bool:
         """Put back the model from before the last fine-tuning (with its file and saved state)."""
-        if self.previous is None:
+        if not self.can_undo():
             return False
         model, path, shipped, unsaved = self.previous
         if self.owner.replace(model, path=path, shipped=shipped, unsaved=unsaved,
                               question="Go back to the model before fine-tuning?"):
-            self.previous = None
+            self.previous = self._tuned_model = None
             self.result_label.setText("Back to the model before fine-tuning.")
             self._update()
             return True
@@ -339,8 +341,12 @@ class TeachPanel(QWidget):
                                    f"({', '.join(f'{d}: {c}' for d, c in enumerate(counts) if c) or 'none yet'}).")
             self.teach_button.setText("Teach…")
         self.finetune_button.setEnabled(len(self.collection) > 0 and not self.worker.is_running())
-        self.undo_button.setEnabled(self.previous is not None)
+        self.undo_button.setEnabled(self.can_undo())
         self.view.update_count()
+
+    def can_undo(self) -> bool:
+        """Undo fine-tuning is possible: a fine-tuned model is the current one."""
+        return self.previous is not None and self.owner.model() is self._tuned_model
 
 
 def install_teach(window) -> tuple[TeachPanel, QDockWidget]:

@@ -137,6 +137,10 @@ def test_undo_is_there_after_the_replace_question(teach_window, qtbot, prompts):
     assert "kept" in panel.result_label.text() and "Forgetting meter" in panel.result_label.text()
     qtbot.waitUntil(lambda: panel.finetune_button.isEnabled(), timeout=10000)
     assert panel.undo_button.isEnabled()
+    # another model made current (File > Open, Revert): nothing to undo; the tuned one back: Undo again
+    assert w.owner.replace(w.owner.model().copy())
+    assert not panel.undo_button.isEnabled() and not panel.undo()
+    assert w.owner.replace(tuned.model, unsaved=True) and panel.undo_button.isEnabled()
     assert panel.undo()
     assert w.owner.model() is confused and w.owner.is_unsaved() and not panel.undo_button.isEnabled()
 
