@@ -327,7 +327,8 @@ class TeachPanel(QWidget):
                 save_collection(self.collection, self.path)
             except CollectionError as e:
                 self.prompts.error("Personal collection", str(e))
-        return self.view.shutdown(timeout) and self.saver.close(timeout) and done
+        view_done, saver_done = self.view.shutdown(timeout), self.saver.close(timeout)
+        return view_done and saver_done and done
 
     def _update(self) -> None:
         counts = self.collection.counts()
