@@ -189,11 +189,11 @@ class TeachPanel(QWidget):
         could not be read (it is moved aside first)."""
         if not self._move_unreadable_aside():
             return False
+        if self.saver.is_running():              # after it, whatever the size: never an older state last
+            self._save_pending = True
+            return True
         if len(self.collection) >= BACKGROUND_SAVE_AT:
-            if self.saver.is_running():
-                self._save_pending = True
-            else:
-                self.saver.start(save_job(self.collection.snapshot(), self.path))
+            self.saver.start(save_job(self.collection.snapshot(), self.path))
             return True
         try:
             save_collection(self.collection, self.path)
