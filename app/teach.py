@@ -275,11 +275,11 @@ class TeachPanel(QWidget):
     def _finish_tuning(self, ev: Tuned) -> None:
         g = ev.guard
         if ev.model is None:
-            self.result_label.setText(
-                f"<b>The fine-tuned model was not kept</b>: it would not read your handwriting better. "
-                f"{g.reason[len('not kept: '):].capitalize() if g.reason.startswith('not kept: ') else g.reason}. "
-                "The model is unchanged.")
-            self.statusMessage.emit("fine-tuning not kept: it would not read your handwriting better")
+            why = g.reason.removeprefix("not kept: ")
+            if g.folds:
+                why = f"it would read your handwriting worse. {why[:1].upper()}{why[1:]}"
+            self.result_label.setText(f"<b>The fine-tuned model was not kept</b>: {why}. The model is unchanged.")
+            self.statusMessage.emit(f"fine-tuning not kept: {why.split('.')[0]}")
             self.tuned.emit(ev)
             return
         old = self.owner.model()
