@@ -487,8 +487,7 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty, None if empty else
-                                          str(engine.read(model, x[None], fwd).verdict[0]))
+        self.prediction.update_prediction(fwd.proba[0], x, empty, None if empty else engine.read(model, x, fwd).verdict[0])
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
         self.inputRead.emit(x)

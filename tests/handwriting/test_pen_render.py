@@ -95,3 +95,12 @@ def test_writers_are_held_out_whole_and_stably():
     train, test = pen.split_by_writer(samples)
     assert {s.writer for s in test} == held and not {s.writer for s in train} & held
     assert len(train) + len(test) == len(samples)
+
+
+def test_real_letters_keeps_only_letters_unlike_any_digit():
+    from engine import negatives
+    stroke = (np.array([[0, 0], [30, 80], [60, 0.0]]),)
+    samples = [PenSample(c, "w", stroke, "CHAR") for c in "AOlSx"] + [PenSample("7", "w", stroke)]
+    images, chosen = negatives.real_letters(samples)
+    assert [s.label for s in chosen] == ["A", "x"] and images.shape == (2, 28, 28)
+    assert "O" not in negatives.UNLIKE_DIGITS and "A" in negatives.UNLIKE_DIGITS
