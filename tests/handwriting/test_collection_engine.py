@@ -63,12 +63,20 @@ def test_folds_are_stratified_by_digit():
         assert len(set(ids[y == d])) == 2
 
 
+def harmful():
+    """Fine-tuning settings that teach the model wrong digits: replayed MNIST digits labelled one off."""
+    from engine.finetune import default_replay
+    Xr, yr = default_replay()
+    return {"replay": (Xr, (yr + 1) % 10), "alpha": 0.05, "steps": 40, "own": 8, "replayed": 96}
+
+
 def test_the_check_refuses_a_tuning_that_harms(shipped):
+    settings = harmful()
     rng = np.random.default_rng(0)
     w = strokes.random_writer(rng)
     y = np.repeat(np.arange(10), 2)
     X = w.digits(y, rng)
-    g = guarded_finetune(shipped, X, y, alpha=1.0, steps=20)       # a recipe that wrecks the model
+    g = guarded_finetune(shipped, X, y, **settings)
     assert not g.keep and g.model is None and g.held_out < g.before and g.reason.startswith("not kept")
     one = guarded_finetune(shipped, X[:1], y[:1])
     assert not one.keep and one.folds == 0 and "at least two" in one.reason
