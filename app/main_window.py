@@ -210,13 +210,15 @@ class MainWindow(QMainWindow):
         path = self.settings.value("collection/path") or None
         if not isinstance(path, str):       # a list or a number in a hand-edited settings file
             path = None
-        panel = self.teach_panel = TeachPanel(self.owner, self.prompts, drawing, self.canvas.clear, path)
+        panel = self.teach_panel = TeachPanel(self.owner, self.prompts, drawing, self.canvas.clear, path,
+                                              strokes=self.canvas.strokes)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(panel)
         self.teach_dock = add_dock(self, "Teach", "teachDock", scroll, tab_with=self.explain_dock)
         panel.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
         panel.useInTraining.connect(self._use_in_training)
+        panel.view.showDrawing.connect(self.canvas.set_strokes)
         for d in range(10):
             a = QAction(f"It's a {d}", self.canvas)
             a.setShortcut(QKeySequence(str(d)))

@@ -1,0 +1,107 @@
+"""The collection file (strokes, old files, the limit) and the fine-tuning's check, from the engine."""
+import numpy as np
+import pytest
+
+from engine import collection as collection_file
+from engine import strokes
+from engine.collection import Collection, CollectionError, InkStroke, load_collection, save_collection
+from engine.finetune_guard import fold_ids, guarded_finetune
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    import engine
+    return engine.load_model()
+
+
+def test_strokes_round_trip_and_old_files_still_load(tmp_path):
+    c = Collection()
+    pen = [np.array([[10.0, 20.0], [30.5, 40.25], [50, 60]]), np.array([[5.0, 5.0]])]
+    c.add(np.full((28, 28), 0.5), 3, [InkStroke(pen[0], 20.0), InkStroke(pen[1], 8.0, erase=True)])
+    c.add(np.full((28, 28), 0.25), 7)                            # an image only
+    back = load_collection(save_collection(c, tmp_path / "c.npz"))
+    assert list(back.labels) == [3, 7] and list(back.has_strokes()) == [True, False]
+    a, b = back.strokes[0]
+    np.testing.assert_allclose(a.points, pen[0])
+    assert (a.width, a.erase, b.width, b.erase) == (20.0, False, 8.0, True)
+    # a file of format 1 (images and labels only), as earlier versions wrote it
+    np.savez_compressed(tmp_path / "old.npz", images=np.full((2, 28, 28), 200, np.uint8),
+                        labels=np.array([1, 9], np.uint8), format=np.array("digitlab-collection 1"))
+    old = load_collection(tmp_path / "old.npz")
+    assert list(old.labels) == [1, 9] and not old.has_strokes().any()
+
+
+def test_inconsistent_strokes_are_refused_by_name(tmp_path):
+    c = Collection()
+    c.add(np.full((28, 28), 0.5), 3, [np.array([[1.0, 2.0], [3.0, 4.0]])])
+    save_collection(c, tmp_path / "c.npz")
+    with np.load(tmp_path / "c.npz") as z:
+        parts = dict(z)
+    parts["stroke_points"] = np.array([5], np.int32)              # says 5 points, holds 2
+    np.savez(tmp_path / "bad.npz", **parts)
+    with pytest.raises(CollectionError, match="bad.npz"):
+        load_collection(tmp_path / "bad.npz")
+
+
+def test_relabel_and_the_limit(monkeypatch):
+    monkeypatch.setattr(collection_file, "MAX_DRAWINGS", 3)
+    c = Collection(np.zeros((2, 28, 28)), [1, 2])
+    assert c.relabel([0, 1], 2) == 1 and list(c.labels) == [2, 2]
+    other = Collection(np.random.default_rng(0).random((4, 28, 28)), [0, 1, 2, 3])
+    assert c.room() == 1 and c.extend(other) == 1 and len(c) == 3     # never past the limit
+    with pytest.raises(ValueError, match="full"):
+        c.add(np.zeros((28, 28)), 5)
+    with pytest.raises(CollectionError, match="more than"):
+        save_collection(Collection(np.zeros((4, 28, 28)), [0, 1, 2, 3]), "never.npz")
+
+
+def test_folds_are_stratified_by_digit():
+    y = np.repeat(np.arange(10), 2)
+    ids = fold_ids(y, 4)
+    assert np.bincount(ids).tolist() == [5, 5, 5, 5]
+    for d in range(10):                       # the two drawings of a digit are in different folds
+        assert len(set(ids[y == d])) == 2
+
+
+def harmful():
+    """Fine-tuning settings that teach the model wrong digits: replayed MNIST digits labelled one off."""
+    from engine.finetune import default_replay
+    Xr, yr = default_replay()
+    return {"replay": (Xr, (yr + 1) % 10), "alpha": 0.05, "steps": 40, "own": 8, "replayed": 96}
+
+
+def test_the_check_refuses_a_tuning_that_harms(shipped):
+    settings = harmful()
+    rng = np.random.default_rng(0)
+    w = strokes.random_writer(rng)
+    y = np.repeat(np.arange(10), 2)
+    X = w.digits(y, rng)
+    g = guarded_finetune(shipped, X, y, **settings)
+    assert not g.keep and g.model is None and g.held_out < g.before and g.reason.startswith("not kept")
+    one = guarded_finetune(shipped, X[:1], y[:1])
+    assert not one.keep and one.folds == 0 and "at least two" in one.reason
+
+
+def test_pen_recordings_export_and_import(tmp_path):
+    """The strokes go out as a UNIPEN recording and come back rendered as the canvas draws them."""
+    from engine.collection_pen import export_pen, import_pen
+    from engine.pen import render_sample
+    from engine.unipen import PenSample, read_unipen, write_unipen
+    rng = np.random.default_rng(0)
+    c = Collection()
+    for d in (3, 7):
+        drawn = strokes.draw(strokes.styles_of(d)[0], rng)
+        c.add(strokes.synthesise([strokes.styles_of(d)[0]], rng)[0], d, [InkStroke(s) for s in drawn])
+    c.add(np.zeros((28, 28)), 1)                                         # an image only: left out
+    assert export_pen(c, tmp_path / "me.unipen.gz") == (2, 1)
+    samples = read_unipen(tmp_path / "me.unipen.gz")
+    assert [s.label for s in samples] == ["3", "7"] and samples[0].writer == "digitlab-user"
+    np.testing.assert_allclose(samples[0].strokes[0], np.round(c.strokes[0][0].points, 2))
+    # a recording with a letter among the digits: the digits come in, rendered, with their strokes
+    write_unipen(samples + [PenSample("A", "someone", (np.array([[0.0, 0], [5, -9], [10, 0]]),), "CHAR")],
+                 tmp_path / "mixed.unipen")
+    back, skipped = import_pen(tmp_path / "mixed.unipen")
+    assert skipped == 1 and list(back.labels) == [3, 7] and back.has_strokes().all()
+    np.testing.assert_allclose(back.images[0], render_sample(samples[0]), atol=1e-6)
+    with pytest.raises(ValueError, match="nothing to write"):
+        export_pen(Collection(np.zeros((1, 28, 28)), [1]), tmp_path / "none.unipen")
