@@ -38,6 +38,8 @@ __all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 
 THROTTLE_MS = 30
 """At most one classification per this many milliseconds while drawing."""
+WARMING_UP = "Getting ready to read… draw now: the reading follows"
+"""The canvas's foot line until the first reading (the warm-up's compile runs meanwhile)."""
 ICON_PATH = resource("digitlab.svg")
 
 pg.setConfigOptions(antialias=True)
@@ -96,7 +98,7 @@ class MainWindow(QMainWindow):
         self._net_pending = None
         self._explained_model = None
         self._explained_drawing = None     # (input, canvas image, preprocess) last sent to the Why? dock
-        self.warmup = WarmUp()
+        self.warmup = WarmUp(explanations=False)   # (the Why? dock reads its data when first shown)
         self.setWindowIcon(app_icon())
         self._build_drawing()
         self._build_docks()
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
         self.extras = WindowExtras(self)         # revert, layout, theme, help, undo/redo states
         self._first_model(model)
         self.warmup.start(self.owner.model())    # the first reading's compile, off the event loop
+        self.canvas.set_notice(WARMING_UP)       # (until the first reading)
         self.canvas.setFocus()
 
     # ================================================================== construction
@@ -481,6 +484,7 @@ class MainWindow(QMainWindow):
         if model is None:
             return
         self.warmup.wait()
+        self.canvas.set_notice(None)
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.see(x)
@@ -587,9 +591,9 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     app.setWindowIcon(app_icon())
     if window is None:
         window = MainWindow()
-    window.warmup.wait(30.0)       # the first reading's compile, done before the user can draw
-    freeze_startup()               # later collections skip what lives as long as the window
-    window.show()
+    window.show()                  # at once: the canvas takes strokes, the reading follows the warm-up
+    QTimer.singleShot(0, freeze_startup)   # after the first paint: later collections skip what lives
+                                           # as long as the window
     status = app.exec()
     if running_threads():
         window.settings.sync()
