@@ -200,10 +200,14 @@ class MainWindow(QMainWindow):
             w, h = min(w, int(screen.width() * 0.95)), min(h, int(screen.height() * 0.92))
         self.resize(w, h)
         self._first_show = True
-        geom = self.prefs.geometry()
+        geom, state = self.prefs.geometry(), self.prefs.window_state()
+        if screen is not None and geom is not None and self.prefs.screen() != (screen.width(), screen.height()):
+            geom = state = None     # saved on another screen (size or scale): fitted to this one afresh
         if geom is not None:
             self.restoreGeometry(geom)
-        state = self.prefs.window_state()
+            if screen is not None and not screen.contains(self.frameGeometry().adjusted(4, 4, -4, -4)):
+                geom = state = None                      # does not fit this screen: fitted afresh
+        self._geometry_restored = geom is not None
         self._restored = state is not None and self.restoreState(state)
 
     def _default_layout(self) -> None:
@@ -220,6 +224,9 @@ class MainWindow(QMainWindow):
             self._first_show = False
             if not self._restored:
                 self._default_layout()
+            else:          # (the docks' layout is restored, the drawing's split is not saved)
+                QTimer.singleShot(0, lambda: self.splitter.setSizes(
+                    [int(self.splitter.width() * 0.62), int(self.splitter.width() * 0.38)]))
 
     # ================================================================== actions / menus
     def _act(self, text, slot, shortcut=None, tip=None, icon=None) -> QAction:
@@ -565,7 +572,9 @@ class MainWindow(QMainWindow):
         if not self._may_close():
             event.ignore()
             return
-        self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
+        avail = self.screen().availableGeometry() if self.screen() is not None else None
+        self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked(),
+                               None if avail is None else (avail.width(), avail.height()))
         self.explain_panel.shutdown()
         self.gallery_wiring.shutdown()
         self.runs_view.shutdown()

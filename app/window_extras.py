@@ -65,7 +65,7 @@ class WindowExtras(QObject):
         w.statusBar().messageChanged.connect(self._fit_status)
         fit_docks(w)            # every dock scrolls vertically only and fits its width
         w.splitter.setChildrenCollapsible(False)     # (the canvas never vanishes)
-        if w.prefs.geometry() is None:
+        if not w._geometry_restored:        # (none saved, or saved for another screen)
             self.fit_to_screen()
         if not w._restored:
             self.place_bottom_docks()
