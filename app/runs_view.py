@@ -24,6 +24,7 @@ from .docks import add_dock
 from .explain_jobs import LatestRunner
 from .jobs import RunRecorded
 from .sweeps_view import READING, SweepsPanel
+from .training_plots import unit_of
 
 __all__ = ["RunsView", "attach_runs"]
 
@@ -189,6 +190,8 @@ class RunsView(QWidget):
         for item in list(pi.listDataItems()):
             pi.removeItem(item)
         self.acc_view.clear()
+        units = {unit_of(run.mode) for run in self.selected()}
+        self.plot.setLabel("bottom", units.pop() if len(units) == 1 else "iteration (epoch for backprop runs)")
         for k, run in enumerate(self.selected()):
             df = eruns.curves_frame(run)
             pen = PENS[k % len(PENS)]
@@ -229,7 +232,7 @@ class RunsView(QWidget):
         except (OSError, ValueError) as e:
             self.window.prompts.error("Cannot open the run's timeline", str(e))
             return False
-        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves)
+        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves, run.mode)
         self.window.timeline_dock.show()
         self.window.timeline_dock.raise_()
         return True

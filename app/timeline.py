@@ -18,12 +18,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
 
-from engine.events import IterationEnd
+from engine.events import IterationEnd, Progress
 from engine.record import TestFigures
 from engine.snapshots import Timeline
 
 from .docks import add_dock
-from .jobs import RunRecorded
+from .jobs import RunRecorded, Snapshot
+from .training_plots import unit_of
 
 __all__ = ["TimelinePanel", "TimelineWiring", "attach_timeline"]
 
@@ -71,8 +72,12 @@ class TimelinePanel(QWidget):
         self.label.setWordWrap(True)
         lay.addWidget(self.label)
         self.plot = pg.PlotWidget(title="Your drawing's probabilities across training", background="w")
-        self.plot.setLabel("bottom", "iteration")
+        self.unit = "iteration"                    # an epoch for backprop runs
+        self.plot.setLabel("bottom", self.unit)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)      # never "iteration (x0.001)"
+        self.plot.setXRange(0, 1)
         self.plot.setYRange(0, 1)
+        self._live: tuple[list, list] | None = None    # a run in progress: positions, probabilities
         self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt", colCount=5)
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(DIGIT_COLOURS[d], width=2), name=str(d))
                        for d in range(10)]
@@ -85,8 +90,37 @@ class TimelinePanel(QWidget):
         self.set_timeline(None)
 
     # -- the run -----------------------------------------------------------------------------
+    def set_unit(self, unit: str) -> None:
+        """Name the x axis and the snapshots after the run's unit ("iteration", "epoch")."""
+        self.unit = unit
+        self.plot.setLabel("bottom", unit)
+
+    def follow(self, position: float, end: int, model=None) -> None:
+        """A run in progress is at ``position`` (in its unit) of ``end``: say so, and with a
+        snapshot ``model``, add its reading of the drawing to the plot."""
+        if self._live is None:
+            self.play_button.setChecked(False)
+            self._live = ([], [])
+            self.timeline, self.proba = None, None
+            for c in self.curves:
+                c.setData([], [])
+            self.plot.setXRange(0, max(end, 1), padding=0.02)
+            for w in (self.slider, self.play_button, self.now_button):
+                w.setEnabled(False)
+        if model is not None and self._image is not None and np.any(self._image > 0):
+            xs, ps = self._live
+            xs.append(position)
+            ps.append(model.predict_proba(self._image[None])[0])
+            arr = np.asarray(ps)
+            for d, c in enumerate(self.curves):
+                c.setData(xs, arr[:, d])
+        self.marker.setValue(position)
+        self.label.setText(f"A run is training: {self.unit} {min(int(position) + 1, end)} of {end}; "
+                           "its snapshots can be scrubbed when it ends.")
+
     def set_timeline(self, timeline: Timeline | None, source: str = "") -> None:
         """Show ``timeline`` (None: no run), the slider at its end."""
+        self._live = None
         self.play_button.setChecked(False)
         self.timeline, self.source = timeline, source
         n = len(timeline) if timeline is not None else 0
@@ -124,7 +158,7 @@ class TimelinePanel(QWidget):
             self.label.setText("No run yet: train one (Train tab) or open one (Runs).")
             return
         p = tl[i]
-        text = f"<b>{i + 1}/{len(tl)}</b> · {p.label}"
+        text = f"<b>{i + 1}/{len(tl)}</b> · {p.label.replace('iteration', self.unit)}"
         if np.isfinite(p.train_error):
             text += f" · training error {p.train_error:.4f}"
         t = tl.test_at(i)
@@ -173,6 +207,7 @@ class TimelinePanel(QWidget):
             return
         self.proba = tl.probabilities(self._image)
         x = np.array([p.position for p in tl.points])
+        self.plot.enableAutoRange(x=True)
         for d, c in enumerate(self.curves):
             c.setData(x, self.proba[:, d])
 
@@ -193,13 +228,25 @@ class TimelineWiring(QObject):
             self.markers.append(m)
         panel.pointChosen.connect(self.show_point)
         window.training_panel.eventShown.connect(self._event)
-        window.training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
+        window.training_panel.trainingStarted.connect(lambda: setattr(self, "_at", 0.0))
         window.training_panel.trainingStarted.connect(self.forget_shown)
         window.training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
         window.inputRead.connect(panel.set_drawing)         # (each reading's input: not made again)
 
     def _event(self, ev) -> None:
+        tp = self.window.training_panel
+        r = tp._request
+        if isinstance(ev, (Progress, Snapshot)) and r is not None:        # a run in progress
+            if isinstance(ev, Progress):
+                self._at = ev.iteration + ev.done / max(ev.total, 1)
+            start = r.start_iteration or 0
+            self.panel.set_unit(unit_of(r.settings.mode))
+            self.panel.follow(getattr(self, "_at", float(start)), start + (r.epochs or r.settings.epochs),
+                              ev.model if isinstance(ev, Snapshot) else None)
+            return
         if isinstance(ev, RunRecorded) and ev.timeline is not None and len(ev.timeline):
+            if r is not None:
+                self.panel.set_unit(unit_of(r.settings.mode))
             self.panel.set_timeline(ev.timeline, "the last run")
             if ev.message:
                 self.window.training_panel._log(ev.message)
@@ -208,7 +255,8 @@ class TimelineWiring(QObject):
         """The Train tab's confusion matrix was drawn by someone else (a new run)."""
         self._shown_test = False
 
-    def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None) -> None:
+    def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None,
+                      mode: str = "") -> None:
         """Show a run's timeline (from the Runs view); ``curves``: its per-iteration figures
         (rows of :class:`engine.runs.RunLog`), drawn in the Train tab's plots."""
         if curves is not None and not self.window.owner.is_training():
@@ -223,6 +271,8 @@ class TimelineWiring(QObject):
                     plots.add_test(it, TestFigures(row.get("test_error") or np.nan,
                                                    row.get("percent_correct") or np.nan,
                                                    row["argmax_accuracy"]))
+        if mode:
+            self.panel.set_unit(unit_of(mode))
         self.panel.set_timeline(timeline, source)
 
     def show_point(self, i: int) -> None:

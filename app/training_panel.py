@@ -8,6 +8,7 @@ and hands it the trained model when the run ends.
 from __future__ import annotations
 
 import math
+import re
 import time
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
@@ -24,7 +25,7 @@ from .jobs import (DataCache, DataReady, DownloadEnded, DownloadProgress, RunEnd
 from .model_owner import ModelOwner
 from .prompts import Prompts
 from .settings_form import SettingsForm
-from .training_plots import TrainingPlots
+from .training_plots import TrainingPlots, counted, singular_ones, unit_of
 from .worker import GeneratorWorker
 
 __all__ = ["TrainingPanel", "fresh_model"]
@@ -205,7 +206,8 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("One more iteration from the current weights")
+        self.step_button.setToolTip("One more pass over the training images from the current weights "
+                                    "(an iteration; an epoch in backprop mode)")
         self.reset_button = QPushButton("Reset weights")
         self.reset_button.setToolTip("Start again from freshly initialised weights (seeded)")
         for b, slot in ((self.start_button, self.start), (self.pause_button, self.toggle_pause),
@@ -417,8 +419,8 @@ class TrainingPanel(QWidget):
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
-        what = "step: one iteration" if request.epochs == 1 else "run"
-        self._log(f"— {what}: {s.describe()}")
+        what = f"step: one {unit_of(request.settings.mode)}" if request.epochs == 1 else "run"
+        self._log(f"— {what}: {singular_ones(s.describe())}")
         self.owner.set_training(True)
         self._begin("run", lambda ctl: training_job(request, ctl, self._cache))
         return True
@@ -433,7 +435,13 @@ class TrainingPanel(QWidget):
     def _unit(self) -> str:
         """What an iteration is called in the current run's mode: an epoch in backprop mode."""
         r = self._request
-        return "epoch" if r is not None and r.settings.mode == "backprop" else "iteration"
+        return unit_of(r.settings.mode if r is not None else "article")
+
+    def _said(self, message: str) -> str:
+        """The run's closing message in this mode's unit word, with correct plurals."""
+        unit = self._unit()
+        message = re.sub(r"\biteration(s?)\b", lambda m: unit + m.group(1), message)
+        return singular_ones(message)
 
     def _on_event(self, ev) -> None:
         if isinstance(ev, Progress):
@@ -486,17 +494,19 @@ class TrainingPanel(QWidget):
         if model is not None and fin.reason != "failed" and (fin.iterations > 0 or fin.images > 0):
             previous = r.model.record if r.model is not None else None
             model.record = make_record(r.settings, ev.data, fin, self._last_test, previous=previous)
-            model.name = f"trained in the window ({r.settings.mode}, {model.record.iterations} iterations)"
+            model.name = (f"trained in the window ({r.settings.mode}, "
+                          f"{counted(model.record.iterations, unit_of(r.settings.mode))})")
             self.owner.set_model(model, unsaved=True)
-        self.progress_bar.setFormat(f"{fin.reason.replace('_', ' ')} · {fin.iterations} "
-                                    f"{self._unit()}{'s' if fin.iterations != 1 else ''} · "
+        self.progress_bar.setFormat(f"{fin.reason.replace('_', ' ')} · {counted(fin.iterations, self._unit())} · "
                                     f"{fin.images_per_second:,.0f} img/s")
         if fin.reason in ("max_iter", "converged"):
             self.progress_bar.setValue(1000)
         err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
         unit = self._unit()
-        summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {unit}"
-                   f"{'s' if fin.iterations != 1 else ''}, training error of the last complete {unit} {err}")
+        said = self._said(fin.message)
+        ran = counted(fin.iterations, unit)
+        summary = (f"{said[:1].upper()}{said[1:]}" + ("" if ran in said else f". {ran}")
+                   + f", training error of the last complete {unit} {err}")
         if self._last_test is not None:
             t = self._last_test
             summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "

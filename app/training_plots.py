@@ -5,6 +5,8 @@ most every :attr:`TrainingPlots.CURVE_SECONDS` (re-plotting re-ticks the axes).
 """
 from __future__ import annotations
 
+import re
+
 import time
 
 import numpy as np
@@ -19,7 +21,23 @@ from engine.record import TestFigures
 from .colormaps import positive_cmap
 from .mosaic import KERNEL_CMAP, Mosaic, kernel_rgba, rgba_lut
 
-__all__ = ["TrainingPlots"]
+__all__ = ["unit_of", "counted", "singular_ones", "TrainingPlots"]
+
+
+def unit_of(mode: str) -> str:
+    """What one pass over the training images is called in ``mode``: "epoch" in backprop
+    mode, "iteration" in the article's (the one word each mode uses everywhere)."""
+    return "epoch" if mode == "backprop" else "iteration"
+
+
+def singular_ones(text: str) -> str:
+    """``text`` with "1 iterations", "1 epochs", "1 images"... made singular."""
+    return re.sub(r"(?<![\d.,])1 (iteration|epoch|image|drawing|kernel|run)s\b", r"1 \1", text)
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: "1 epoch", "12 epochs"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class TrainingPlots(QWidget):
@@ -150,7 +168,7 @@ class TrainingPlots(QWidget):
     def set_mode(self, mode: str) -> None:
         """Name the x axes after what one step of ``mode`` is: an iteration (the article's
         mode) or an epoch (backprop)."""
-        unit = "epoch" if mode == "backprop" else "iteration"
+        unit = unit_of(mode)
         self.error_plot.setLabel("bottom", unit)
         self.accuracy_plot.setLabel("bottom", unit)
 

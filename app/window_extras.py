@@ -163,7 +163,7 @@ class WindowExtras(QObject):
         if tl is None or not len(tl):
             return "a snapshot of a run"
         where = f"{tp.source}, " if tp.source else ""
-        return f"the timeline ({where}{tl[tp.index()].label})"
+        return f"the timeline ({where}{tl[tp.index()].label.replace('iteration', tp.unit)})"
 
     def _model_name(self) -> None:
         self.w.prediction.set_model_name(self.model_name())
