@@ -275,6 +275,28 @@ class TimelineWiring(QObject):
             self.panel.set_unit(unit_of(mode))
         self.panel.set_timeline(timeline, source)
 
+    def give_back(self) -> None:
+        """The dock closed: the drawing is read by the current model again (not a point
+        scrubbed back to), and the curves' markers go."""
+        w = self.window
+        if w.owner.is_training() or w.owner.live() is None:
+            return
+        w.owner.set_live(None)
+        for m in self.markers:
+            m.setVisible(False)
+        tl = self.panel.timeline
+        if tl is not None and len(tl) and self.panel.source == "the last run":
+            self.panel.slider.blockSignals(True)
+            self.panel.set_index(len(tl) - 1)
+            self.panel.slider.blockSignals(False)
+            self.panel._describe(len(tl) - 1)
+
+    def resume(self) -> None:
+        """The dock shown again: the views show the point its slider is at."""
+        tl = self.panel.timeline
+        if tl is not None and len(tl) and self.window.owner.live() is None and not self.panel.at_end():
+            self.show_point(self.panel.index())
+
     def show_point(self, i: int) -> None:
         """Every view shows snapshot ``i`` (the last one: the current model again)."""
         w, tl = self.window, self.panel.timeline
@@ -304,4 +326,6 @@ def attach_timeline(window) -> TimelineWiring:
     window.timeline_panel, window.timeline_dock = panel, dock
     wiring = TimelineWiring(window, panel)
     window.timeline_wiring = wiring
+    dock.visibilityChanged.connect(lambda visible: wiring.give_back() if dock.isHidden()
+                                   else visible and wiring.resume())
     return wiring

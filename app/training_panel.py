@@ -411,7 +411,7 @@ class TrainingPanel(QWidget):
         request.chunk = self.chunk
         request.report_seconds = self.report_seconds
         request.snapshot_seconds = self.snapshot_seconds
-        request.runs_dir = self.runs_dir if request.epochs != 1 else None   # Step is not a run
+        request.runs_dir = self.runs_dir             # (a Step too: it is a run, listed in Runs)
         self._request = request
         self._last_test = None
         s = request.settings
