@@ -363,11 +363,12 @@ class DrawingCanvas(QWidget):
             f = p.font()
             f.setPointSizeF(max(8.0, min(11.0, r.width() / 32.0)))
             p.setFont(f)
-            foot = r.adjusted(4, r.height() - p.fontMetrics().height() * 1.6, -4, -2)
+            room = r.adjusted(8, 0, -8, 0)
+            need = p.fontMetrics().boundingRect(room.toRect(), Qt.TextWordWrap | Qt.AlignCenter, self._notice)
+            foot = r.adjusted(2, r.height() - need.height() - 10, -2, -2)
             p.fillRect(foot, QColor(0, 0, 0, 170))
             p.setPen(QColor(235, 235, 235))
-            p.drawText(foot, Qt.AlignCenter, p.fontMetrics().elidedText(self._notice, Qt.ElideRight,
-                                                                        int(foot.width()) - 6))
+            p.drawText(foot.adjusted(6, 0, -6, 0), Qt.TextWordWrap | Qt.AlignCenter, self._notice)   # wraps
         frame = pal.color(QPalette.Highlight) if self.hasFocus() else pal.color(QPalette.Mid)
         p.setPen(QPen(frame, 1))
         p.setBrush(Qt.NoBrush)

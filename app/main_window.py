@@ -38,6 +38,7 @@ __all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 
 THROTTLE_MS = 30
 """At most one classification per this many milliseconds while drawing."""
+CSV_TIP = "Save the current model as the article's three CSV files in a folder"
 WARMING_UP = "Getting ready to read… draw now: the reading follows"
 """The canvas's foot line until the first reading (the warm-up's compile runs meanwhile)."""
 ICON_PATH = resource("digitlab.svg")
@@ -250,8 +251,7 @@ class MainWindow(QMainWindow):
                                 "and weights_12.csv")
         self.act_save = act("&Save Model As…", self._save_dialog, [QKeySequence.SaveAs, QKeySequence("Ctrl+S")],
                             "Save the current model as a .npz file", QStyle.SP_DialogSaveButton)
-        self.act_save_csv = act("Save Model as CSV &Folder…", self._save_csv_dialog, None,
-                                "Save the current model as the article's three CSV files in a folder")
+        self.act_save_csv = act("Save Model as CSV &Folder…", self._save_csv_dialog, None, CSV_TIP)
         self.act_quit = act("&Quit", self.close, QKeySequence.Quit, "Quit Digitlab")
         self.act_undo = act("&Undo Stroke", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke")
         self.act_clear = act("&Clear Drawing", self.canvas.clear, QKeySequence(Qt.Key_Delete),
@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        file_menu.setToolTipsVisible(True)          # (why an action is unavailable)
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_open_csv)
         self.recent_menu = file_menu.addMenu("Open &Recent")
@@ -349,7 +350,11 @@ class MainWindow(QMainWindow):
         m, o = self.owner.model(), self.owner
         if m is None:
             return
-        title = f"{m.title}[*] — Digitlab"
+        name = Path(o.path()).name if o.path() and not o.is_shipped() else (m.name or "unnamed model")
+        parts = name.split(" + ")                   # ("+ my handwriting" once, however often tuned)
+        name = " + ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+        acc = m.record.argmax_accuracy
+        title = f"{name}{f' ({acc:.2f}% test accuracy)' if acc is not None else ''}[*] — Digitlab"
         if title != self.windowTitle():            # (snapshots arrive a few times a second)
             self.setWindowTitle(title)
         self.setWindowModified(o.is_unsaved())
@@ -361,6 +366,13 @@ class MainWindow(QMainWindow):
             text += " · unsaved"
         if text != self.status_model.text():
             self.status_model.setText(text)
+        csv_ok = not m.config.biases                # the article's CSV trio has no place for biases
+        if self.act_save_csv.isEnabled() != csv_ok:
+            tip = (CSV_TIP if csv_ok else "Not for this model: it has biases, and the article's three "
+                   "CSV files have no place for them (File ▸ Save Model As… keeps it whole as .npz)")
+            self.act_save_csv.setEnabled(csv_ok)
+            self.act_save_csv.setToolTip(tip)
+            self.act_save_csv.setStatusTip(tip)
         if self.act_open.isEnabled() == o.is_training():
             for a in (self.act_open, self.act_open_csv, self.recent_menu.menuAction()):
                 a.setEnabled(not o.is_training())     # a run would replace what is opened
