@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._net_pending = None
         self._explained_model = None
         self._explained_drawing = None     # (input, canvas image, preprocess) last sent to the Why? dock
+        self.exact_input: np.ndarray | None = None   # a test image put on the canvas, read as it is
         self.warmup = WarmUp(explanations=False)   # (the Why? dock reads its data when first shown)
         self.setWindowIcon(app_icon())
         self._build_drawing()
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(THROTTLE_MS)
         self._timer.timeout.connect(lambda: self.extras.read_when_ready())
         self.canvas.imageChanged.connect(self._schedule)
+        self.canvas.imageChanged.connect(lambda: setattr(self, "exact_input", None))   # drawn on
         self.canvas.strokeFinished.connect(self._stroke_finished)
         self.net_dock.visibilityChanged.connect(lambda visible: visible and self._update_net_view())
         self.explain_dock.visibilityChanged.connect(self._explain_visible)
@@ -489,7 +491,10 @@ class MainWindow(QMainWindow):
         self.extras.read_when_ready()
 
     def network_input(self) -> np.ndarray:
-        """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
+        """The 28x28 image the network receives for the current drawing, float32 in [0, 1]
+        (a test image put on the canvas from the errors' gallery: that image as it is)."""
+        if self.exact_input is not None:
+            return self.exact_input
         return to_mnist(self.canvas.image(), preprocess=self.act_preprocess.isChecked())
 
     @Slot()
@@ -510,7 +515,8 @@ class MainWindow(QMainWindow):
         self.last_input = x
         self.last_forward = fwd
         self.last_proba = None if empty else fwd.proba[0]
-        self.prediction.update_prediction(fwd.proba[0], x, empty, empty or bool(is_digit(model, x[None], fwd)[0]))
+        digit = empty or self.exact_input is not None or bool(is_digit(model, x[None], fwd)[0])
+        self.prediction.update_prediction(fwd.proba[0], x, empty, digit)
         self._net_pending = (model, fwd, empty)
         self.extras.reading_changed(x, None if empty else fwd.proba[0])
         self.inputRead.emit(x)

@@ -199,3 +199,44 @@ def test_your_digit_on_the_looks_like_map_and_every_label_are_readable(qtbot, wi
         fg = pal.color(label.foregroundRole())
         back = pal.color(label.backgroundRole())
         assert _contrast(fg, back) >= 4.5, (label.text(), fg.name(), back.name())
+
+
+# -- edges 8 and 12: the errors' gallery ---------------------------------------------------------
+def _gallery(qtbot, window, cell=None):
+    from app.error_gallery import TestSet
+    rng = np.random.default_rng(0)
+    imgs = rng.random((30, 28, 28)).astype(np.float32) ** 3
+    labels = np.arange(30) % 10
+    window.gallery_wiring.run_test = TestSet(imgs, labels, imgs, True, "random images")
+    g = window.gallery_wiring.open(cell)
+    qtbot.addWidget(g)
+    qtbot.waitUntil(g.is_ready, timeout=TIMEOUT)
+    return g, imgs, labels
+
+
+def test_where_does_it_fail_lists_only_the_pairs_that_hold_images(qtbot, window):
+    g, imgs, labels = _gallery(qtbot, window)
+    items = [g.cell_box.itemText(k) for k in range(g.cell_box.count())]
+    assert len(items) == np.count_nonzero(g.confusion) < 100
+    assert not any(t.endswith(": 0 images") for t in items)
+    assert all(not t.endswith(" 1 images") for t in items)
+    empty = next((i, j) for i in range(10) for j in range(10) if g.confusion[i, j] == 0)
+    g.show_cell(*empty)                       # (an empty cell of the matrix clicked: said so)
+    assert g.cell() == empty and g.grid.count() == 0 and g.note.text().startswith("0 test images")
+
+
+def test_a_gallery_image_reads_on_the_canvas_as_in_the_gallery(qtbot, window):
+    """The image the gallery says is read as 7 with 44% reads the same on the canvas (no
+    preprocessing again, no "not a digit"), and the status bar says why; drawn on, it is a
+    drawing again."""
+    g, imgs, labels = _gallery(qtbot, window)
+    true, read = g.cell()
+    g.choose(0)
+    k = int(g.shown[0])
+    assert window.prediction.digit.text() == str(read)
+    np.testing.assert_allclose(window.last_proba, g.proba[k], atol=1e-5)
+    caption = window.prediction.caption.text()
+    assert "not a digit" not in caption and f"{100 * g.proba[k, read]:.0f}%" in caption
+    assert "as the gallery read it" in window.statusBar().currentMessage()
+    draw_on(window, line(20, 20, 60, 60))
+    qtbot.waitUntil(lambda: window.exact_input is None, timeout=TIMEOUT)
