@@ -531,7 +531,10 @@ class TrainingPanel(QWidget):
             self._cache.forget()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(1000 if ev.ok else 0)
-        self.progress_bar.setFormat(ev.message)
+        short = ("MNIST downloaded" if ev.ok else "download cancelled" if "cancelled" in ev.message
+                 else "download failed: see the log")       # (one short line: the bar holds no more)
+        self.progress_bar.setFormat(short)
+        self.progress_bar.setToolTip(ev.message)
         self._log(ev.message)
         self.statusMessage.emit(ev.message)
         if not ev.ok and "cancelled" not in ev.message:

@@ -240,3 +240,23 @@ def test_a_gallery_image_reads_on_the_canvas_as_in_the_gallery(qtbot, window):
     assert "as the gallery read it" in window.statusBar().currentMessage()
     draw_on(window, line(20, 20, 60, 60))
     qtbot.waitUntil(lambda: window.exact_input is None, timeout=TIMEOUT)
+
+
+# -- edge 13: an offline download's error stays inside the progress bar ---------------------------
+def test_a_failed_download_says_so_in_one_line_that_fits_the_bar(qtbot, window, monkeypatch):
+    from engine import data as edata
+
+    def offline(progress=None, **kw):
+        raise edata.DownloadError("downloading https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+                                  "mnist.npz failed: <urlopen error [Errno -3] Temporary failure in name "
+                                  "resolution>\n(no network?)")
+    monkeypatch.setattr(edata, "download_keras", offline)
+    panel = window.training_panel
+    window.train_dock.raise_()
+    with qtbot.waitSignal(panel.trainingStopped, timeout=TIMEOUT):
+        panel.download_mnist()
+    bar = panel.progress_bar
+    text = bar.text()
+    assert "\n" not in text and "failed" in text
+    assert bar.fontMetrics().horizontalAdvance(text) <= bar.width()
+    assert "name resolution" in bar.toolTip() and "name resolution" in panel.log.toPlainText()
