@@ -260,3 +260,47 @@ def test_a_failed_download_says_so_in_one_line_that_fits_the_bar(qtbot, window, 
     assert "\n" not in text and "failed" in text
     assert bar.fontMetrics().horizontalAdvance(text) <= bar.width()
     assert "name resolution" in bar.toolTip() and "name resolution" in panel.log.toPlainText()
+
+
+# -- edges 10 and 11: the confusion matrix's counts, legends, a one-point axis, colour bars -------
+@pytest.mark.parametrize("side", [240, 420])
+def test_four_digit_counts_stay_inside_their_cells(qtbot, window, side):
+    from engine.record import TestFigures
+    plots = window.training_panel.plots
+    window.train_dock.raise_()
+    plots.confusion_plot.setFixedSize(side, side + 30)
+    c = np.diag([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]).astype(float) + 3
+    plots.add_test(0, TestFigures(0.1, 90.0, 91.0, confusion=c))
+    qtbot.waitUntil(lambda: plots.cell_pixels() > 0, timeout=TIMEOUT)
+    QApplication.processEvents()
+    cell = plots.cell_pixels()
+    for t in plots.confusion_texts:
+        if t.isVisible() and t.text():
+            assert t.boundingRect().width() <= cell, (t.text(), t.boundingRect().width(), cell)
+    title = plots.confusion_plot.getPlotItem().titleLabel
+    assert title.boundingRect().width() <= plots.confusion_plot.width()
+
+
+def test_legends_are_below_the_curves_and_one_test_point_has_a_readable_axis(qtbot, window):
+    from engine.record import TestFigures
+    plots = window.training_panel.plots
+    for plot in (plots.error_plot, plots.accuracy_plot):
+        pi = plot.getPlotItem()
+        legend, vb = pi.legend, pi.getViewBox()
+        assert legend.sceneBoundingRect().top() >= vb.sceneBoundingRect().bottom() - 1   # not over the data
+    plots.add_test(0, TestFigures(0.66, 33.9, 34.1))
+    lo, hi = plots.accuracy_plot.getPlotItem().getViewBox().viewRange()[1]
+    assert hi - lo >= 3.9 and lo <= 33.9 and hi >= 34.1                 # not 33.6 .. 34.4
+
+
+def test_the_selected_kernels_colour_bars_do_not_overlap(qtbot, window):
+    window.net_dock.raise_()
+    nv = window.net_view
+    qtbot.waitUntil(nv.isVisible, timeout=TIMEOUT)
+    draw_on(window, line(140, 40, 140, 240))
+    qtbot.waitUntil(lambda: window.last_proba is not None, timeout=TIMEOUT)
+    nv.select_kernel(0)
+    dv = nv.detail
+    top, bottom = dv.kernel_bar.sceneBoundingRect(), dv.map_bar.sceneBoundingRect()
+    label = dv.fontMetrics().height()
+    assert bottom.top() - top.bottom() >= label * 0.9, (top, bottom)
