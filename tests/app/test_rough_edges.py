@@ -304,3 +304,18 @@ def test_the_selected_kernels_colour_bars_do_not_overlap(qtbot, window):
     top, bottom = dv.kernel_bar.sceneBoundingRect(), dv.map_bar.sceneBoundingRect()
     label = dv.fontMetrics().height()
     assert bottom.top() - top.bottom() >= label * 0.9, (top, bottom)
+
+
+# -- edge 14: the Guide starts with a quick start and its contents, no developer detail -----------
+def test_the_guide_opens_on_a_quick_start_and_a_contents_list(window):
+    d = window.extras.show_guide()
+    try:
+        text = d.browser.toPlainText()
+    finally:
+        d.close()
+    head = text[:1500]
+    assert "Quick start" in head and "Contents" in head
+    assert head.index("Quick start") < head.index("Contents") < text.index("Drawing\n")
+    for dev in ("python -m", "app.launcher", "resources/model.npz", "compiled loops", "engine.",
+                "benchmarks/", "QT_QPA_PLATFORM=offscreen", "For developers"):
+        assert dev not in text, dev
