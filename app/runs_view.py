@@ -84,6 +84,8 @@ class RunsView(QWidget):
         self.table.setColumnWidth(3, 300)
         self.table.itemSelectionChanged.connect(self._overlay)
         self.table.doubleClicked.connect(lambda _i: self.open_timeline())
+        rows = self.table.verticalHeader().defaultSectionSize()       # at least four rows in view
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * rows + 8)
         lay.addWidget(self.table, 2)
         buttons = QHBoxLayout()
         self.buttons = {}

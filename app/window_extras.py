@@ -29,6 +29,11 @@ def fit_size(available) -> tuple[int, int]:
     return min(int(w * 0.92), 1800), min(int(h * 0.92), 1100)
 
 
+BELOW_NEEDS = 900
+"""The window height (logical pixels) from which the Timeline and Runs docks go below the
+drawing: under it, a dock below leaves the Train tab's plots and the Runs table too low to read."""
+
+
 class WindowExtras(QObject):
     """Adds its actions to ``window`` (a :class:`app.main_window.MainWindow`) and keeps them current.
 
@@ -203,13 +208,14 @@ class WindowExtras(QObject):
 
     def place_bottom_docks(self) -> None:
         """The Timeline and Runs docks below the drawing, or, in a narrow window (where
-        below leaves the canvas no room), tabbed with the docks on the right."""
+        below leaves the canvas no room) or a low one (under :data:`BELOW_NEEDS` pixels,
+        where below squashes the plots above into smears), tabbed with the docks on the right."""
         w = self.w
         for d in (getattr(w, "timeline_dock", None), getattr(w, "runs_dock", None)):
             if d is None:
                 continue
             d.setFloating(False)
-            if is_compact(w.width()):
+            if is_compact(w.width()) or w.height() < BELOW_NEEDS:
                 w.addDockWidget(Qt.RightDockWidgetArea, d)
                 w.tabifyDockWidget(w.explain_dock, d)
             else:

@@ -96,3 +96,19 @@ def test_the_canvas_is_the_largest_view_on_the_left_every_launch(tmp_path, width
         out = launch(tmp_path, width, height, scale, s)
         assert out["canvas"] >= least, out
         assert out["canvas"] > out["input"] and out["canvas"] > 0.8 * out["bars"], out
+
+
+@pytest.mark.parametrize("width, height, scale", [(1366, 768, 1), (1920, 1080, 1.5), (1920, 1080, 1)])
+def test_with_the_timeline_or_runs_open_the_views_stay_legible(tmp_path, width, height, scale):
+    """Edge 3: with the Timeline or the Runs dock open, the Train tab's confusion matrix and
+    accuracy plot keep a legible size (they were a smear at 1366x768: the docks now tab with
+    the others where below would squash them), and the Runs table shows several rows
+    without scrolling sideways."""
+    out = launch(tmp_path, width, height, scale, tmp_path / "settings.ini", DOCKS="1")
+    for name in ("timeline_dock", "runs_dock"):
+        d = out[name]
+        conf, acc = d["train"]["confusion"], d["train"]["accuracy"]
+        assert min(conf) >= 200 and acc[1] >= 200, (name, d)
+        assert d["canvas"] >= 200, (name, d)
+    vp, row, hscroll = out["runs_dock"]["train"]["runs_table"]
+    assert vp // row >= 3 and hscroll == 0, out["runs_dock"]
