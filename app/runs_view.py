@@ -24,7 +24,7 @@ from .docks import add_dock
 from .explain_jobs import LatestRunner
 from .jobs import RunRecorded
 from .sweeps_view import READING, SweepsPanel
-from .training_plots import unit_of
+from .training_plots import legend_below, unit_of
 
 __all__ = ["RunsView", "attach_runs"]
 
@@ -110,7 +110,7 @@ class RunsView(QWidget):
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "training error")
         self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt")
+        legend_below(self.plot, columns=3)          # (over the plot it hid the dots)
         self.acc_view = pg.ViewBox()
         pi = self.plot.getPlotItem()
         pi.showAxis("right")

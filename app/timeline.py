@@ -24,7 +24,7 @@ from engine.snapshots import Timeline
 
 from .docks import add_dock
 from .jobs import RunRecorded, Snapshot
-from .training_plots import unit_of
+from .training_plots import legend_below, unit_of
 
 __all__ = ["TimelinePanel", "TimelineWiring", "attach_timeline"]
 
@@ -78,7 +78,7 @@ class TimelinePanel(QWidget):
         self.plot.setXRange(0, 1)
         self.plot.setYRange(0, 1)
         self._live: tuple[list, list] | None = None    # a run in progress: positions, probabilities
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt", colCount=5)
+        legend_below(self.plot, columns=10)       # (over the plot it hid the curves)
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(DIGIT_COLOURS[d], width=2), name=str(d))
                        for d in range(10)]
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", style=Qt.DashLine))

@@ -21,14 +21,14 @@ from engine.record import TestFigures
 from .colormaps import positive_cmap
 from .mosaic import KERNEL_CMAP, Mosaic, kernel_rgba, rgba_lut
 
-__all__ = ["unit_of", "counted", "singular_ones", "TrainingPlots"]
+__all__ = ["legend_below", "unit_of", "counted", "singular_ones", "TrainingPlots"]
 
 
-def _legend_below(plot: pg.PlotWidget) -> pg.LegendItem:
-    """A legend under the plot's x axis, one item a row (it never covers the curves, and is
-    no wider than its longest name); items added with ``name=`` join it."""
+def legend_below(plot: pg.PlotWidget, columns: int = 1) -> pg.LegendItem:
+    """A legend under the plot's x axis in ``columns`` columns (it never covers the curves;
+    one column: no wider than its longest name); items added with ``name=`` join it."""
     pi = plot.getPlotItem()
-    legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=1, verSpacing=-6)
+    legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=columns, verSpacing=-6)
     pi.layout.addItem(legend, 4, 1)
     pi.legend = legend                    # (plot(name=...) adds its curve here)
     return legend
@@ -98,7 +98,7 @@ class TrainingPlots(QWidget):
     def _error_plot(self) -> pg.PlotWidget:
         # no grid and no symbols: this plot repaints while the worker trains
         p = self.error_plot = pg.PlotWidget(title="Error", background="w")
-        _legend_below(p)                       # (over the data it hid the curves)
+        legend_below(p)                       # (over the data it hid the curves)
         p.getPlotItem().getViewBox().setLimits(minYRange=0.02)       # one point: not a 0.001 span
         p.setLabel("bottom", "iteration")
         p.setLabel("left", "error")
@@ -112,7 +112,7 @@ class TrainingPlots(QWidget):
 
     def _accuracy_plot(self) -> pg.PlotWidget:
         p = self.accuracy_plot = pg.PlotWidget(title="Test accuracy (%)", background="w")
-        _legend_below(p)
+        legend_below(p)
         p.setLabel("bottom", "iteration")
         for side in ("left", "bottom"):
             p.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
