@@ -463,7 +463,8 @@ class MainWindow(QMainWindow):
 
     def _save_csv_dialog(self) -> bool:
         from engine.modelfile import CSV_FILES
-        path = self.prompts.folder("Save the model's CSV files in folder", self.prefs.start_dir())
+        path = self.prompts.folder("Save the model's CSV files in folder (a new one: Create New Folder)",
+                                   self.prefs.start_dir())
         if not path:
             return False
         there = [n for n in CSV_FILES.values() if os.path.exists(os.path.join(path, n))]
