@@ -188,7 +188,7 @@ def cmd_sweep(args, settings_from_args: Callable, *, article: dict) -> int:
                     row = fut.result()
                     if recorder is not None:         # before the table: a crash between the two
                         row, outcome = row           # reruns the run, never records it twice
-                        recorder.record(row["key"], s, outcome)
+                        recorder.save_run(row["key"], s, outcome)
                 except DataError as e:           # every run would fail alike: stop here
                     raise SweepError(f"a worker could not load the data: {e}") from None
                 except Exception as e:  # noqa: BLE001 - one run's failure must not lose the others
