@@ -19,7 +19,7 @@ CANVAS_SIZE = 280
 DEFAULT_BRUSH_WIDTH = 24.0
 """Brush width in canvas pixels. A digit about two thirds of the canvas high (~187
 pixels), scaled to MNIST's 20-pixel box, then has strokes as thick as MNIST's: measured
-by benchmarks/handwriting_check.py, mean thickness 1.94 pixels and 101 units of ink per
+by benchmarks/mouse_check.py, mean thickness 1.94 pixels and 101 units of ink per
 image, against 1.92 and 95 on MNIST's test set."""
 
 

@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
 
     def _show_reading(self, r: Reading) -> None:
         """The prediction and the net's views show a reading (the net's, when next shown)."""
-        self.prediction.update_prediction(r.forward.proba[0], r.input, r.empty, r.digit)
+        self.prediction.update_prediction(r.forward.proba[0], r.input, r.empty, r.verdict)
         self.prediction.show_comparison(*(r.comparison or (None, None)))
         self._net_stale = True
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown

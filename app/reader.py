@@ -12,8 +12,7 @@ Until the first reading the canvas says that the reading follows (:data:`WARMING
 test image put on the canvas (:meth:`DrawingReader.put_exact`, from the errors' gallery) is
 read as it is until the canvas changes.
 
-The verdict is the one place that decides "digit or not a digit" (:func:`verdict`):
-switching to ``engine.read`` is a one-line change there.
+The verdict is :func:`engine.read`'s, the one public rule (:func:`verdict`).
 """
 from __future__ import annotations
 
@@ -23,8 +22,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from engine.model import Forward, Model
-from engine.nondigit import is_digit
 from engine.preprocess import to_mnist
+from engine.reading import NOT_SURE_BELOW, read
 
 __all__ = ["THROTTLE_MS", "WARMING_UP", "Reading", "DrawingReader", "verdict"]
 
@@ -48,8 +47,9 @@ class Reading:
         Its forward pass of ``input`` (every feature map).
     proba : ndarray (10,) or None
         The probabilities; None when nothing is drawn.
-    digit : bool
-        The verdict: the drawing reads as a digit (True for a blank canvas: nothing to say).
+    verdict : str
+        :func:`engine.read`'s verdict: ``"digit"``, ``"not sure"`` or ``"not a digit"``
+        (``"digit"`` for a blank canvas: nothing to say).
     preprocess : bool
         Whether the input was preprocessed like MNIST.
     comparison : tuple or None
@@ -61,9 +61,14 @@ class Reading:
     model: Model | None = None
     forward: Forward | None = None
     proba: np.ndarray | None = None
-    digit: bool = True
+    verdict: str = "digit"
     preprocess: bool = True
     comparison: tuple | None = None
+
+    @property
+    def digit(self) -> bool:
+        """The drawing reads as a digit (or is blank)."""
+        return self.verdict != "not a digit"
 
     @property
     def empty(self) -> bool:
@@ -71,9 +76,9 @@ class Reading:
         return self.proba is None
 
 
-def verdict(model: Model, x: np.ndarray, forward: Forward) -> tuple[np.ndarray, bool]:
-    """The probabilities ``(10,)`` and whether ``x`` ``(28, 28)`` reads as a digit."""
-    return forward.proba[0], bool(is_digit(model, x[None], forward)[0])
+def verdict(model: Model, x: np.ndarray, forward: Forward) -> tuple[np.ndarray, str]:
+    """The probabilities ``(10,)`` and :func:`engine.read`'s verdict on ``x`` ``(28, 28)``."""
+    return forward.proba[0], str(read(model, x[None], forward).verdict[0])
 
 
 class DrawingReader(QObject):
@@ -177,12 +182,13 @@ class DrawingReader(QObject):
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.forward_one(x)
-        proba, digit = (None, True) if empty else verdict(model, x, fwd)
-        digit = digit or self.exact_input is not None          # (a test digit, read as it is)
+        proba, said = (None, "digit") if empty else verdict(model, x, fwd)
+        if said == "not a digit" and self.exact_input is not None:    # a test digit, read as it is
+            said = "digit" if proba.max() >= NOT_SURE_BELOW else "not sure"
         comparison = None
         if proba is not None and not self._preprocess and self.exact_input is None:
             pre = to_mnist(self.canvas.image(), preprocess=True)
             comparison = ((pre, model.forward_one(pre).proba[0]), (x, proba))
-        self.last = Reading(x, model, fwd, proba, digit, self._preprocess, comparison)
+        self.last = Reading(x, model, fwd, proba, said, self._preprocess, comparison)
         self.readingChanged.emit(self.last)
         return self.last

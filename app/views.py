@@ -8,14 +8,14 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (QApplication, QGridLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+from engine.reading import NOT_SURE_BELOW  # below it the prediction says "not sure"
+
 from .colormaps import HIGHLIGHT, signed_cmap, symmetric_levels
 from .detail_view import DetailView
 from .mosaic import Mosaic, colourise, image_box, kernel_rgba, rgba_lut
 
 __all__ = ["PredictionView", "NetView", "kernel_colours", "NOT_SURE_BELOW"]
 
-NOT_SURE_BELOW = 0.5
-"""Below this best probability the prediction says "not sure"."""
 
 
 def kernel_colours(k: int) -> np.ndarray:
@@ -166,12 +166,13 @@ class PredictionView(QWidget):
         self.compare.setVisible(True)
 
     def update_prediction(self, proba: np.ndarray | None, image28: np.ndarray | None, empty: bool,
-                          digit: bool = True) -> None:
+                          verdict: str | None = None) -> None:
         """Show probabilities ``(10,)`` and the network input ``(28, 28)``.
 
         ``empty``: nothing is drawn (the bars drop to zero and no digit is shown).
-        ``digit``: False when the drawing looks like no digit (``engine.nondigit``): it says so.
-        When unsure it names the runner-up too.
+        ``verdict``: :func:`engine.read`'s verdict, shown as it is: ``"digit"``, ``"not sure"``
+        (it names the runner-up too) or ``"not a digit"``; None: the top probability's
+        (``"not sure"`` under :data:`engine.reading.NOT_SURE_BELOW`).
         """
         if image28 is not None:
             self.input_item.setImage(image28, autoLevels=False, levels=(0, 1))
@@ -187,13 +188,15 @@ class PredictionView(QWidget):
         brushes = [self._bar_brush] * 10
         brushes[best] = self._top_brush
         self.bars.setOpts(height=np.asarray(proba, dtype=float), brushes=brushes)
-        if not digit:
+        if verdict is None:
+            verdict = "digit" if p >= NOT_SURE_BELOW else "not sure"
+        if verdict == "not a digit":
             self.digit.setText("?")
             self.digit.setEnabled(False)
             self.caption.setText(f"not a digit (if it is one: {best}, {p:.0%})")
             return
         self.digit.setText(str(best))
-        sure = p >= NOT_SURE_BELOW
+        sure = verdict == "digit"
         self.digit.setEnabled(sure)   # greyed out when not sure, in any palette
         self.caption.setText(f"{p:.0%} sure" if sure else
                              f"not sure: {best} ({p:.0%}) or {second} ({float(proba[second]):.0%})")

@@ -1,17 +1,20 @@
-"""Does the shipped model read digits drawn with a mouse on the canvas?
+"""Does a model read real people's digits? Measured by writer, on writers it never saw.
 
-Synthesises mouse-drawn digits as stroke lists -- hand-made polylines of each digit
-0-9 in several styles, with random jitter, wobble, slant, rotation, size (about two
-thirds of the canvas height), position, brush width and mouse-event spacing -- replays
-them as QTest mouse events on a 280x280 :class:`app.canvas.DrawingCanvas`, preprocesses
-the canvas like MNIST (:func:`engine.preprocess.to_mnist`) and classifies the result.
-Prints the accuracy per digit and overall, and how the drawings compare with MNIST
-(ink per image, stroke thickness).
+For each digit collection of the pen data (:data:`engine.pen.COLLECTIONS`), the writers
+:func:`engine.pen.held_out_writers` keeps out of training (a fifth, by a stable hash of their
+names) have their digits drawn as the window would draw them (:func:`engine.pen.render_samples`)
+and read by :func:`engine.read`: accuracy over all their digits, the mean, 10th-percentile
+and worst writer, and the main confusions. With ``--letters``, the "not a digit" figures:
+how many of the held-out writers' letters that look like no digit
+(:data:`engine.negatives.UNLIKE_DIGITS`) read "not a digit" or "not sure", and how many real
+pen digits and MNIST test digits (``--mnist``) are flagged. With ``--canvas N``, N held-out
+digits are also replayed on the window's :class:`app.canvas.DrawingCanvas` and the 28x28
+images compared with the engine's.
 
-Usage::
+Usage (from the repository root)::
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/handwriting_check.py [--model PATH]
-        [--per-digit 40] [--seed 0] [--brush 22] [--no-preprocess] [--save-examples PNG]
+    python benchmarks/handwriting_check.py --pen path/to/pen [--model PATH] [--before PATH]
+        [--mnist path/to/mnist] [--letters] [--canvas 500] [--markdown]
 """
 from __future__ import annotations
 
@@ -19,220 +22,118 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-import app  # noqa: E402,F401  (the PySide6 reference-count guard)
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from app.gc_guard import qt_application  # noqa: E402
-
-from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas  # noqa: E402
-from engine.preprocess import ink_box, to_mnist  # noqa: E402
-
-T = np.linspace
+import engine  # noqa: E402
+from engine import negatives, pen  # noqa: E402
 
 
-def arc(cx, cy, rx, ry, a0, a1, n=24):
-    """Points on an ellipse from angle a0 to a1 (degrees; 0 = right, 90 = down)."""
-    a = np.radians(T(a0, a1, n))
-    return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], 1)
+def by_writer(model, images, samples) -> dict:
+    """Accuracy figures of one model on one collection's held-out digits."""
+    r = engine.read(model, images)
+    y = pen.labels_of(samples)
+    right = r.digit == y
+    writers = np.array([s.writer for s in samples])
+    names = sorted(set(writers))
+    acc = np.array([right[writers == w].mean() for w in names])
+    conf = Counter((int(t), int(p)) for t, p in zip(y[~right], r.digit[~right]))
+    return {"n": len(y), "writers": len(names), "accuracy": 100 * right.mean(), "mean": 100 * acc.mean(),
+            "p10": 100 * np.percentile(acc, 10), "worst": 100 * acc.min(),
+            "confusions": conf.most_common(5), "flagged": 100 * r.flagged().mean()}
 
 
-def seg(*pts, n=8):
-    """A polyline through ``pts``, each segment sampled with ``n`` points."""
-    out = [np.array(pts[0], float)[None]]
-    for a, b in zip(pts[:-1], pts[1:]):
-        t = T(0, 1, n)[1:, None]
-        out.append(np.array(a, float) + t * (np.array(b, float) - np.array(a, float)))
-    return np.concatenate(out)
+def canvas_difference(samples) -> dict:
+    """Replay samples on the window's canvas; compare ``to_mnist(canvas.image())`` with
+    :func:`engine.pen.render_sample`."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import app  # noqa: F401  (the PySide6 reference-count guard)
+    from PySide6.QtCore import QPointF
 
-
-def cat(*parts):
-    return np.concatenate(parts)
-
-
-# Digits in a unit box: x from 0 (left) to ~0.7, y from 0 (top) to 1 (bottom).
-# Each style is a list of strokes; each stroke an (n, 2) array.
-STYLES: dict[int, list[list[np.ndarray]]] = {
-    0: [[arc(0.35, 0.5, 0.32, 0.5, -90, 270, 40)],
-        [arc(0.35, 0.5, 0.28, 0.5, -60, 320, 40)],
-        [cat(arc(0.35, 0.5, 0.33, 0.48, -100, 250, 40), seg((0.27, 0.03), (0.4, 0.05)))]],
-    1: [[seg((0.35, 0.0), (0.35, 1.0))],
-        [seg((0.15, 0.2), (0.38, 0.0), (0.38, 1.0))],
-        [seg((0.18, 0.18), (0.38, 0.0), (0.38, 1.0)), seg((0.18, 1.0), (0.58, 1.0))],
-        [seg((0.42, 0.0), (0.3, 1.0))]],
-    2: [[cat(arc(0.35, 0.27, 0.3, 0.27, 200, 360, 16), seg((0.65, 0.3), (0.0, 1.0), (0.7, 1.0)))],
-        [cat(arc(0.35, 0.28, 0.32, 0.28, 190, 380, 18),
-             seg((0.6, 0.45), (0.05, 0.98), (0.7, 0.98)))],
-        [cat(arc(0.33, 0.25, 0.3, 0.25, 180, 400, 18), arc(0.2, 0.8, 0.25, 0.2, 330, 170, 14)[1:],
-             seg((0.0, 0.85), (0.2, 1.0), (0.7, 0.98)))]],
-    3: [[cat(arc(0.33, 0.25, 0.3, 0.25, 200, 450, 20), arc(0.33, 0.74, 0.33, 0.26, -90, 150, 20))],
-        [cat(seg((0.05, 0.0), (0.6, 0.0), (0.25, 0.42)), arc(0.3, 0.7, 0.33, 0.3, -90, 160, 20))],
-        [cat(arc(0.3, 0.24, 0.32, 0.24, 210, 440, 20), arc(0.3, 0.74, 0.36, 0.26, -80, 140, 20))]],
-    4: [[seg((0.1, 0.0), (0.0, 0.6), (0.7, 0.6)), seg((0.52, 0.1), (0.52, 1.0))],
-        [seg((0.55, 0.0), (0.0, 0.65), (0.72, 0.65)), seg((0.55, 0.0), (0.55, 1.0))],
-        [seg((0.15, 0.0), (0.05, 0.55), (0.55, 0.55)), seg((0.55, 0.0), (0.55, 1.0))]],
-    5: [[cat(seg((0.65, 0.0), (0.1, 0.0), (0.05, 0.42)),
-             arc(0.33, 0.68, 0.33, 0.3, -120, 150, 22))],
-        [cat(seg((0.1, 0.0), (0.05, 0.45)), arc(0.32, 0.7, 0.33, 0.28, -125, 150, 22)),
-         seg((0.1, 0.0), (0.65, 0.0))],
-        [cat(seg((0.6, 0.02), (0.12, 0.0), (0.08, 0.45)), arc(0.3, 0.7, 0.34, 0.3, -110, 160, 22))]],
-    6: [[cat(arc(0.75, 0.55, 0.7, 0.55, 250, 180, 14), arc(0.35, 0.72, 0.3, 0.28, 180, 530, 30))],
-        [cat(seg((0.55, 0.0), (0.15, 0.5)), arc(0.35, 0.72, 0.3, 0.28, 200, 560, 30))],
-        [cat(arc(0.7, 0.6, 0.62, 0.6, 260, 180, 14), arc(0.32, 0.75, 0.3, 0.25, 180, 520, 30))]],
-    7: [[seg((0.0, 0.0), (0.7, 0.0), (0.25, 1.0))],
-        [seg((0.0, 0.05), (0.7, 0.0), (0.3, 1.0)), seg((0.2, 0.5), (0.62, 0.5))],
-        [seg((0.02, 0.12), (0.05, 0.0), (0.7, 0.0), (0.4, 0.55), (0.3, 1.0))]],
-    8: [[cat(arc(0.35, 0.24, 0.27, 0.24, 90, 360 + 90, 26)[:-1][::-1],
-             arc(0.35, 0.74, 0.33, 0.26, -90, 270, 30))],
-        [cat(arc(0.35, 0.25, 0.25, 0.25, 0, 270, 20)[::-1], seg((0.6, 0.3), (0.05, 0.7)),
-             arc(0.35, 0.75, 0.3, 0.25, 180, -90, 18)[1:], seg((0.4, 0.5), (0.1, 0.3)))],
-        [arc(0.35, 0.25, 0.25, 0.25, 0, 360, 24), arc(0.35, 0.75, 0.32, 0.25, -90, 270, 28)]],
-    9: [[cat(arc(0.33, 0.28, 0.3, 0.28, 0, -360, 28), seg((0.63, 0.28), (0.6, 1.0)))],
-        [cat(arc(0.33, 0.27, 0.3, 0.27, 20, -340, 28), seg((0.63, 0.35), (0.5, 1.0)))],
-        [cat(arc(0.33, 0.28, 0.3, 0.28, 0, -360, 28), seg((0.63, 0.28), (0.63, 0.75)),
-             arc(0.38, 0.75, 0.25, 0.25, 0, 150, 10)[1:])]],
-}
-
-
-def make_drawing(digit: int, rng: np.random.Generator, size: int = 280):
-    """One random mouse drawing of ``digit``: a list of strokes in canvas pixels, and a brush width."""
-    style = STYLES[digit][rng.integers(len(STYLES[digit]))]
-    height = size * rng.uniform(0.58, 0.75)                 # about two thirds of the canvas
-    slant = rng.uniform(-0.3, 0.35)                          # x shift per unit of height (right lean > 0)
-    angle = np.radians(rng.uniform(-8, 8))
-    aspect = rng.uniform(0.85, 1.2)
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    strokes = []
-    for s in style:
-        p = s.copy()
-        p[:, 0] = p[:, 0] * aspect + slant * (0.5 - p[:, 1])
-        p = (p - 0.5) @ rot.T * height
-        # hand wobble: a smooth random displacement along the stroke, plus jitter
-        n = len(p)
-        phase = rng.uniform(0, 2 * np.pi, 2)
-        wob = rng.uniform(0.0, 0.025) * height
-        t = T(0, 1, n)
-        p[:, 0] += wob * np.sin(2 * np.pi * t * rng.uniform(0.5, 2) + phase[0])
-        p[:, 1] += wob * np.sin(2 * np.pi * t * rng.uniform(0.5, 2) + phase[1])
-        p += rng.normal(0, 0.8, p.shape)
-        strokes.append(p)
-    allp = np.concatenate(strokes)
-    lo, hi = allp.min(0), allp.max(0)
-    margin = 14
-    room = np.maximum(size - margin * 2 - (hi - lo), 0)
-    offset = margin - lo + rng.uniform(0, 1, 2) * room
-    strokes = [s + offset for s in strokes]
-    brush = DEFAULT_BRUSH_WIDTH * rng.uniform(0.8, 1.25)
-    return [mouse_events(s, rng) for s in strokes], brush
-
-
-def mouse_events(stroke: np.ndarray, rng) -> np.ndarray:
-    """The stroke as a mouse would report it: points every 3-14 pixels along it, whole pixels."""
-    d = np.r_[0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
-    step = rng.uniform(3, 14)
-    s = np.r_[np.arange(0, d[-1], step), d[-1]]
-    pts = np.stack([np.interp(s, d, stroke[:, 0]), np.interp(s, d, stroke[:, 1])], 1)
-    return np.round(pts).astype(int)
-
-
-def replay(canvas: DrawingCanvas, strokes, brush: float) -> None:
-    """Draw ``strokes`` (lists of integer points) on ``canvas`` with QTest mouse events."""
-    canvas.clear()
-    canvas.set_brush_width(brush)
-    for s in strokes:
-        pts = [QPoint(int(x), int(y)) for x, y in s]
-        QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
-        for p in pts[1:]:
-            QTest.mouseMove(canvas, p)
-        QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pts[-1])
-
-
-def stroke_thickness(img28: np.ndarray) -> float:
-    """Mean stroke thickness of a 28x28 digit: ink area over the length of its centre line,
-    estimated as ink / (half the perimeter of the ink above 0.5)."""
-    ink = img28 > 0.5
-    edges = (np.abs(np.diff(ink.astype(int), axis=0)).sum() + np.abs(np.diff(ink.astype(int), axis=1)).sum())
-    return float(ink.sum() / max(edges / 2.0, 1.0))
-
-
-def mnist_reference():
-    """Mean ink and stroke thickness of MNIST test digits, if the data is at hand."""
-    try:
-        from engine import data as edata
-        ds = edata.load_local(os.environ.get("DIGITLAB_MNIST", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")))
-        X = ds.test_images[:2000] / 255.0
-    except Exception:
-        import gzip
-        p = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-        if not p.exists():
-            return None
-        with gzip.open(p) as f:
-            X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:2000] / 255.0
-    return float(X.sum((1, 2)).mean()), float(np.mean([stroke_thickness(x) for x in X]))
+    from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas, Stroke
+    from app.gc_guard import qt_application
+    qt_application()
+    canvas = DrawingCanvas()
+    diffs = []
+    for s in samples:
+        canvas.set_strokes([Stroke([QPointF(float(x), float(y)) for x, y in st], DEFAULT_BRUSH_WIDTH)
+                            for st in pen.place(s)])
+        diffs.append(np.abs(engine.to_mnist(canvas.image()) - pen.render_sample(s)))
+    d = np.array(diffs)
+    per = d.max(axis=(1, 2))
+    return {"n": len(d), "mean": float(d.mean()), "max": float(d.max()),
+            "median_image_max": float(np.median(per)), "shifted": float((per > 0.5).mean() * 100)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pen", required=True, help="folder of the pen recordings")
     ap.add_argument("--model", help="model file (default: the shipped model)")
-    ap.add_argument("--per-digit", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--brush", type=float, default=None, help="override the brush width (canvas pixels)")
-    ap.add_argument("--no-preprocess", action="store_true")
-    ap.add_argument("--save-examples", help="save a PNG mosaic of the 28x28 inputs here")
-    args = ap.parse_args(argv)
-
-    import engine
-    model = engine.load_model(args.model)
-    qapp = qt_application()
-    canvas = DrawingCanvas()
-    canvas.resize(280, 280)
-    canvas.show()
-    QTest.qWaitForWindowExposed(canvas)
-    rng = np.random.default_rng(args.seed)
-    scale_brush = 1.0 if args.brush is None else args.brush / DEFAULT_BRUSH_WIDTH
-
+    ap.add_argument("--before", help="another model (the one before) measured the same way")
+    ap.add_argument("--fraction", type=float, default=0.2, help="writers held out (0.2)")
+    ap.add_argument("--letters", action="store_true", help="also the not-a-digit figures")
+    ap.add_argument("--mnist", help="MNIST folder: also the test set's accuracy and flagged digits")
+    ap.add_argument("--canvas", type=int, default=0, help="replay this many digits on the canvas")
+    ap.add_argument("--markdown", action="store_true", help="tables in Markdown")
+    a = ap.parse_args(argv)
+    models = {"after": engine.load_model(a.model)}
+    if a.before:
+        models = {"before": engine.load_model(a.before), **models}
     t0 = time.perf_counter()
-    inputs, labels = [], []
-    for d in range(10):
-        for _ in range(args.per_digit):
-            strokes, brush = make_drawing(d, rng)
-            replay(canvas, strokes, brush * scale_brush)
-            inputs.append(to_mnist(canvas.image(), preprocess=not args.no_preprocess))
-            labels.append(d)
-    X, y = np.array(inputs), np.array(labels)
-    pred = model.predict_proba(X).argmax(1)
-    dt = time.perf_counter() - t0
-
-    print(f"model: {model.title}  (brush {DEFAULT_BRUSH_WIDTH * scale_brush:.0f} px x U(0.8, 1.25), "
-          f"preprocess {'off' if args.no_preprocess else 'on'}, seed {args.seed})")
-    print(f"{len(y)} drawings replayed as mouse events in {dt:.1f} s")
-    for d in range(10):
-        m = y == d
-        wrong = np.bincount(pred[m & (pred != d)], minlength=10)
-        conf = ", ".join(f"{k}:{c}" for k, c in enumerate(wrong) if c)
-        print(f"  digit {d}: {np.mean(pred[m] == d) * 100:5.1f}%" + (f"   read as {conf}" if conf else ""))
-    print(f"overall: {np.mean(pred == y) * 100:.1f}% ({int((pred == y).sum())}/{len(y)})")
-    ink = X.sum((1, 2)).mean()
-    thick = np.mean([stroke_thickness(x) for x in X])
-    ref = mnist_reference()
-    line = f"drawings: mean ink {ink:.0f}, stroke thickness {thick:.2f} px"
-    if ref:
-        line += f"   |   MNIST test: mean ink {ref[0]:.0f}, stroke thickness {ref[1]:.2f} px"
-    print(line)
-    if args.save_examples:
-        from PySide6.QtGui import QImage
-        rows = [np.concatenate(list(X[y == d][:12]), axis=1) for d in range(10)]
-        mosaic = (np.concatenate(rows, axis=0) * 255).astype(np.uint8)
-        mosaic = np.ascontiguousarray(np.kron(mosaic, np.ones((3, 3), np.uint8)))
-        img = QImage(mosaic.data, mosaic.shape[1], mosaic.shape[0], mosaic.shape[1], QImage.Format_Grayscale8)
-        img.copy().save(args.save_examples)
-    del qapp
+    held = {}
+    for name in pen.COLLECTIONS:
+        _, test = pen.split_by_writer(pen.load_collection(a.pen, name), a.fraction)
+        held[name] = (pen.render_samples(test), test)
+    print(f"held-out digits rendered in {time.perf_counter() - t0:.1f} s")
+    bar = "|" if a.markdown else ""
+    print(f"{bar} collection {bar} model {bar} digits {bar} writers {bar} accuracy {bar} mean writer "
+          f"{bar} 10th pct writer {bar} worst writer {bar} flagged {bar} main confusions (true→read ×n) {bar}")
+    if a.markdown:
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, (X, S) in held.items():
+        for label, m in models.items():
+            f = by_writer(m, X, S)
+            conf = ", ".join(f"{t}→{p} ×{n}" for (t, p), n in f["confusions"])
+            print(f"{bar} {name} {bar} {label} {bar} {f['n']:,} {bar} {f['writers']} {bar} {f['accuracy']:.1f}% "
+                  f"{bar} {f['mean']:.1f}% {bar} {f['p10']:.1f}% {bar} {f['worst']:.1f}% {bar} "
+                  f"{f['flagged']:.1f}% {bar} {conf} {bar}")
+    if a.mnist:
+        from engine import data
+        ds = data.load("local", a.mnist)
+        Xm, ym = ds.test_images / 255.0, ds.test_labels
+        for label, m in models.items():
+            r = engine.read(m, Xm)
+            print(f"MNIST test ({label}): arg-max accuracy {100 * (r.digit == ym).mean():.2f}%, "
+                  f"flagged {100 * r.flagged().mean():.2f}% (not sure {100 * (r.verdict == 'not sure').mean():.2f}%, "
+                  f"not a digit {100 * (r.verdict == 'not a digit').mean():.2f}%)")
+    if a.letters:
+        letters = pen.load_collection(a.pen, "letters")
+        held_w = pen.held_out_writers((s.writer for s in letters), a.fraction)
+        XL, SL = negatives.real_letters([s for s in letters if s.writer in held_w])
+        print(f"letters unlike any digit, by {len(held_w)} held-out writers: {len(SL):,}")
+        for label, m in models.items():
+            r = engine.read(m, XL)
+            labels = np.array([s.label for s in SL])
+            worst = sorted(((r.flagged()[labels == c].mean(), c) for c in negatives.UNLIKE_DIGITS))[:4]
+            print(f"  {label}: flagged {100 * r.flagged().mean():.1f}% (not a digit "
+                  f"{100 * (r.verdict == 'not a digit').mean():.1f}%, not sure "
+                  f"{100 * (r.verdict == 'not sure').mean():.1f}%); least caught: "
+                  + ", ".join(f"{c} {100 * v:.0f}%" for v, c in worst))
+            for name, (X, S) in held.items():
+                print(f"  {label}: held-out {name} digits flagged {100 * engine.read(m, X).flagged().mean():.2f}%")
+    if a.canvas:
+        rng = np.random.default_rng(0)
+        pool = [s for _, S in held.values() for s in S]
+        chosen = [pool[i] for i in rng.choice(len(pool), min(a.canvas, len(pool)), replace=False)]
+        c = canvas_difference(chosen)
+        print(f"canvas replay of {c['n']} held-out digits: |engine - canvas| on the 28x28 image: mean "
+              f"{c['mean']:.4f}, median of each image's largest {c['median_image_max']:.3f}, largest {c['max']:.3f}; "
+              f"{c['shifted']:.1f}% of images differ by more than 0.5 somewhere (centring a pixel apart)")
+    print(f"{time.perf_counter() - t0:.1f} s in all")
     return 0
 
 

@@ -6,7 +6,7 @@ apart from those the shipped model was trained with), replayed as QTest mouse ev
 280x280 :class:`app.canvas.DrawingCanvas`, made 28x28 by :func:`engine.preprocess.to_mnist`
 and read. Prints a table of accuracy per style for each model given (first column: the
 first model), the overall figures, the median top probability of the misreads, and, with
-``--nondigits N``, how many of N non-digit drawings (:func:`engine.nondigit.make_nondigits`)
+``--nondigits N``, how many of N non-digit drawings (:func:`engine.negatives.make_nondigits`)
 each model catches and how many MNIST test digits it lets through.
 
 Usage::
@@ -31,8 +31,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from app.gc_guard import qt_application  # noqa: E402
 
 from app.canvas import DrawingCanvas  # noqa: E402
-from benchmarks.handwriting_check import replay  # noqa: E402
-from engine import data, nondigit, strokes  # noqa: E402
+from benchmarks.mouse_check import replay  # noqa: E402
+from engine import data, negatives, nondigit, strokes  # noqa: E402
 from engine.preprocess import to_mnist  # noqa: E402
 
 
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         Xn = []
         kinds = []
         for i in range(a.nondigits):
-            img, k = nondigit.make_nondigits(1, rng, kinds=(nondigit.KINDS[i % len(nondigit.KINDS)],))
+            img, k = negatives.make_nondigits(1, rng, kinds=(negatives.KINDS[i % len(negatives.KINDS)],))
             Xn.append(img[0])
             kinds.append(k[0].split()[0])
         Xn, kinds = np.array(Xn), np.array(kinds)
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         for n, m in zip(names, models):
             caught = ~nondigit.is_digit(m, Xn)
             passed = nondigit.is_digit(m, Xt).mean()
-            per = ", ".join(f"{k} {100 * caught[kinds == k].mean():.0f}%" for k in nondigit.KINDS)
+            per = ", ".join(f"{k} {100 * caught[kinds == k].mean():.0f}%" for k in negatives.KINDS)
             styled_pass = nondigit.is_digit(m, X).mean()
             print(f"{n}: not a digit: {int(caught.sum())} of {len(caught)} caught ({100 * caught.mean():.1f}%: "
                   f"{per}); {100 * passed:.2f}% of {len(Xt):,} MNIST test digits and {100 * styled_pass:.1f}% "

@@ -21,6 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import numpy as np  # noqa: E402
+
 from engine import modelfile  # noqa: E402
 from engine.events import Evaluated, IterationEnd  # noqa: E402
 from engine.recipes import BEST, RunSettings, load_data, make_run, prepare  # noqa: E402
@@ -33,6 +35,14 @@ CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "wei
 
 #: Synthetic digits drawn in the styles of :mod:`engine.strokes` added to the training set.
 STYLED = 6_000
+#: How many times each real pen digit is in the training set (augmented differently each time).
+PEN_REPEAT = 3
+#: Share of held-out digits the "not a digit" detector lets through.
+KEEP = 0.988
+#: Real pen digits (of training writers) among the detector's digits.
+PEN_POSITIVES = 6_000
+#: MNIST training images among the detector's digits.
+MNIST_POSITIVES = 5_000
 #: MNIST training images held out of training, to fit the temperature on.
 HELD_OUT = 5_000
 
@@ -57,20 +67,79 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     return Xh, yh
 
 
-def add_detector(model, held_out01, seed: int) -> None:
-    """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record:
-    digits are half the held-out MNIST images and styled drawings, non-digits drawn at random;
-    the threshold lets 99.2% of the other half of the held-out images through."""
+def mix_pen(ds, folder, repeat: int, fraction: float = 0.2) -> dict:
+    """Add the real pen digits of the TRAINING writers of both digit collections
+    (:data:`engine.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
+    :func:`engine.pen.held_out_writers` names stay out. Returns counts by collection."""
     import numpy as np
-    from engine import nondigit, strokes
+    from engine import pen
+    images, labels, counts = [], [], {}
+    for name in pen.COLLECTIONS:
+        train, test = pen.split_by_writer(pen.load_collection(folder, name), fraction)
+        X = np.round(pen.render_samples(train) * 255).astype(np.uint8)
+        images += [X] * repeat
+        labels += [pen.labels_of(train)] * repeat
+        counts[name] = (len(train), len({s.writer for s in train}), len({s.writer for s in test}))
+    ds.train_images = np.concatenate([ds.train_images, *images])
+    ds.train_labels = np.concatenate([ds.train_labels, *labels])
+    ds.description += "; " + ", ".join(f"{n:,} real pen digits of {w} {name} writers ({h} held out)"
+                                       for name, (n, w, h) in counts.items())
+    if repeat > 1:
+        ds.description += f", each {repeat} times"
+    return counts
+
+
+def add_detector(model, held_out01, seed: int, *, pen_folder=None, mnist01=None, keep: float = KEEP,
+                 fraction: float = 0.2) -> None:
+    """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record.
+
+    Digits: half the held-out MNIST images, ``mnist01`` (training images) and, with a pen
+    folder, real pen digits of the training writers; non-digits: scribbles, dots and lines
+    (:func:`engine.negatives.make_nondigits`) and, with a pen folder, the real letters that look
+    like no digit (:data:`engine.negatives.UNLIKE_DIGITS`) of the letters' TRAINING writers
+    (without one, drawn capital letters). The threshold lets ``keep`` of the other half of the
+    held-out MNIST images through (images no part of the model or the detector has seen).
+    """
+    import numpy as np
+    from engine import negatives, nondigit, pen, strokes
     rng = np.random.default_rng(seed + 2000)
     half = len(held_out01) // 2
-    others, _ = nondigit.make_nondigits(3000, rng)
-    styled = strokes.synthesise([str(s) for s in rng.choice(list(strokes.STYLES), 2000)], rng)
-    digits = np.concatenate([held_out01[:half], styled])
-    model.record.notes["nondigit"] = nondigit.fit_detector(model, digits, others, check=held_out01[half:],
-                                                           keep=0.992, seed=seed)
-    print(f"not-a-digit detector fitted on {len(digits):,} digits and {len(others):,} non-digits")
+    digits, check = [held_out01[:half]], held_out01[half:]
+    if mnist01 is not None:
+        digits.append(mnist01)
+    if pen_folder:
+        others, _ = negatives.make_nondigits(3000, rng, kinds=("scribble", "dots", "line"))
+        letters = pen.load_collection(pen_folder, "letters")
+        held = pen.held_out_writers((s.writer for s in letters), fraction)
+        real, _ = negatives.real_letters([s for s in letters if s.writer not in held])
+        others = np.concatenate([others, real])
+        train = [s for name in pen.COLLECTIONS for s in pen.split_by_writer(pen.load_collection(pen_folder, name),
+                                                                            fraction)[0]]
+        order = rng.permutation(len(train))
+        digits.append(pen.render_samples([train[i] for i in order[:PEN_POSITIVES]]))
+    else:
+        others, _ = negatives.make_nondigits(3000, rng)
+        digits.append(strokes.synthesise([str(s) for s in rng.choice(list(strokes.STYLES), 2000)], rng))
+    digits = np.concatenate(digits)
+    model.record.notes["nondigit"] = nondigit.fit_detector(model, digits, others, check=check, keep=keep, seed=seed)
+    print(f"not-a-digit detector fitted on {len(digits):,} digits and {len(others):,} non-digits; "
+          f"threshold passes {keep:.1%} of {len(check):,} other digits", flush=True)
+
+
+def refit_detector(a, settings) -> int:
+    """``--refit-detector MODEL``: fit the detector again on a trained model and save it to ``--out``."""
+    import numpy as np
+    model = modelfile.load_model(a.refit_detector)
+    ds = load_data(settings)
+    n = len(ds.train_labels) - a.held_out
+    rng = np.random.default_rng(settings.seed + 3000)
+    mnist = ds.train_images[rng.choice(n, MNIST_POSITIVES, replace=False)] / 255.0
+    add_detector(model, ds.train_images[n:] / 255.0, settings.seed, pen_folder=a.pen, mnist01=mnist,
+                 keep=a.keep)
+    if a.out:
+        path = modelfile.save_model(model, a.out)
+        print(f"saved {path} ({os.path.getsize(path) / 1024:.0f} KB)")
+    return 0
 
 
 def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
@@ -81,6 +150,15 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
     p.add_argument("--eval-every", type=int, default=5, help="test every this many epochs (5)")
     p.add_argument("--styled", type=int, default=STYLED,
                    help=f"synthetic digits drawn in varied styles mixed into training ({STYLED:,})")
+    p.add_argument("--pen", default=None, metavar="DIR",
+                   help="a folder of pen recordings (the project's pen data): add the real digits of "
+                        "its training writers (default: none)")
+    p.add_argument("--pen-repeat", type=int, default=PEN_REPEAT,
+                   help=f"how many times each pen digit is in the training set ({PEN_REPEAT})")
+    p.add_argument("--keep", type=float, default=KEEP,
+                   help=f"share of held-out digits the not-a-digit detector lets through ({KEEP})")
+    p.add_argument("--refit-detector", metavar="MODEL", default=None,
+                   help="only fit the not-a-digit detector again on this trained model (save with --out)")
     p.add_argument("--held-out", type=int, default=HELD_OUT,
                    help=f"last training images kept out to fit the temperature ({HELD_OUT:,})")
     for name in CHANGEABLE:
@@ -102,9 +180,16 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
 
 def main(argv=None) -> int:
     a, settings = parse(argv)
+    if a.refit_detector:
+        return refit_detector(a, settings)
     t_all = time.perf_counter()
     ds = load_data(settings)
+    n_mnist = len(ds.train_labels) - a.held_out
     Xh, yh = mix_styled(ds, a.styled, a.held_out, settings.seed)
+    if a.pen:
+        t = time.perf_counter()
+        mix_pen(ds, a.pen, a.pen_repeat)
+        print(f"pen digits rendered in {time.perf_counter() - t:.1f} s", flush=True)
     data = prepare(settings, ds)
     model, stepper = make_run(settings, data)
     model.name = "shipped"
@@ -132,7 +217,11 @@ def main(argv=None) -> int:
     model.record.notes["temperature"] = (f"{model.temperature:.3f}, fitted on the last {len(yh):,} "
                                          "MNIST training images (held out of training)")
     print(f"temperature {model.temperature:.3f} (fitted on {len(yh):,} held-out images)")
-    add_detector(model, Xh / 255.0, settings.seed)
+    if a.out:                  # saved now too: the trained weights survive a fault in the detector's fit
+        modelfile.save_model(model, a.out)
+    rng = np.random.default_rng(settings.seed + 3000)
+    mnist = ds.train_images[rng.choice(n_mnist, MNIST_POSITIVES, replace=False)]     # MNIST comes first
+    add_detector(model, Xh / 255.0, settings.seed, pen_folder=a.pen, mnist01=mnist / 255.0, keep=a.keep)
     if a.out:
         path = modelfile.save_model(model, a.out)
         print(f"saved {path} ({os.path.getsize(path) / 1024:.0f} KB); "

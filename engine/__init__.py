@@ -18,7 +18,7 @@ with quiet_start():                 # Ctrl+C while NumPy loads: one line, exit 1
     from .model import Config, Forward, Model, Normalisation
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Forward", "Model", "Normalisation", "load_model", "to_mnist", "finetune",
+__all__ = ["Config", "Forward", "Model", "Normalisation", "Reading", "load_model", "read", "to_mnist", "finetune",
            "__version__"]
 
 
@@ -32,4 +32,5 @@ def load_model(path=None) -> Model:
 
 
 from .preprocess import to_mnist  # noqa: E402
+from .reading import Reading, read  # noqa: E402
 from .finetune import finetune  # noqa: E402  (after the submodule's import: the name is the function)

@@ -7,7 +7,8 @@ hooked tail, a 7 with a crossbar, a 4 written open, a 1 with a flag and a base, 
 
 :func:`draw` turns a style into a random drawing (slant, rotation, size, aspect, wobble,
 jitter, position, mouse-event spacing) on a ``280 x 280`` canvas; :func:`render` paints a
-drawing with a round brush in NumPy (anti-aliased, like the window's canvas);
+drawing with a round anti-aliased brush, as the window's canvas does (:func:`catmull_rom`: its
+smooth path through the points);
 :func:`synthesise` makes ``(N, 28, 28)`` images through :func:`engine.preprocess.to_mnist`.
 A :class:`Writer` draws every digit in one style of its own, with its own slant and size.
 """
@@ -16,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .preprocess import to_mnist
 
-__all__ = ["STYLES", "HARD_STYLES", "CANVAS", "BRUSH", "styles_of", "draw", "render", "synthesise",
+__all__ = ["STYLES", "HARD_STYLES", "CANVAS", "BRUSH", "styles_of", "draw", "render", "render_reference",
+           "catmull_rom", "synthesise",
            "Writer", "random_writer"]
 
 #: Side of the canvas drawings are made on (the window's canvas).
@@ -152,8 +155,101 @@ def _mouse(stroke: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.round(pts).astype(int)
 
 
-def render(strokes, width: float = BRUSH, size: int = CANVAS) -> np.ndarray:
-    """Paint strokes with a round, anti-aliased brush.
+def catmull_rom(points, step: float = 4.0) -> np.ndarray:
+    """The smooth path the window's canvas draws through a stroke's points, as a polyline.
+
+    The canvas (``app.canvas.stroke_path``) draws a Catmull-Rom spline through every point:
+    between points ``p1`` and ``p2`` the cubic Bezier with control points
+    ``p1 + (p2 - p0) / 6`` and ``p2 - (p3 - p1) / 6`` (the end points doubled); two points
+    are a straight line. Each piece is flattened into chords of about ``step`` pixels.
+
+    Parameters
+    ----------
+    points : array-like, (n, 2)
+    step : float
+        Longest chord wanted, in pixels (at most 32 chords a piece).
+
+    Returns
+    -------
+    ndarray, (m, 2), float64
+        The points themselves for ``n <= 2``; else ``m = (n - 1) * k + 1`` points on the curve,
+        passing through every input point.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(p) <= 2:
+        return p
+    p0 = np.concatenate([p[:1], p[:-2]])          # (n-1, 2): the point before p1 (p1 itself first)
+    p1, p2 = p[:-1], p[1:]
+    p3 = np.concatenate([p[2:], p[-1:]])           # the point after p2 (p2 itself last)
+    c1 = p1 + (p2 - p0) / 6.0
+    c2 = p2 - (p3 - p1) / 6.0
+    hull = (np.hypot(*(c1 - p1).T) + np.hypot(*(c2 - c1).T) + np.hypot(*(p2 - c2).T)).max()
+    k = int(np.clip(np.ceil(hull / step), 1, 32))
+    t = (np.arange(1, k + 1) / k)[None, :, None]   # (1, k, 1)
+    u = 1.0 - t
+    curve = (u ** 3 * p1[:, None] + 3 * u ** 2 * t * c1[:, None] + 3 * u * t ** 2 * c2[:, None]
+             + t ** 3 * p2[:, None])               # (n-1, k, 2)
+    return np.concatenate([p[:1], curve.reshape(-1, 2)])
+
+
+@njit(cache=True)
+def _paint(points, starts, r, size, out):  # pragma: no cover - numba
+    """Paint polylines ``points[starts[s]:starts[s+1]]`` onto ``out`` (size, size) float32.
+
+    Within a polyline a pixel's coverage is ``clip(r + 0.5 - d, 0, 1)`` (d: distance from the
+    pixel's centre to the polyline), the largest over its chords; polylines are laid over
+    each other as paint is (``1 - (1 - below)(1 - coverage)``)."""
+    layer = np.zeros((size, size), np.float32)
+    for s in range(len(starts) - 1):
+        a, b = starts[s], starts[s + 1]
+        if b <= a:
+            continue
+        x0, y0, x1, y1 = size, size, 0, 0
+        for i in range(a, b):
+            x0 = min(x0, max(int(np.floor(points[i, 0] - r - 1)), 0))
+            y0 = min(y0, max(int(np.floor(points[i, 1] - r - 1)), 0))
+            x1 = max(x1, min(int(np.ceil(points[i, 0] + r + 2)), size))
+            y1 = max(y1, min(int(np.ceil(points[i, 1] + r + 2)), size))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        layer[y0:y1, x0:x1] = 0.0
+        for i in range(a, max(b - 1, a + 1)):
+            ax, ay = points[i, 0], points[i, 1]
+            j = i + 1 if b - a > 1 else i
+            dx, dy = points[j, 0] - ax, points[j, 1] - ay
+            L = dx * dx + dy * dy
+            lx = max(int(np.floor(min(ax, ax + dx) - r - 1)), 0)
+            ly = max(int(np.floor(min(ay, ay + dy) - r - 1)), 0)
+            hx = min(int(np.ceil(max(ax, ax + dx) + r + 2)), size)
+            hy = min(int(np.ceil(max(ay, ay + dy) + r + 2)), size)
+            for y in range(ly, hy):
+                qy = y + 0.5 - ay
+                for x in range(lx, hx):
+                    if layer[y, x] >= 1.0:
+                        continue
+                    qx = x + 0.5 - ax
+                    t = 0.0
+                    if L > 0:
+                        t = min(max((qx * dx + qy * dy) / L, 0.0), 1.0)
+                    ex, ey = qx - t * dx, qy - t * dy
+                    c = min(max(r + 0.5 - np.sqrt(ex * ex + ey * ey), 0.0), 1.0)
+                    if c > layer[y, x]:
+                        layer[y, x] = c
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                out[y, x] = 1.0 - (1.0 - out[y, x]) * (1.0 - layer[y, x])
+
+
+def _polylines(strokes, smooth: bool):
+    parts = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
+    parts = [catmull_rom(p) if smooth else p for p in parts if len(p)]
+    starts = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
+    pts = np.concatenate(parts) if parts else np.zeros((0, 2))
+    return np.ascontiguousarray(pts), starts
+
+
+def render(strokes, width: float = BRUSH, size: int = CANVAS, *, smooth: bool = False) -> np.ndarray:
+    """Paint strokes with a round, anti-aliased brush, as the window's canvas does.
 
     Parameters
     ----------
@@ -162,31 +258,47 @@ def render(strokes, width: float = BRUSH, size: int = CANVAS) -> np.ndarray:
     width : float
         Brush diameter in canvas pixels.
     size : int
+    smooth : bool
+        Draw each stroke along the Catmull-Rom spline through its points (:func:`catmull_rom`,
+        as the canvas does) instead of straight chords.
 
     Returns
     -------
     ndarray, (size, size), float32 in [0, 1]
-        White ink on black.
+        White ink on black. A pixel's coverage by one stroke is ``clip(r + 0.5 - d, 0, 1)``
+        (``r`` half the width, ``d`` the distance from the pixel's centre to the stroke);
+        strokes are laid over each other as paint is. Compiled (numba);
+        :func:`render_reference` is the plain NumPy version it is checked against.
     """
+    img = np.zeros((int(size), int(size)), np.float32)
+    pts, starts = _polylines(strokes, smooth)
+    if len(pts):
+        _paint(pts, starts, float(width) / 2.0, int(size), img)
+    return img
+
+
+def render_reference(strokes, width: float = BRUSH, size: int = CANVAS, *, smooth: bool = False) -> np.ndarray:
+    """:func:`render` in plain NumPy, chord by chord (the reference the compiled one is tested against)."""
     img = np.zeros((size, size), np.float32)
     r = width / 2.0
+    ys, xs = np.mgrid[0:size, 0:size]
     for s in strokes:
         p = np.asarray(s, float).reshape(-1, 2)
+        if smooth:
+            p = catmull_rom(p)
+        if len(p) == 0:
+            continue
         if len(p) == 1:
             p = np.concatenate([p, p])
+        layer = np.zeros((size, size))
         for a0, b0 in zip(p[:-1], p[1:]):
-            lo = np.floor(np.minimum(a0, b0) - r - 1).astype(int).clip(0, size)
-            hi = np.ceil(np.maximum(a0, b0) + r + 2).astype(int).clip(0, size)
-            if np.any(hi <= lo):
-                continue
-            ys, xs = np.mgrid[lo[1]:hi[1], lo[0]:hi[0]]
-            qx, qy = xs + 0.5 - a0[0], ys + 0.5 - a0[1]                 # pixel centres from a0
+            qx, qy = xs + 0.5 - a0[0], ys + 0.5 - a0[1]
             ab = b0 - a0
             L = float(ab @ ab)
             t = np.zeros(qx.shape) if L == 0 else np.clip((qx * ab[0] + qy * ab[1]) / L, 0, 1)
             d = np.hypot(qx - t * ab[0], qy - t * ab[1])
-            view = img[lo[1]:hi[1], lo[0]:hi[0]]
-            np.maximum(view, np.clip(r + 0.5 - d, 0, 1), out=view)
+            np.maximum(layer, np.clip(r + 0.5 - d, 0, 1), out=layer)
+        img = (1.0 - (1.0 - img) * (1.0 - layer)).astype(np.float32)
     return img
 
 

@@ -132,7 +132,7 @@ def test_the_verdict_and_the_comparison_labels_wrap_in_a_narrow_column(qtbot, wi
     window.splitter.setSizes([window.splitter.width() - width, width])
     proba = np.full(10, 0.05)
     proba[3] = 0.55
-    pv.update_prediction(proba, np.zeros((28, 28), np.float32), empty=False, digit=False)
+    pv.update_prediction(proba, np.zeros((28, 28), np.float32), empty=False, verdict="not a digit")
     pv.show_comparison((np.zeros((28, 28)), proba), (np.zeros((28, 28)), proba[::-1]))
     labels = [pv.caption, pv.compare_title, pv.compare_pre_label, pv.compare_raw_label]
 

@@ -151,9 +151,11 @@ def test_an_unforeseen_failure_is_one_line_and_debug_shows_the_traceback(monkeyp
 # -- fault 14: Ctrl+C in the first fraction of a second --------------------------------------
 def python_start_up(err: str) -> bool:
     """A KeyboardInterrupt that landed in Python's own start-up, before any of Digitlab's code
-    (nothing a program can catch): a few lines, no frame of the project."""
-    return "KeyboardInterrupt" in err and f"{os.sep}engine{os.sep}" not in err \
-        and f"{os.sep}app{os.sep}" not in err and len(err.splitlines()) <= 8
+    (nothing a program can catch): a few lines, or Python's own "init_import_site" failure (the
+    site module, run before any program), and no frame of the project."""
+    if "KeyboardInterrupt" not in err or f"{os.sep}engine{os.sep}" in err or f"{os.sep}app{os.sep}" in err:
+        return False
+    return len(err.splitlines()) <= 8 or "Fatal Python error: init_import_site" in err
 
 
 @pytest.mark.parametrize("delay", [0.1, 0.2, 0.35, 0.6])
