@@ -94,6 +94,7 @@ class DrawingCanvas(QWidget):
         self._image = self._blank()     # finished strokes + the current one
         self._overlay: QImage | None = None   # explanations drawn over the drawing
         self._tablet_down = False
+        self._notice: str | None = None       # a line at the canvas's foot (e.g. "getting ready")
         self.setMinimumSize(180, 180)
         sp = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         sp.setHeightForWidth(True)
@@ -204,6 +205,16 @@ class DrawingCanvas(QWidget):
         else:
             self._overlay = rgba_qimage(rgba)
         self.update()
+
+    def set_notice(self, text: str | None) -> None:
+        """Show ``text`` on one line at the foot of the canvas, over the drawing (None: none)."""
+        if text != self._notice:
+            self._notice = text
+            self.update()
+
+    def notice(self) -> str | None:
+        """The line shown at the foot of the canvas, if any."""
+        return self._notice
 
     def overlay(self) -> QImage | None:
         """The overlay drawn over the drawing, if any."""
@@ -348,6 +359,16 @@ class DrawingCanvas(QWidget):
             f.setPointSizeF(max(10.0, r.width() / 22.0))
             p.setFont(f)
             p.drawText(r, Qt.AlignCenter, self.HINT)
+        if self._notice:
+            f = p.font()
+            f.setPointSizeF(max(8.0, min(11.0, r.width() / 32.0)))
+            p.setFont(f)
+            room = r.adjusted(8, 0, -8, 0)
+            need = p.fontMetrics().boundingRect(room.toRect(), Qt.TextWordWrap | Qt.AlignCenter, self._notice)
+            foot = r.adjusted(2, r.height() - need.height() - 10, -2, -2)
+            p.fillRect(foot, QColor(0, 0, 0, 170))
+            p.setPen(QColor(235, 235, 235))
+            p.drawText(foot.adjusted(6, 0, -6, 0), Qt.TextWordWrap | Qt.AlignCenter, self._notice)   # wraps
         frame = pal.color(QPalette.Highlight) if self.hasFocus() else pal.color(QPalette.Mid)
         p.setPen(QPen(frame, 1))
         p.setBrush(Qt.NoBrush)

@@ -36,6 +36,7 @@ class DetailView(QWidget):
         self.kernel_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self._cmap, interactive=False, width=10)
         self.widget.ci.addItem(self.kernel_bar)
         self.widget.ci.nextRow()                  # the map under the kernel (the group is tall)
+        self.widget.ci.layout.setVerticalSpacing(18)     # (the bars' end labels would overlap)
         self.map_vb, self.map_item = image_box(self.widget.ci)
         self.map_bar = pg.ColorBarItem(values=(-1, 1), colorMap=self._cmap, interactive=False, width=10)
         self.widget.ci.addItem(self.map_bar)

@@ -193,15 +193,19 @@ class ErrorGallery(QDialog):
         """Fill the gallery: ``proba`` ``(N, 10)`` the model's probabilities on ``test``."""
         self.test, self.proba = test, np.asarray(proba, np.float64)
         self.confusion = confusion_matrix(test.labels, self.proba.argmax(axis=1))
-        self.cells = [(int(i), int(j)) for i, j in
-                      sorted(((i, j) for i in range(10) for j in range(10)),
+        self.cells = [(int(i), int(j)) for i, j in         # (only the cells that hold images)
+                      sorted(((i, j) for i in range(10) for j in range(10) if self.confusion[i, j]),
                              key=lambda c: (c[0] == c[1], -self.confusion[c]))]
         self.cell_box.blockSignals(True)
         for i, j in self.cells:
-            self.cell_box.addItem(f"true {i}, read as {j}: {self.confusion[i, j]} images")
+            self.cell_box.addItem(self._cell_text(i, j))
         self.cell_box.blockSignals(False)
         self.cell_box.setEnabled(True)
         self.show_cell(*(self._asked or self.cells[0]))
+
+    def _cell_text(self, i: int, j: int) -> str:
+        n = int(self.confusion[i, j])
+        return f"true {i}, read as {j}: {n} image{'' if n == 1 else 's'}"
 
     def set_failed(self, message: str) -> None:
         """Say that the test digits could not be read, and why."""
@@ -214,6 +218,9 @@ class ErrorGallery(QDialog):
             self._asked = (int(true), int(read))
             return
         self.cell_box.blockSignals(True)
+        if (int(true), int(read)) not in self.cells:       # an empty cell clicked: listed while shown
+            self.cells.append((int(true), int(read)))
+            self.cell_box.addItem(self._cell_text(int(true), int(read)))
         self.cell_box.setCurrentIndex(self.cells.index((int(true), int(read))))
         self.cell_box.blockSignals(False)
         self._fill(int(true), int(read))
@@ -236,8 +243,9 @@ class ErrorGallery(QDialog):
                             f"{100 * self.proba[k, read]:.1f}%. Click: put it on the canvas")
             self.grid.addItem(item)
         more = f" (the first {MAX_SHOWN} shown)" if len(idx) > MAX_SHOWN else ""
-        self.note.setText(f"{len(idx)} test images of a {true} read as {read}{more}, most confident "
-                          f"first. {self.test.description}. Click one to put it on the canvas.")
+        self.note.setText(f"{len(idx)} test image{'' if len(idx) == 1 else 's'} of a {true} read as {read}"
+                          f"{more}, most confident first. {self.test.description}. Click one to put it "
+                          "on the canvas.")
 
     def choose(self, row: int) -> None:
         """Put the ``row``-th image shown on the canvas (as a click does)."""
@@ -328,8 +336,13 @@ class GalleryWiring(QObject):
             g.set_failed(message)
 
     def put_on_canvas(self, image01: np.ndarray) -> None:
-        self.window.canvas.set_image(image01)
-        self.window.reader.read_now()
+        """Put a test image on the canvas, read as it is (the 28x28 image the gallery read,
+        not preprocessed again, no "not a digit" verdict: it is a test digit), so that it
+        reads as in the gallery; once drawn on, it is read as a drawing."""
+        w = self.window
+        w.reader.put_exact(image01)
+        w.statusBar().showMessage("A test image, read as the gallery read it (28x28, not preprocessed "
+                                  "again); draw on it and it is read as a drawing", 10000)
 
     def _confusion_clicked(self, ev) -> None:
         plots = self.window.training_panel.plots

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from engine.backmap import attribution_rgba
 
@@ -248,7 +248,11 @@ class HiddenMap(pg.PlotWidget):
             self.marker.setData([], [])
             self.label.setText("")
             return
-        self.marker.setData([float(xy[0])], [float(xy[1])])
+        pal = QApplication.instance().palette()          # (the theme may have changed)
+        ink = pal.color(QPalette.Text)
+        self.marker.setData([float(xy[0])], [float(xy[1])], brush=pg.mkBrush(ink),
+                            pen=pg.mkPen(pal.color(QPalette.Base), width=1.5))
+        self.label.setColor(ink)
         self.label.setText(text)
         self.label.setPos(float(xy[0]), float(xy[1]))
 

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow, QMenu,
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
@@ -30,7 +30,7 @@ from .gc_guard import freeze_startup, qt_application
 from .help import about_text
 from .help_menu import HelpMenu
 from .model_menu import ModelMenu
-from .model_files import ModelFiles
+from .model_files import CSV_TIP, ModelFiles
 from .model_owner import ModelOwner, check_model
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         self.prompts = prompts or Prompts(self)
         self.owner = ModelOwner(ask=self.prompts.ask_save, save=lambda: self.model_files.save_dialog(),
                                 parent=self)
-        self.warmup = WarmUp(parent=self)
+        self.warmup = WarmUp(explanations=False, parent=self)   # (the Why? dock reads its data when shown)
         self._net_stale = False                  # the net's views wait for the next time shown
         self.setWindowIcon(app_icon())
         self._build_drawing()
@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         tp = self.training_panel
         self.timeline_wiring = TimelineWiring(self.timeline_panel, tp, self.owner, self.reader, self)
+        self.timeline_wiring.watch(self.timeline_dock)     # closed: the reading back to the current model
         self.gallery_wiring = GalleryWiring(self)
         self.explain_link = ExplainLink(self.explain_panel, self.explain_dock, self.reader, self.owner,
                                         self.canvas, self.prediction, self)
@@ -269,7 +270,7 @@ class MainWindow(QMainWindow):
                             [QKeySequence.SaveAs, QKeySequence("Ctrl+S")],
                             "Save the current model as a .npz file", QStyle.SP_DialogSaveButton)
         self.act_save_csv = act("Save Model as CSV &Folder…", lambda: self.model_files.save_csv_dialog(), None,
-                                "Save the current model as the article's three CSV files in a folder")
+                                CSV_TIP)
         self.act_quit = act("&Quit", self.close, QKeySequence.Quit, "Quit Digitlab")
         self.act_undo = act("&Undo Stroke", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke")
         self.act_clear = act("&Clear Drawing", self.canvas.clear, QKeySequence(Qt.Key_Delete),
@@ -294,6 +295,7 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        file_menu.setToolTipsVisible(True)          # (why an action is unavailable)
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_open_csv)
         self.recent_menu = QMenu("Open &Recent", file_menu)
@@ -380,7 +382,7 @@ class MainWindow(QMainWindow):
         m, o = self.owner.model(), self.owner
         if m is None:
             return
-        title = f"{m.title}[*] — Digitlab"
+        title = f"{self.model_menu.title()}[*] — Digitlab"
         if title != self.windowTitle():            # (snapshots arrive a few times a second)
             self.setWindowTitle(title)
         self.setWindowModified(o.is_unsaved())
@@ -458,7 +460,7 @@ class MainWindow(QMainWindow):
         if not self._may_close():
             event.ignore()
             return
-        self.prefs.save_window(self.saveGeometry(), self.saveState(), self.act_preprocess.isChecked())
+        self.window_layout.save()
         close_jobs(self, self.stop_wait_seconds)      # every job of the window (app.threads)
         event.accept()
 
@@ -479,9 +481,9 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     app.setWindowIcon(app_icon())
     if window is None:
         window = MainWindow()
-    window.warmup.wait(30.0)       # the first reading's compile, done before the user can draw
-    freeze_startup()               # later collections skip what lives as long as the window
-    window.show()
+    window.show()                  # at once: the canvas takes strokes, the reading follows the warm-up
+    QTimer.singleShot(0, freeze_startup)   # after the first paint: later collections skip what lives
+                                           # as long as the window
     status = app.exec()
     if running_threads():
         window.settings.sync()

@@ -7,18 +7,35 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
-__all__ = ["ModelFiles"]
+__all__ = ["ModelFiles", "CSV_TIP"]
+
+CSV_TIP = "Save the current model as the article's three CSV files in a folder"
+"""File ▸ Save Model as CSV Folder…'s tooltip when the model fits the CSV files."""
 
 
 class ModelFiles(QObject):
     """Open and save the model of ``window`` (a :class:`app.main_window.MainWindow`): its
-    owner, prompts, preferences, status bar and Open Recent menu."""
+    owner, prompts, preferences, status bar, Open Recent menu and Save as CSV Folder action
+    (disabled, the reason in its tooltip, for a model the CSV files cannot hold)."""
 
     def __init__(self, window):
         super().__init__(window)
         self.w = window
         window.recent_menu.aboutToShow.connect(self.fill_recent)
+        window.owner.modelChanged.connect(lambda _m: self._csv_state())
         self.fill_recent()
+        self._csv_state()
+
+    def _csv_state(self) -> None:
+        """Save as CSV Folder only for a model without biases (the article's CSV trio has no
+        place for them); else disabled, saying why."""
+        m, act = self.w.owner.model(), self.w.act_save_csv
+        ok = m is None or not m.config.biases
+        tip = (CSV_TIP if ok else "Not for this model: it has biases, and the article's three CSV "
+               "files have no place for them (File ▸ Save Model As… keeps it whole as .npz)")
+        act.setEnabled(ok)
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
 
     def open_model(self, path) -> bool:
         """Open a model file (.npz) or CSV folder, asking first if the current model is unsaved.
@@ -104,7 +121,8 @@ class ModelFiles(QObject):
     def save_csv_dialog(self) -> bool:
         from engine.modelfile import CSV_FILES
         w = self.w
-        path = w.prompts.folder("Save the model's CSV files in folder", w.prefs.start_dir())
+        path = w.prompts.folder("Save the model's CSV files in folder (a new one: Create New Folder)",
+                                w.prefs.start_dir())
         if not path:
             return False
         there = [n for n in CSV_FILES.values() if os.path.exists(os.path.join(path, n))]

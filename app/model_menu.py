@@ -1,6 +1,9 @@
 """The shipped model within reach and named: File ▸ Revert to the Shipped Model, the shipped
-model at the top of Open Recent, and the "read by" line saying which model reads the drawing."""
+model at the top of Open Recent, the "read by" line saying which model reads the drawing, and
+the model's name in the window's title."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
@@ -69,13 +72,24 @@ class ModelMenu(QObject):
         name = o.path() or m.name or "unnamed model"
         return name + (" (unsaved)" if o.is_unsaved() else "")
 
+    def title(self) -> str:
+        """The current model as the window's title names it: its file (once saved, the
+        shipped model aside) or its name, each "+ ..." part once, and its test accuracy."""
+        o = self.w.owner
+        m = o.model()
+        name = Path(o.path()).name if o.path() and not o.is_shipped() else (m.name or "unnamed model")
+        parts = name.split(" + ")                   # ("+ my handwriting" once, however often tuned)
+        name = " + ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+        acc = m.record.argmax_accuracy
+        return f"{name}{f' ({acc:.2f}% test accuracy)' if acc is not None else ''}"
+
     def _timeline_point(self) -> str:
         tp = self.w.timeline_panel
         tl = tp.timeline
         if tl is None or not len(tl):
             return "a snapshot of a run"
         where = f"{tp.source}, " if tp.source else ""
-        return f"the timeline ({where}{tl[tp.index()].label})"
+        return f"the timeline ({where}{tl[tp.index()].label.replace('iteration', tp.unit)})"
 
     def show_name(self) -> None:
         self.w.prediction.set_model_name(self.model_name())

@@ -127,7 +127,19 @@ class Preferences:
         v = self._get("windowState")
         return v if isinstance(v, QByteArray) and not v.isEmpty() else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray, preprocess: bool) -> None:
+    def screen(self) -> tuple[int, int] | None:
+        """The available size (logical pixels) of the screen the layout was saved on."""
+        v = str(self._get("screen", "") or "")
+        try:
+            w, h = (int(x) for x in v.split("x"))
+        except ValueError:
+            return None
+        return (w, h) if w > 0 and h > 0 else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray, preprocess: bool,
+                    screen: tuple[int, int] | None = None) -> None:
+        if screen is not None:
+            self.qsettings.setValue("screen", f"{screen[0]}x{screen[1]}")
         self.qsettings.setValue("geometry", geometry)
         self.qsettings.setValue("windowState", state)
         self.qsettings.setValue("preprocess", preprocess)

@@ -8,6 +8,9 @@ the model that reads the drawing (a snapshot copy while a run trains), the verdi
 (a digit or not) and, with preprocessing off, the comparison reading of the
 preprocessed input. It sends one :class:`Reading` through :attr:`DrawingReader.readingChanged`;
 the prediction, the net's views, the timeline, the Train tab and the Why? tab listen.
+Until the first reading the canvas says that the reading follows (:data:`WARMING_UP`); a
+test image put on the canvas (:meth:`DrawingReader.put_exact`, from the errors' gallery) is
+read as it is until the canvas changes.
 
 The verdict is :func:`engine.read`'s, the one public rule (:func:`verdict`).
 """
@@ -20,12 +23,14 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from engine.model import Forward, Model
 from engine.preprocess import to_mnist
-from engine.reading import read
+from engine.reading import NOT_SURE_BELOW, read
 
-__all__ = ["THROTTLE_MS", "Reading", "DrawingReader", "verdict"]
+__all__ = ["THROTTLE_MS", "WARMING_UP", "Reading", "DrawingReader", "verdict"]
 
 THROTTLE_MS = 30
 """At most one reading per this many milliseconds while drawing."""
+WARMING_UP = "Getting ready to read… draw now: the reading follows"
+"""The canvas's foot line until the first reading (the warm-up's compile runs meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,12 @@ class DrawingReader(QObject):
     -------
     readingChanged(Reading)
         After each reading.
+
+    Attributes
+    ----------
+    exact_input : ndarray (28, 28) float32 or None
+        A test image put on the canvas (:meth:`put_exact`), read as it is until the canvas
+        changes.
     """
 
     readingChanged = Signal(object)
@@ -100,11 +111,14 @@ class DrawingReader(QObject):
         self.canvas, self.owner, self.warmup = canvas, owner, warmup
         self._preprocess = bool(preprocess)
         self.last = Reading(np.zeros((28, 28), np.float32), preprocess=self._preprocess)
+        self.exact_input: np.ndarray | None = None
         self.timer = QTimer(self)                 # the throttle while drawing
         self.timer.setSingleShot(True)
         self.timer.setInterval(THROTTLE_MS)
         self.timer.timeout.connect(self.read_when_ready)
+        canvas.imageChanged.connect(lambda: setattr(self, "exact_input", None))   # drawn on
         canvas.imageChanged.connect(self.schedule)
+        canvas.set_notice(WARMING_UP)             # (until the first reading)
         canvas.strokeFinished.connect(self.stroke_finished)
         owner.modelChanged.connect(lambda _m: self.read_when_ready())
 
@@ -118,8 +132,19 @@ class DrawingReader(QObject):
         self.read_now()
 
     def network_input(self) -> np.ndarray:
-        """The 28x28 image the network receives for the current drawing, float32 in [0, 1]."""
+        """The 28x28 image the network receives for the current drawing, float32 in [0, 1]
+        (a test image put on the canvas from the errors' gallery: that image as it is)."""
+        if self.exact_input is not None:
+            return self.exact_input
         return to_mnist(self.canvas.image(), preprocess=self._preprocess)
+
+    def put_exact(self, image01: np.ndarray) -> None:
+        """Put a test image ``(28, 28)`` in [0, 1] on the canvas and read it as it is (no
+        second preprocessing, no "not a digit" verdict: it reads as where it came from);
+        once the canvas changes, it is read as a drawing."""
+        self.canvas.set_image(image01)
+        self.exact_input = np.array(image01, np.float32)
+        self.read_now()
 
     # -- when to read ------------------------------------------------------------------------
     @Slot()
@@ -153,12 +178,15 @@ class DrawingReader(QObject):
         if model is None:
             return None
         self.warmup.wait()
+        self.canvas.set_notice(None)
         x = self.network_input()
         empty = not np.any(x > 0)
         fwd = model.forward_one(x)
         proba, said = (None, "digit") if empty else verdict(model, x, fwd)
+        if said == "not a digit" and self.exact_input is not None:    # a test digit, read as it is
+            said = "digit" if proba.max() >= NOT_SURE_BELOW else "not sure"
         comparison = None
-        if proba is not None and not self._preprocess:
+        if proba is not None and not self._preprocess and self.exact_input is None:
             pre = to_mnist(self.canvas.image(), preprocess=True)
             comparison = ((pre, model.forward_one(pre).proba[0]), (x, proba))
         self.last = Reading(x, model, fwd, proba, said, self._preprocess, comparison)

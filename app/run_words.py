@@ -3,8 +3,13 @@ lines, the summary at the end (no Qt)."""
 from __future__ import annotations
 
 import math
+import re
 
-__all__ = ["fmt_time", "unit", "progress", "iteration_line", "test_line", "ended", "download"]
+__all__ = ["fmt_time", "unit_of", "unit", "counted", "singular_ones", "model_name", "progress",
+           "iteration_line", "test_line", "ended", "download", "download_ended", "STEP_TIP"]
+
+STEP_TIP = "One more pass over the training images from the current weights (an iteration; an epoch in backprop mode)"
+"""The Step button's tooltip."""
 
 
 def fmt_time(seconds: float) -> str:
@@ -16,10 +21,31 @@ def fmt_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def unit_of(mode: str) -> str:
+    """What one pass over the training images is called in ``mode``: "epoch" in backprop
+    mode, "iteration" in the article's (the one word each mode uses everywhere)."""
+    return "epoch" if mode == "backprop" else "iteration"
+
+
 def unit(request) -> str:
     """What an iteration is called in a run's mode (an :class:`app.training_jobs.RunRequest`):
     an epoch in backprop mode."""
-    return "epoch" if request is not None and request.settings.mode == "backprop" else "iteration"
+    return unit_of(request.settings.mode if request is not None else "article")
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: "1 epoch", "12 epochs"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def singular_ones(text: str) -> str:
+    """``text`` with "1 iterations", "1 epochs", "1 images"... made singular."""
+    return re.sub(r"(?<![\d.,])1 (iteration|epoch|image|drawing|kernel|run)s\b", r"1 \1", text)
+
+
+def model_name(request, iterations: int) -> str:
+    """The name of a model trained in the window by ``request`` over ``iterations`` passes."""
+    return f"trained in the window ({request.settings.mode}, {counted(iterations, unit(request))})"
 
 
 def progress(ev, request) -> tuple[float, str, str]:
@@ -52,11 +78,12 @@ def test_line(f) -> str:
 def ended(fin, record, request, wall: float) -> tuple[str, str]:
     """The bar's text and the summary line when a run ended (``record``: its record or None;
     ``wall``: seconds in all)."""
-    u, s = unit(request), "s" if fin.iterations != 1 else ""
-    bar = f"{fin.reason.replace('_', ' ')} · {fin.iterations} {u}{s} · {fin.images_per_second:,.0f} img/s"
+    u, ran = unit(request), counted(fin.iterations, unit(request))
+    bar = f"{fin.reason.replace('_', ' ')} · {ran} · {fin.images_per_second:,.0f} img/s"
     err = f"{fin.train_error:.5f}" if math.isfinite(fin.train_error) else "–"
-    summary = (f"{fin.message[:1].upper()}{fin.message[1:]}. {fin.iterations} {u}{s}, "
-               f"training error of the last complete {u} {err}")
+    said = singular_ones(re.sub(r"\biteration(s?)\b", lambda m: u + m.group(1), fin.message))  # the mode's word
+    summary = (f"{said[:1].upper()}{said[1:]}" + ("" if ran in said else f". {ran}")
+               + f", training error of the last complete {u} {err}")
     t = record.test if record is not None else None
     if t is not None:
         summary += (f", test error {t.test_error:.5f}, arg-max accuracy {t.argmax_accuracy:.2f}%, "
@@ -70,3 +97,10 @@ def download(ev) -> tuple[float | None, str]:
     if ev.total > 0:
         return ev.done / ev.total, f"downloading MNIST: {ev.done / 1e6:.1f} of {ev.total / 1e6:.1f} MB"
     return None, f"downloading MNIST: {ev.done / 1e6:.1f} MB"
+
+
+def download_ended(ev) -> str:
+    """The progress bar's one short line when a download ended (the whole message goes to
+    its tooltip and the log: the bar holds no more)."""
+    return ("MNIST downloaded" if ev.ok else "download cancelled" if "cancelled" in ev.message
+            else "download failed: see the log")

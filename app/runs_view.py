@@ -21,6 +21,8 @@ from engine import sweep_runs
 
 from .threads import FunctionPool
 from .sweeps_view import READING, SweepsPanel
+from .run_words import unit_of
+from .training_plots import legend_below
 
 __all__ = ["RunsView"]
 
@@ -80,6 +82,8 @@ class RunsView(QWidget):
         self.table.setColumnWidth(3, 300)
         self.table.itemSelectionChanged.connect(self._overlay)
         self.table.doubleClicked.connect(lambda _i: self.open_timeline())
+        rows = self.table.verticalHeader().defaultSectionSize()       # at least four rows in view
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * rows + 8)
         lay.addWidget(self.table, 2)
         buttons = QHBoxLayout()
         self.buttons = {}
@@ -104,7 +108,7 @@ class RunsView(QWidget):
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "training error")
         self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt")
+        legend_below(self.plot, columns=3)          # (over the plot it hid the dots)
         self.acc_view = pg.ViewBox()
         pi = self.plot.getPlotItem()
         pi.showAxis("right")
@@ -186,6 +190,8 @@ class RunsView(QWidget):
         for item in list(pi.listDataItems()):
             pi.removeItem(item)
         self.acc_view.clear()
+        units = {unit_of(run.mode) for run in self.selected()}
+        self.plot.setLabel("bottom", units.pop() if len(units) == 1 else "iteration (epoch for backprop runs)")
         for k, run in enumerate(self.selected()):
             df = eruns.curves_frame(run)
             pen = PENS[k % len(PENS)]
@@ -226,7 +232,7 @@ class RunsView(QWidget):
         except (OSError, ValueError) as e:
             self.window.prompts.error("Cannot open the run's timeline", str(e))
             return False
-        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves)
+        self.window.timeline_wiring.open_timeline(tl, f"run {run.id}", run.curves, run.mode)
         self.window.timeline_dock.show()
         self.window.timeline_dock.raise_()
         return True

@@ -96,6 +96,8 @@ def restyle_plots(root: QWidget) -> int:
                 item.setLabelTextColor(fg)
                 item.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))
                 item.setPen(pg.mkPen(fg.red(), fg.green(), fg.blue(), 90))
+            elif isinstance(item, pg.TextItem):          # (e.g. "your 7" on the Looks like… map)
+                item.setColor(fg)
             elif isinstance(item, QGraphicsSimpleTextItem) and item.data(0) != "cell":
                 item.setBrush(fg)
     return len(views)

@@ -18,9 +18,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
 
-from engine.events import IterationEnd
+from engine.events import IterationEnd, Progress
 from engine.record import TestFigures
 from engine.snapshots import Timeline
+
+from .run_words import unit_of
+from .training_jobs import Snapshot
+from .training_plots import legend_below
 
 
 __all__ = ["TimelinePanel", "TimelineWiring"]
@@ -69,9 +73,13 @@ class TimelinePanel(QWidget):
         self.label.setWordWrap(True)
         lay.addWidget(self.label)
         self.plot = pg.PlotWidget(title="Your drawing's probabilities across training", background="w")
-        self.plot.setLabel("bottom", "iteration")
+        self.unit = "iteration"                    # an epoch for backprop runs
+        self.plot.setLabel("bottom", self.unit)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)      # never "iteration (x0.001)"
+        self.plot.setXRange(0, 1)
         self.plot.setYRange(0, 1)
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt", colCount=5)
+        self._live: tuple[list, list] | None = None    # a run in progress: positions, probabilities
+        legend_below(self.plot, columns=10)       # (over the plot it hid the curves)
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(DIGIT_COLOURS[d], width=2), name=str(d))
                        for d in range(10)]
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", style=Qt.DashLine))
@@ -83,8 +91,37 @@ class TimelinePanel(QWidget):
         self.set_timeline(None)
 
     # -- the run -----------------------------------------------------------------------------
+    def set_unit(self, unit: str) -> None:
+        """Name the x axis and the snapshots after the run's unit ("iteration", "epoch")."""
+        self.unit = unit
+        self.plot.setLabel("bottom", unit)
+
+    def follow(self, position: float, end: int, model=None) -> None:
+        """A run in progress is at ``position`` (in its unit) of ``end``: say so, and with a
+        snapshot ``model``, add its reading of the drawing to the plot."""
+        if self._live is None:
+            self.play_button.setChecked(False)
+            self._live = ([], [])
+            self.timeline, self.proba = None, None
+            for c in self.curves:
+                c.setData([], [])
+            self.plot.setXRange(0, max(end, 1), padding=0.02)
+            for w in (self.slider, self.play_button, self.now_button):
+                w.setEnabled(False)
+        if model is not None and self._image is not None and np.any(self._image > 0):
+            xs, ps = self._live
+            xs.append(position)
+            ps.append(model.predict_proba(self._image[None])[0])
+            arr = np.asarray(ps)
+            for d, c in enumerate(self.curves):
+                c.setData(xs, arr[:, d])
+        self.marker.setValue(position)
+        self.label.setText(f"A run is training: {self.unit} {min(int(position) + 1, end)} of {end}; "
+                           "its snapshots can be scrubbed when it ends.")
+
     def set_timeline(self, timeline: Timeline | None, source: str = "") -> None:
         """Show ``timeline`` (None: no run), the slider at its end."""
+        self._live = None
         self.play_button.setChecked(False)
         self.timeline, self.source = timeline, source
         n = len(timeline) if timeline is not None else 0
@@ -122,7 +159,7 @@ class TimelinePanel(QWidget):
             self.label.setText("No run yet: train one (Train tab) or open one (Runs).")
             return
         p = tl[i]
-        text = f"<b>{i + 1}/{len(tl)}</b> · {p.label}"
+        text = f"<b>{i + 1}/{len(tl)}</b> · {p.label.replace('iteration', self.unit)}"
         if np.isfinite(p.train_error):
             text += f" · training error {p.train_error:.4f}"
         t = tl.test_at(i)
@@ -171,6 +208,7 @@ class TimelinePanel(QWidget):
             return
         self.proba = tl.probabilities(self._image)
         x = np.array([p.position for p in tl.points])
+        self.plot.enableAutoRange(x=True)
         for d, c in enumerate(self.curves):
             c.setData(x, self.proba[:, d])
 
@@ -203,12 +241,35 @@ class TimelineWiring(QObject):
             self.markers.append(m)
         panel.pointChosen.connect(self.show_point)
         training_panel.runRecorded.connect(self._recorded)
-        training_panel.trainingStarted.connect(lambda: panel.setEnabled(False))
+        training_panel.eventShown.connect(self._live_event)
+        training_panel.trainingStarted.connect(lambda: setattr(self, "_at", 0.0))
         training_panel.trainingStarted.connect(self.forget_shown)
         training_panel.trainingStopped.connect(lambda: panel.setEnabled(True))
         reader.readingChanged.connect(lambda r: panel.set_drawing(r.input))
 
+    def watch(self, dock) -> None:
+        """``dock`` (the Timeline's) closed: :meth:`give_back`; shown again: :meth:`resume`."""
+        dock.visibilityChanged.connect(lambda visible: self.give_back() if dock.isHidden()
+                                       else visible and self.resume())
+
+    def _live_event(self, ev) -> None:
+        """A run in progress: the panel follows it (where it is, each snapshot's reading)."""
+        r = self.training_panel._request
+        if not isinstance(ev, (Progress, IterationEnd, Snapshot)) or r is None:
+            return
+        if isinstance(ev, Progress):            # (thinned out to a few a second)
+            self._at = ev.iteration + ev.done / max(ev.total, 1)
+        elif isinstance(ev, IterationEnd):       # (never thinned out)
+            self._at = ev.iteration + 1.0
+        start = r.start_iteration or 0
+        self.panel.set_unit(unit_of(r.settings.mode))
+        self.panel.follow(getattr(self, "_at", float(start)), start + (r.epochs or r.settings.epochs),
+                          ev.model if isinstance(ev, Snapshot) else None)
+
     def _recorded(self, ev) -> None:
+        r = self.training_panel._request
+        if r is not None:
+            self.panel.set_unit(unit_of(r.settings.mode))
         if ev.timeline is not None and len(ev.timeline):
             self.panel.set_timeline(ev.timeline, "the last run")
             if ev.message:
@@ -218,7 +279,8 @@ class TimelineWiring(QObject):
         """The Train tab's confusion matrix was drawn by someone else (a new run)."""
         self._shown_test = False
 
-    def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None) -> None:
+    def open_timeline(self, timeline: Timeline, source: str, curves: list | None = None,
+                      mode: str = "") -> None:
         """Show a run's timeline (from the Runs view); ``curves``: its per-iteration figures
         (rows of :class:`engine.runs.RunLog`), drawn in the Train tab's plots."""
         if curves is not None and not self.owner.is_training():
@@ -233,7 +295,30 @@ class TimelineWiring(QObject):
                     plots.add_test(it, TestFigures(row.get("test_error") or np.nan,
                                                    row.get("percent_correct") or np.nan,
                                                    row["argmax_accuracy"]))
+        if mode:
+            self.panel.set_unit(unit_of(mode))
         self.panel.set_timeline(timeline, source)
+
+    def give_back(self) -> None:
+        """The dock closed: the drawing is read by the current model again (not a point
+        scrubbed back to), and the curves' markers go."""
+        if self.owner.is_training() or self.owner.live() is None:
+            return
+        self.owner.set_live(None)
+        for m in self.markers:
+            m.setVisible(False)
+        tl = self.panel.timeline
+        if tl is not None and len(tl) and self.panel.source == "the last run":
+            self.panel.slider.blockSignals(True)
+            self.panel.set_index(len(tl) - 1)
+            self.panel.slider.blockSignals(False)
+            self.panel._describe(len(tl) - 1)
+
+    def resume(self) -> None:
+        """The dock shown again: the views show the point its slider is at."""
+        tl = self.panel.timeline
+        if tl is not None and len(tl) and self.owner.live() is None and not self.panel.at_end():
+            self.show_point(self.panel.index())
 
     def show_point(self, i: int) -> None:
         """Every view shows snapshot ``i`` (the last one: the current model again)."""

@@ -194,7 +194,7 @@ class TrainingPanel(QWidget):
         for name, text, slot, tip, place in (
                 ("start", "Start", self.start, "A new run from freshly initialised weights", (0, 0)),
                 ("pause", "Pause", self.toggle_pause, "", (0, 1)), ("stop", "Stop", self.stop, "", (0, 2)),
-                ("step", "Step", self.step, "One more iteration from the current weights", (1, 0)),
+                ("step", "Step", self.step, words.STEP_TIP, (1, 0)),
                 ("reset", "Reset weights", self.reset_weights,
                  "Start again from freshly initialised weights (seeded)", (1, 1, 1, 2))):
             b = QPushButton(text)
@@ -374,10 +374,9 @@ class TrainingPanel(QWidget):
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop any job, quit the worker's thread and wait for it at most ``timeout`` seconds.
 
-        Returns True when the thread has ended; the job's last events have then been shown
-        (a stopped run's model handed to the owner). False: the job is still busy (a data
-        load or compile that cannot be interrupted); nothing is forced, and the thread
-        ends once it returns. A later Start opens the thread again.
+        True when the thread has ended; the job's last events have then been shown (a stopped
+        run's model handed to the owner). False: the job is still busy (a data load or compile
+        that cannot be interrupted): nothing forced, it ends once it returns; Start reopens it.
         """
         if not self.worker.close(timeout):
             return False
@@ -391,15 +390,15 @@ class TrainingPanel(QWidget):
         request.chunk = self.chunk
         request.report_seconds = self.report_seconds
         request.snapshot_seconds = self.snapshot_seconds
-        request.runs_dir = self.runs_dir if request.epochs != 1 else None   # Step is not a run
+        request.runs_dir = self.runs_dir             # (a Step too: it is a run, listed in Runs)
         self._request = request
         s = request.settings
         self.plots.set_mode(s.mode)
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
-        what = "step: one iteration" if request.epochs == 1 else "run"
-        self.log_line(f"— {what}: {s.describe()}")
+        what = f"step: one {words.unit(request)}" if request.epochs == 1 else "run"
+        self.log_line(f"— {what}: {words.singular_ones(s.describe())}")
         self.owner.set_training(True)
         self._begin("run", lambda ctl: training_job(request, ctl, self._cache))
         return True
@@ -441,7 +440,7 @@ class TrainingPanel(QWidget):
         self.owner.set_training(False)
         if model is not None and fin.reason != "failed" and (fin.iterations > 0 or fin.images > 0):
             model.record = ev.record           # made once, by the run's tracker
-            model.name = f"trained in the window ({r.settings.mode}, {model.record.iterations} iterations)"
+            model.name = words.model_name(r, model.record.iterations)
             self.owner.set_model(model, unsaved=True)
         bar, summary = words.ended(fin, ev.record, r, time.perf_counter() - self._t0)
         self.progress_bar.setFormat(bar)
@@ -465,7 +464,8 @@ class TrainingPanel(QWidget):
             self._cache.forget()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(1000 if ev.ok else 0)
-        self.progress_bar.setFormat(ev.message)
+        self.progress_bar.setFormat(words.download_ended(ev))     # one short line
+        self.progress_bar.setToolTip(ev.message)
         self.log_line(ev.message)
         self.statusMessage.emit(ev.message)
         if not ev.ok and "cancelled" not in ev.message:

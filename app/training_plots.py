@@ -18,8 +18,19 @@ from engine.record import TestFigures
 
 from .colormaps import positive_cmap
 from .mosaic import KERNEL_CMAP, Mosaic, kernel_rgba, rgba_lut
+from .run_words import unit_of
 
-__all__ = ["TrainingPlots"]
+__all__ = ["legend_below", "TrainingPlots"]
+
+
+def legend_below(plot: pg.PlotWidget, columns: int = 1) -> pg.LegendItem:
+    """A legend under the plot's x axis in ``columns`` columns (it never covers the curves;
+    one column: no wider than its longest name); items added with ``name=`` join it."""
+    pi = plot.getPlotItem()
+    legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=columns, verSpacing=-6)
+    pi.layout.addItem(legend, 4, 1)
+    pi.legend = legend                    # (plot(name=...) adds its curve here)
+    return legend
 
 
 class TrainingPlots(QWidget):
@@ -70,7 +81,8 @@ class TrainingPlots(QWidget):
     def _error_plot(self) -> pg.PlotWidget:
         # no grid and no symbols: this plot repaints while the worker trains
         p = self.error_plot = pg.PlotWidget(title="Error", background="w")
-        p.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+        legend_below(p)                       # (over the data it hid the curves)
+        p.getPlotItem().getViewBox().setLimits(minYRange=0.02)       # one point: not a 0.001 span
         p.setLabel("bottom", "iteration")
         p.setLabel("left", "error")
         for side in ("left", "bottom"):        # never "iteration (x0.001)"
@@ -83,7 +95,7 @@ class TrainingPlots(QWidget):
 
     def _accuracy_plot(self) -> pg.PlotWidget:
         p = self.accuracy_plot = pg.PlotWidget(title="Test accuracy (%)", background="w")
-        p.addLegend(offset=(-5, -5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+        legend_below(p)
         p.setLabel("bottom", "iteration")
         for side in ("left", "bottom"):
             p.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
@@ -105,7 +117,9 @@ class TrainingPlots(QWidget):
         return w
 
     def _confusion_plot(self) -> pg.PlotWidget:
-        p = self.confusion_plot = pg.PlotWidget(title="Confusion matrix (test set)", background="w")
+        p = self.confusion_plot = pg.PlotWidget(title="Confusion matrix", background="w")
+        p.setToolTip("Confusion matrix on the test set: rows the true digit, columns the digit read; "
+                     "click a cell to see its images")
         self.confusion_image = pg.ImageItem(np.zeros((10, 10)), axisOrder="row-major")
         self.confusion_image.setColorMap(positive_cmap())
         p.addItem(self.confusion_image)
@@ -114,6 +128,7 @@ class TrainingPlots(QWidget):
         vb.invertY(True)
         vb.setMouseEnabled(False, False)
         vb.setRange(xRange=(0, 10), yRange=(0, 10), padding=0.02)
+        vb.sigResized.connect(lambda _vb: self._fit_counts())
         ticks = [[(i + 0.5, str(i)) for i in range(10)]]
         for side in ("left", "bottom"):
             p.getPlotItem().getAxis(side).setTicks(ticks)
@@ -150,7 +165,7 @@ class TrainingPlots(QWidget):
     def set_mode(self, mode: str) -> None:
         """Name the x axes after what one step of ``mode`` is: an iteration (the article's
         mode) or an epoch (backprop)."""
-        unit = "epoch" if mode == "backprop" else "iteration"
+        unit = unit_of(mode)
         self.error_plot.setLabel("bottom", unit)
         self.accuracy_plot.setLabel("bottom", unit)
 
@@ -187,6 +202,13 @@ class TrainingPlots(QWidget):
         self.test_curve.setData(self._test_x, self._test_y)
         self.argmax_curve.setData(self._test_x, self._acc_argmax)
         self.percent_curve.setData(self._test_x, self._acc_percent)
+        values = [v for v in self._acc_argmax + self._acc_percent if np.isfinite(v)]
+        vb = self.accuracy_plot.getPlotItem().getViewBox()
+        if values and max(values) - min(values) < 4:        # one point: not a 33.6 .. 34.4 axis
+            mid = (max(values) + min(values)) / 2
+            vb.setYRange(max(mid - 2, 0), min(mid + 2, 100) if mid + 2 <= 100 else 100, padding=0.1)
+        else:
+            vb.enableAutoRange(axis="y")
         if fig.confusion is not None:
             self.show_confusion(fig.confusion)
 
@@ -207,12 +229,36 @@ class TrainingPlots(QWidget):
         top = max(float(c.max()), 1.0)
         self.confusion_image.setImage(c, autoLevels=False, levels=(0, top))
         dark, light = QBrush(QColor("black")), QBrush(QColor("white"))
-        font = QFont()
-        font.setPointSize(9 if top < 1000 else 7)     # 4-digit counts stay inside their cells
         for idx, t in enumerate(self.confusion_texts):
             v = int(c.flat[idx])
-            t.setFont(font)
             t.setText(str(v) if v else "")
             t.setBrush(dark if v > 0.6 * top else light)
+        self._fit_counts()
+
+    def cell_pixels(self) -> float:
+        """The side of one cell of the confusion matrix on screen, in pixels."""
+        vb = self.confusion_plot.getPlotItem().getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        return min(vb.width() / max(x1 - x0, 1e-9), vb.height() / max(y1 - y0, 1e-9))
+
+    def _fit_counts(self) -> None:
+        """The counts in a font that fits their cells (the widest count at most 90% of a
+        cell); cells too small for a legible count (under 6 pixels) show none (the cell's
+        colour and the gallery tell)."""
+        cell = self.cell_pixels()
+        widest = max(self.confusion_texts, key=lambda t: len(t.text()))
+        digits = max(len(widest.text()), 1)
+        font = QFont()
+        size = 9.0
+        font.setPointSizeF(size)
+        from PySide6.QtGui import QFontMetricsF
+        w = QFontMetricsF(font).horizontalAdvance("8" * digits)
+        if w > 0.9 * cell:
+            size = max(size * 0.9 * cell / w, 1.0)
+            font.setPointSizeF(size)
+        legible = QFontMetricsF(font).height() >= 6 and size >= 5
+        for t in self.confusion_texts:
+            t.setFont(font)
+            t.setVisible(legible)
             r = t.boundingRect()
             t.setTransform(QTransform.fromTranslate(-r.width() / 2, -r.height() / 2))

@@ -51,6 +51,7 @@ class PredictionView(QWidget):
         self.digit.setToolTip("The digit the network reads")
         self.caption = QLabel("Draw a digit")
         self.caption.setAlignment(Qt.AlignCenter)
+        self.caption.setWordWrap(True)             # (a long verdict wraps instead of being cut)
         self.caption.setToolTip(f"The network's confidence; \"not sure\" below {NOT_SURE_BELOW:.0%}")
 
         self.bars_plot = pg.PlotWidget(background=base)
@@ -102,20 +103,26 @@ class PredictionView(QWidget):
 
     def _build_compare(self, base) -> QWidget:
         """Both inputs and both readings side by side (shown while preprocessing is off)."""
-        box = QGroupBox("Why preprocess? The same drawing both ways")
+        box = QGroupBox()
         grid = QGridLayout(box)
         grid.setContentsMargins(4, 4, 4, 4)
+        self.compare_title = QLabel("<b>Why preprocess?</b> The same drawing both ways")
+        self.compare_title.setWordWrap(True)         # (a group box's title would be cut)
         self.compare_widget = pg.GraphicsLayoutWidget()
         self.compare_widget.setBackground(base)
         self.compare_widget.setMinimumSize(120, 60)
         self.compare_pre_vb, self.compare_pre_item = image_box(self.compare_widget.ci)
         self.compare_raw_vb, self.compare_raw_item = image_box(self.compare_widget.ci)
         self.compare_pre_label, self.compare_raw_label = QLabel(), QLabel()
-        for lab in (self.compare_pre_label, self.compare_raw_label):
-            lab.setAlignment(Qt.AlignCenter)
-        grid.addWidget(self.compare_widget, 0, 0, 1, 2)
-        grid.addWidget(self.compare_pre_label, 1, 0)
-        grid.addWidget(self.compare_raw_label, 1, 1)
+        grid.addWidget(self.compare_title, 0, 0, 1, 2)
+        grid.addWidget(self.compare_widget, 1, 0, 1, 2)
+        # a row each, the full width (side by side they were cut in a narrow column), on the
+        # side of their image
+        for row, lab, side in ((2, self.compare_pre_label, Qt.AlignLeft),
+                               (3, self.compare_raw_label, Qt.AlignRight)):
+            lab.setAlignment(side | Qt.AlignVCenter)
+            lab.setWordWrap(True)
+            grid.addWidget(lab, row, 0, 1, 2)
         box.setVisible(False)
         return box
 

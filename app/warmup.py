@@ -3,9 +3,11 @@
 The first forward pass of a model compiles (or loads from numba's cache) the convolution
 loops, and the first preprocessing imports and traces its code: half a second that, on
 the event loop, merges the first stroke's mouse moves into a straight line. :class:`WarmUp`
-does both as a job of :mod:`app.threads` (a :class:`~app.threads.FunctionPool` of one thread) as soon as the window has its model, and reads the data the
-explanations need; :func:`app.main_window.run` shows the window once it is done, and until
-then a window shown early draws but does not read (the reading follows).
+does both as a job of :mod:`app.threads` (a :class:`~app.threads.FunctionPool` of one thread)
+as soon as the window has its model (and, if asked, reads the data the explanations need).
+:func:`app.main_window.run` shows the window at once: until the warm-up is done the canvas
+takes strokes but is not read (:class:`app.reader.DrawingReader` tries again shortly and
+the canvas says the reading follows).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Where the window and its docks go: a first size that fits the screen, the width shared
 between the drawing and the docks, the Timeline and Runs docks below the drawing (or tabbed
-on the right in a narrow window), View ▸ Reset Layout, the saved layout restored, and status
-messages cut to their room.
+on the right in a narrow or low window), View ▸ Reset Layout, the saved layout restored (only
+on the screen it was saved on, and when it fits), and status messages cut to their room.
 """
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from PySide6.QtCore import QObject, Qt, QTimer
 
 from .screen_fit import fit_docks, is_compact
 
-__all__ = ["WindowLayout", "fit_size", "BOTTOM_MIN_HEIGHT"]
+__all__ = ["WindowLayout", "fit_size", "BOTTOM_MIN_HEIGHT", "BELOW_NEEDS"]
 
 #: The least height a Timeline or Runs dock below the drawing gets when it is shown (its plot
 #: and list need it); up to a third of the window's height.
 BOTTOM_MIN_HEIGHT = 280
+
+BELOW_NEEDS = 900
+"""The window height (logical pixels) from which the Timeline and Runs docks go below the
+drawing: under it, a dock below leaves the Train tab's plots and the Runs table too low to read."""
 
 
 def fit_size(available) -> tuple[int, int]:
@@ -53,17 +57,22 @@ class WindowLayout(QObject):
 
     # ---------------------------------------------------------------- start
     def restore(self) -> None:
-        """The saved geometry and dock state, else a size that fits the screen."""
+        """The saved geometry and dock state, else a size that fits the screen. A layout saved
+        on another screen (size or scale), or whose window does not fit this one, is not
+        restored: the window is fitted to this screen afresh."""
         w = self.w
         screen = w.screen().availableGeometry() if w.screen() is not None else None
         width, height = 1440, 880
         if screen is not None and screen.width() > 0:
             width, height = min(width, int(screen.width() * 0.95)), min(height, int(screen.height() * 0.92))
         w.resize(width, height)
-        geom = w.prefs.geometry()
+        geom, state = w.prefs.geometry(), w.prefs.window_state()
+        if screen is not None and geom is not None and w.prefs.screen() != (screen.width(), screen.height()):
+            geom = state = None     # saved on another screen (size or scale): fitted to this one afresh
         if geom is not None:
             w.restoreGeometry(geom)
-        state = w.prefs.window_state()
+            if screen is not None and not screen.contains(w.frameGeometry().adjusted(4, 4, -4, -4)):
+                geom = state = None                      # does not fit this screen: fitted afresh
         self.restored = state is not None and w.restoreState(state)
         fit_docks(w)            # every dock scrolls vertically only and fits its width
         w.splitter.setChildrenCollapsible(False)     # (the canvas never vanishes)
@@ -73,11 +82,22 @@ class WindowLayout(QObject):
             self.place_bottom_docks()
 
     def first_show(self) -> None:
-        """Called by the window's showEvent: the default layout, once, if none was restored."""
+        """Called by the window's showEvent, once: the default layout if none was restored,
+        else the drawing's split (not saved: the canvas the largest view on the left)."""
         if self._first_show:
             self._first_show = False
             if not self.restored:
                 self.default_layout()
+            else:
+                sp = self.w.splitter
+                QTimer.singleShot(0, lambda: sp.setSizes([int(sp.width() * 0.62), int(sp.width() * 0.38)]))
+
+    def save(self) -> None:
+        """Remember the geometry, the docks' state and the screen they were laid out on."""
+        w = self.w
+        avail = w.screen().availableGeometry() if w.screen() is not None else None
+        w.prefs.save_window(w.saveGeometry(), w.saveState(), w.act_preprocess.isChecked(),
+                            None if avail is None else (avail.width(), avail.height()))
 
     def default_layout(self) -> None:
         """Share the width between the drawing (canvas, prediction) and the docks."""
@@ -121,11 +141,12 @@ class WindowLayout(QObject):
     # ---------------------------------------------------------------- docks
     def place_bottom_docks(self) -> None:
         """The Timeline and Runs docks below the drawing, or, in a narrow window (where
-        below leaves the canvas no room), tabbed with the docks on the right."""
+        below leaves the canvas no room) or a low one (under :data:`BELOW_NEEDS` pixels,
+        where below squashes the plots above into smears), tabbed with the docks on the right."""
         w = self.w
         for d in self.bottom_docks():
             d.setFloating(False)
-            if is_compact(w.width()):
+            if is_compact(w.width()) or w.height() < BELOW_NEEDS:
                 w.addDockWidget(Qt.RightDockWidgetArea, d)
                 w.tabifyDockWidget(w.explain_dock, d)
             else:

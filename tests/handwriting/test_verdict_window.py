@@ -29,7 +29,7 @@ def test_the_window_shows_the_verdict_of_engine_read(teach_window, name):
     w.canvas.set_strokes([Stroke([QPointF(float(x), float(y)) for x, y in s], w.canvas.brush_width())
                           for s in _cases()[name]])
     w.classify_now()
-    r = engine.read(w.owner.view_model(), w.network_input()[None])
+    r = engine.read(w.owner.view_model(), w.reader.network_input()[None])
     verdict, digit, p = r.verdict[0], int(r.digit[0]), float(r.proba[0].max())
     caption = w.prediction.caption.text()
     if verdict == "not a digit":

@@ -38,7 +38,7 @@ def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
     first = tl[0]
     assert window.view_model() is first.model
     said = window.prediction.model_label.text()              # "read by": the point scrubbed to
-    assert "the timeline" in said and first.label in said
+    assert "the timeline" in said and first.label.replace("iteration", "epoch") in said
     np.testing.assert_allclose(window.reading.forward.proba[0], first.model.forward_one(x).proba[0])
     np.testing.assert_allclose(tp.proba[0], first.model.forward_one(x).proba[0])
     k = first.model.params["K"]
@@ -46,7 +46,7 @@ def test_scrubbing_a_finished_run_moves_every_view_back(qtbot, window, gate):
     tp.set_index(len(tl) - 2)                                 # the end of iteration 2
     p = tl[len(tl) - 2]
     np.testing.assert_array_equal(plots.confusion, tl.test_at(len(tl) - 2).confusion)
-    assert "iteration 2" in tp.label.text() and "arg-max accuracy" in tp.label.text()
+    assert "epoch 2" in tp.label.text() and "arg-max accuracy" in tp.label.text()      # (backprop: epochs)
     np.testing.assert_allclose(window.reading.forward.proba[0], p.model.forward_one(x).proba[0])
     tp.set_index(len(tl) - 1)                                 # now: the current model again
     assert window.view_model() is window.current_model()
