@@ -19,7 +19,7 @@ from engine.collection import Collection, CollectionError, save_collection
 from .canvas import Stroke
 from .qimages import gray_qimage
 from .teach_job import ImportFailed, ImportRead, import_job, is_pen_file
-from .worker import GeneratorWorker
+from .threads import GeneratorJob
 
 __all__ = ["CollectionView", "CollectionModel", "thumbnail"]
 
@@ -119,9 +119,9 @@ class CollectionView(QWidget):
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.import_)
         self._added = 0
-        self.importer = GeneratorWorker(parent=self)
-        self.importer.event.connect(self._on_import)
-        self.importer.failed.connect(lambda text: self.panel.prompts.error("Import", text))
+        self.importer = GeneratorJob(parent=self)
+        self.importer.yielded.connect(self._on_import)
+        self.importer.errored.connect(lambda text: self.panel.prompts.error("Import", text))
         self.importer.finished.connect(self._import_finished)
         row = QHBoxLayout()
         for b in (self.relabel_box, self.remove_button, self.clear_button, self.export_button, self.import_button):

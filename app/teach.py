@@ -6,7 +6,7 @@ with before/after and a forgetting meter, and undo.
 wrong — it's a …" (a button per digit; the digit keys on the canvas) keeps the drawing and its
 strokes with that digit: the key or button pressed sets the label, in Teach mode too (which
 asks for each digit twice and crosses off what it gets). *Fine-tune* runs
-:func:`app.teach_job.finetune_job` in a :class:`app.worker.GeneratorWorker`; the tuned model
+:func:`app.teach_job.finetune_job` in a :class:`app.threads.GeneratorJob`; the tuned model
 replaces the current one only when the cross-validated check says it reads the collection at
 least as well, and the panel says plainly when it was not kept. *Undo fine-tuning* puts the
 previous model back, with its file and saved state. The work itself lives in
@@ -29,7 +29,7 @@ from engine.collection import Collection, CollectionError, load_collection, save
 from .collection_view import CollectionView
 from .model_owner import ModelOwner
 from .teach_job import FinetuneProgress, Tuned, finetune_job, save_job
-from .worker import GeneratorWorker
+from .threads import GeneratorJob
 
 __all__ = ["TeachPanel", "default_collection_path", "TEACH_ROUNDS", "Tuned", "finetune_job",
            "BACKGROUND_SAVE_AT"]
@@ -97,12 +97,12 @@ class TeachPanel(QWidget):
         self.check = None                    # the forgetting meter's digits (default: the sample)
         self.finetune_settings: dict = {}    # overrides of engine.finetune.FINETUNE_DEFAULTS
         self.unreadable: str | None = None   # why the collection file could not be read (kept aside on save)
-        self.worker = GeneratorWorker((FinetuneProgress,), parent=self)
-        self.worker.event.connect(self._on_event)
-        self.worker.failed.connect(lambda text: self._failed(text))
+        self.worker = GeneratorJob((FinetuneProgress,), parent=self)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(lambda text: self._failed(text))
         self.worker.finished.connect(self._on_finished)
-        self.saver = GeneratorWorker(parent=self)
-        self.saver.failed.connect(lambda text: self.prompts.error("Personal collection", text))
+        self.saver = GeneratorJob(parent=self)
+        self.saver.errored.connect(lambda text: self.prompts.error("Personal collection", text))
         self.saver.finished.connect(self._save_finished)
         self._save_pending = False
 

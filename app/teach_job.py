@@ -1,4 +1,4 @@
-"""The work behind the Teach tab, run off the GUI thread by :class:`app.worker.GeneratorWorker`:
+"""The work behind the Teach tab, run off the GUI thread by :class:`app.threads.GeneratorJob`:
 a guarded fine-tuning (:func:`finetune_job`), reading a file to import (:func:`import_job`)
 and writing a large collection (:func:`save_job`). Each is a factory returning
 ``work(worker)``, a generator of events; none touches a widget.

@@ -126,7 +126,7 @@ def gate():
 @pytest.fixture(autouse=True)
 def no_thread_left():
     """Every test leaves no worker thread running (set up first, so checked last)."""
-    from app.worker import running_threads
+    from app.threads import running_threads
     yield
     left = running_threads()
     for t in left:                       # (so that one failure does not spoil the rest)

@@ -7,7 +7,7 @@ from engine import collection as collection_file
 from engine import strokes
 from engine.collection import Collection, load_collection, save_collection
 
-from .test_teach_window import draw_strokes
+from tests.helpers import draw_strokes
 
 
 def some(n, seed=0):
@@ -27,7 +27,7 @@ def test_gallery_remove_export_import(teach_window, tmp_path, prompts, qtbot):
     w, panel = teach_window, teach_window.teach_panel
     rng = np.random.default_rng(1)
     for d in (1, 4):
-        draw_strokes(w, strokes.draw(strokes.styles_of(d)[0], rng))
+        draw_strokes(w.canvas, strokes.draw(strokes.styles_of(d)[0], rng))
         panel.correct(d)
     view = panel.view
     assert view.count() == 2
@@ -69,7 +69,7 @@ def test_the_limit_is_stated_and_an_import_past_it_asks_first(small_limit, teach
     # full: another import is refused at once, saying the limit; so is keeping one more drawing
     assert not view.import_(str(tmp_path / "big.npz"))
     assert "full" in prompts.texts("error")[-1] and "30" in prompts.texts("error")[-1]
-    draw_strokes(teach_window, strokes.draw("1-stick", np.random.default_rng(0)))
+    draw_strokes(teach_window.canvas, strokes.draw("1-stick", np.random.default_rng(0)))
     assert not panel.correct(1)
     assert "full" in prompts.texts("error")[-1] and len(load_collection(panel.path)) == 30
 
@@ -93,7 +93,7 @@ def test_a_collection_file_over_the_limit_is_never_overwritten(qtbot, tmp_path, 
     panel = w.teach_panel
     try:
         assert any("at most 30" in t and "kept as it is" in t for t in prompts.texts("error"))
-        draw_strokes(w, strokes.draw("1-stick", np.random.default_rng(0)))
+        draw_strokes(w.canvas, strokes.draw("1-stick", np.random.default_rng(0)))
         assert panel.correct(1)
         aside = path.with_name("collection.unreadable-1.npz")
         assert any(str(aside) in t for t in prompts.texts("note"))
@@ -112,7 +112,7 @@ def test_a_large_collection_is_saved_off_the_gui_thread(teach_window, tmp_path, 
     w, panel = teach_window, teach_window.teach_panel
     rng = np.random.default_rng(2)
     for d in range(4):
-        draw_strokes(w, strokes.draw(strokes.styles_of(d)[0], rng))
+        draw_strokes(w.canvas, strokes.draw(strokes.styles_of(d)[0], rng))
         assert panel.correct(d)
     qtbot.waitUntil(lambda: not panel.saving(), timeout=20000)
     assert list(load_collection(panel.path).labels) == [0, 1, 2, 3]
@@ -122,7 +122,7 @@ def test_pen_recordings_export_and_import_in_the_gallery(teach_window, tmp_path,
     w, panel = teach_window, teach_window.teach_panel
     rng = np.random.default_rng(4)
     for d in (2, 5):
-        draw_strokes(w, strokes.draw(strokes.styles_of(d)[0], rng))
+        draw_strokes(w.canvas, strokes.draw(strokes.styles_of(d)[0], rng))
         panel.correct(d)
     view = panel.view
     prompts.answers["save_file"] = str(tmp_path / "mine.unipen.gz")

@@ -33,7 +33,7 @@ def test_blank_canvas_shows_no_reading(teach_window):
     w = teach_window
     w.canvas.clear()
     w.classify_now()
-    assert w.prediction.digit.text().strip() == "" and w.last_proba is None
+    assert w.prediction.digit.text().strip() == "" and w.reading.proba is None
 
 
 def test_unsure_names_the_runner_up(teach_window):
