@@ -11,7 +11,7 @@ import sys
 
 __all__ = ["MainWindow", "run", "DrawingCanvas", "qt_application", "PYSIDE_REFCOUNT_GUARD"]
 
-_SURFACE = {"MainWindow": "app.main_window", "run": "app.main_window", "DrawingCanvas": "app.canvas",
+_SURFACE = {"MainWindow": "app.main_window", "run": "app.main_window", "DrawingCanvas": "app.reading.canvas",
             "qt_application": "app.gc_guard"}
 
 

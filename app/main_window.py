@@ -1,6 +1,6 @@
 """Digitlab's main window: draw a digit, see what the network reads and how it sees it.
 
-The window builds everything it shows: the drawing, its reader (:class:`app.reader.DrawingReader`),
+The window builds everything it shows: the drawing, its reader (:class:`app.reading.reader.DrawingReader`),
 the docks (What the net sees, Train, Why?, Teach, Timeline, Runs) and the menus; the objects of
 one idea each it holds are named in the class's attributes.
 """
@@ -17,34 +17,34 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QMainWindow, QMen
                                QMessageBox, QPushButton, QScrollArea, QSlider, QSplitter, QStyle,
                                QVBoxLayout, QWidget)
 
-from engine.model import Config, Model
-from engine.resources import resource
+from engine.files.resources import resource
+from engine.net.model import Config, Model
 
-from .actions import make_action
-from .canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
-from .docks import add_dock
-from .error_gallery import GalleryWiring
-from .explain_link import ExplainLink
-from .explain_panel import ExplainPanel
+from .explain.link import ExplainLink
+from .explain.panel import ExplainPanel
+from .frame.actions import make_action
+from .frame.docks import add_dock
+from .frame.help import about_text
+from .frame.help_menu import HelpMenu
+from .frame.layout import WindowLayout
+from .frame.model_files import CSV_TIP, ModelFiles
+from .frame.model_menu import ModelMenu
+from .frame.theme import ThemeMenu
+from .frame.undo_redo import UndoRedo
 from .gc_guard import freeze_startup, qt_application
-from .help import about_text
-from .help_menu import HelpMenu
-from .model_menu import ModelMenu
-from .model_files import CSV_TIP, ModelFiles
+from .history.error_gallery import GalleryWiring
+from .history.runs_view import RunsView
+from .history.timeline import TimelinePanel, TimelineWiring
 from .model_owner import ModelOwner, check_model
 from .preferences import BRUSH_RANGE, MAX_RECENT, Preferences
 from .prompts import CANCEL, DISCARD, SAVE, Prompts
-from .reader import THROTTLE_MS, DrawingReader, Reading
-from .runs_view import RunsView
-from .teach import TeachPanel
-from .theme import ThemeMenu
-from .threads import close_jobs, running_threads
-from .timeline import TimelinePanel, TimelineWiring
-from .training_panel import TrainingPanel
-from .undo_redo import UndoRedo
-from .views import NetView, PredictionView
-from .warmup import WarmUp
-from .window_layout import WindowLayout
+from .reading.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas
+from .reading.reader import THROTTLE_MS, DrawingReader, Reading
+from .reading.views import NetView, PredictionView
+from .teach.panel import TeachPanel
+from .threads.jobs import close_jobs, running_threads
+from .threads.warmup import WarmUp
+from .train.panel import TrainingPanel
 
 __all__ = ["MainWindow", "run", "app_icon", "THROTTLE_MS", "MAX_RECENT"]
 
@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
 
     Parameters
     ----------
-    model : engine.model.Model, optional
+    model : engine.net.model.Model, optional
         The model to start with; by default the last model opened (remembered in the
         settings), else the shipped model, else an untrained one (said in the status bar).
     settings : QSettings, optional
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
     owner : ModelOwner
         The model that reads the drawing, its path and whether it is saved.
     reader : DrawingReader
-        From the canvas to one :class:`app.reader.Reading` (throttle, warm-up gate,
+        From the canvas to one :class:`app.reading.reader.Reading` (throttle, warm-up gate,
         preprocessing, forward pass, verdict); every view listens to it.
     warmup : WarmUp
         The first reading's compile, off the GUI thread.
@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         last = self.prefs.last_model()
         if last:
             try:
-                from engine import modelfile
+                from engine.files import modelfile
                 self.owner.set_model(self._checked(modelfile.load_model(last)), path=last)
                 self.statusBar().showMessage(f"Opened {last}", 8000)
                 return
@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.window_layout.save()
-        close_jobs(self, self.stop_wait_seconds)      # every job of the window (app.threads)
+        close_jobs(self, self.stop_wait_seconds)      # every job of the window (app.threads.jobs)
         event.accept()
 
 

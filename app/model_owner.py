@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.model import Model
+from engine.net.model import Model
 
 from .prompts import CANCEL, SAVE
 

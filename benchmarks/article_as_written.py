@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.model import kernel_side
+from engine.net.model import kernel_side
 
 
 def _gather_windows(image: np.ndarray, f: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Time the article's training mode: its loop as written, the plain oracle, the compiled loop.
 
 All three start from the same initial weights (the recipe's seeded initialisation,
-:data:`engine.recipes.ARTICLE` with seed 0) on the same images: the first ``--images``
+:data:`engine.train.recipes.ARTICLE` with seed 0) on the same images: the first ``--images``
 training images of MNIST (``--data``, a folder of IDX files or an ``.npz``; else
 ``DIGITLAB_MNIST``; else the bundled sample), normalised the article's way over those
 images. Prints microseconds per image for the article's loop as written
@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.recipes import ARTICLE, load_data, make_run, prepare  # noqa: E402
+from engine.train.recipes import ARTICLE, load_data, make_run, prepare  # noqa: E402
 from benchmarks.article_as_written import train_as_written  # noqa: E402
 from tests.engine.oracle_article import oracle_epoch  # noqa: E402
 

@@ -5,7 +5,7 @@ Usage (from the repository root)::
     python benchmarks/backprop_speed.py [--data MNIST] [--keras-images 10000] [--no-keras]
 
 ``--data`` is a folder of MNIST IDX files or an ``.npz`` (default: ``DIGITLAB_MNIST``, else
-the bundled sample, tiled to 60,000 images). The run is :data:`engine.recipes.BACKPROP`
+the bundled sample, tiled to 60,000 images). The run is :data:`engine.train.recipes.BACKPROP`
 (the article's network: 9 kernels 8x8, hidden 100; batch 64, float32, momentum SGD).
 
 Prints:
@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from engine.recipes import BACKPROP, load_data, make_run, prepare  # noqa: E402
+from engine.train.recipes import BACKPROP, load_data, make_run, prepare  # noqa: E402
 
 IMAGES = 60_000
 

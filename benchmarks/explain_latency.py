@@ -43,11 +43,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     qapp = qt_application()
     import engine
-    from engine.preprocess import to_mnist
+    from engine.net.preprocess import to_mnist
     from tests.helpers import curly_seven, wait_for
-    from app.explain_panel import ExplainPanel
-    from app import explain_work as tasks
-    from engine.explain import METHODS
+    from app.explain import work as tasks
+    from app.explain.panel import ExplainPanel
+    from engine.explain.attribution import METHODS
 
     model = engine.load_model()
     drawings = partial_drawings(curly_seven(), args.repeats)

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parents[1]
 _PROBE = r"""
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from engine import data, modelfile
+from engine.files import data, modelfile
 kind, path = sys.argv[2], sys.argv[3]
 load = modelfile.load_model if kind == "model" else data.read_idx
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -46,8 +46,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE))
     import numpy as np
-    from engine.model import Config, Model
-    from engine.modelfile import save_model
+    from engine.files.modelfile import save_model
+    from engine.net.model import Config, Model
     from tests.files.bombs import gzip_idx_bomb, npz_bomb
     with tempfile.TemporaryDirectory(prefix="digitlab-bombs-") as tmp:
         tmp = Path(tmp)

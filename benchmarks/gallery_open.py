@@ -44,8 +44,8 @@ from app.gc_guard import qt_application  # noqa: E402
 
 def _test_set(model, folder: Path):
     """The MNIST test set in ``folder`` if there, else the bundled sample's; and what it is."""
-    from app.error_gallery import TestSet, sample_test_set
-    from engine import data
+    from app.history.error_gallery import TestSet, sample_test_set
+    from engine.files import data
     if folder.is_dir():
         ds = data.load_local(folder)
         return TestSet(model.norm.apply(ds.test_images, model.dtype), ds.test_labels.astype(np.int64),
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import engine
-    from app.error_gallery import ErrorGallery, predictions
+    from app.history.error_gallery import ErrorGallery, predictions
     from app.main_window import MainWindow
     from tests.helpers import NoPrompts
 

@@ -2,8 +2,8 @@
 
 Runs the same training twice in one process:
 
-1. headless: the engine's generator (:func:`engine.recipes.run_events` over the run
-   :func:`engine.recipes.make_run` builds), no Qt involved, images per second from its
+1. headless: the engine's generator (:func:`engine.train.recipes.run_events` over the run
+   :func:`engine.train.recipes.make_run` builds), no Qt involved, images per second from its
    ``Finished`` event;
 2. in the real main window (offscreen): the training panel's worker thread, while a
    ``QTimer`` firing every 5 ms on the main thread records the gaps between its ticks.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from engine.events import IterationEnd  # noqa: E402
+from engine.train.events import IterationEnd  # noqa: E402
 
 
 def say(*a):
@@ -41,8 +41,8 @@ def say(*a):
 
 
 def load_data(args, settings):
-    from engine import data as edata
-    from engine.recipes import prepare
+    from engine.files import data as edata
+    from engine.train.recipes import prepare
     folder = Path(args.data) if args.data else None
     ds = edata.load("local", folder) if folder is not None and folder.exists() else edata.load("sample")
     data = prepare(settings, ds)
@@ -50,8 +50,8 @@ def load_data(args, settings):
 
 
 def headless(args, data, settings):
-    from engine.recipes import make_run
-    from engine.tracker import RunTracker
+    from engine.train.recipes import make_run
+    from engine.train.tracker import RunTracker
     model, stepper = make_run(settings, data, chunk=args.chunk)
     t0 = time.perf_counter()
     run = RunTracker(settings, data, model, stepper, snapshots=False)
@@ -86,8 +86,8 @@ class Watcher:
 
     def __init__(self, panel):
         from PySide6.QtCore import QObject, Slot
-        from app.training_jobs import RunEnded
-        from engine.events import Evaluated
+        from app.train.run_jobs import RunEnded
+        from engine.train.events import Evaluated
 
         class _W(QObject):
             def __init__(self):
@@ -191,7 +191,7 @@ def main(argv=None):
     p.add_argument("--screenshot", metavar="PNG",
                    help="only save a picture of the window training (e.g. docs/screenshot-training.png)")
     args = p.parse_args(argv)
-    from engine.recipes import RunSettings
+    from engine.train.recipes import RunSettings
     settings = RunSettings.for_mode(args.mode).replace(
         source="local" if Path(args.data).exists() else "sample", epochs=args.iterations, tol=0.0,
         train=args.train, path=os.path.relpath(args.data) if Path(args.data).exists() else None)

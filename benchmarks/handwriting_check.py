@@ -1,14 +1,14 @@
 """Does a model read real people's digits? Measured by writer, on writers it never saw.
 
-For each digit collection of the pen data (:data:`engine.pen.COLLECTIONS`), the writers
-:func:`engine.pen.held_out_writers` keeps out of training (a fifth, by a stable hash of their
-names) have their digits drawn as the window would draw them (:func:`engine.pen.render_samples`)
+For each digit collection of the pen data (:data:`engine.handwriting.pen.COLLECTIONS`), the writers
+:func:`engine.handwriting.pen.held_out_writers` keeps out of training (a fifth, by a stable hash of their
+names) have their digits drawn as the window would draw them (:func:`engine.handwriting.pen.render_samples`)
 and read by :func:`engine.read`: accuracy over all their digits, the mean, 10th-percentile
 and worst writer, and the main confusions. With ``--letters``, the "not a digit" figures:
 how many of the held-out writers' letters that look like no digit
-(:data:`engine.negatives.UNLIKE_DIGITS`) read "not a digit" or "not sure", and how many real
+(:data:`engine.handwriting.negatives.UNLIKE_DIGITS`) read "not a digit" or "not sure", and how many real
 pen digits and MNIST test digits (``--mnist``) are flagged. With ``--canvas N``, N held-out
-digits are also replayed on the window's :class:`app.canvas.DrawingCanvas` and the 28x28
+digits are also replayed on the window's :class:`app.reading.canvas.DrawingCanvas` and the 28x28
 images compared with the engine's.
 
 Usage (from the repository root)::
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import engine  # noqa: E402
-from engine import negatives, pen  # noqa: E402
+from engine.handwriting import negatives, pen  # noqa: E402
 
 
 def by_writer(model, images, samples) -> dict:
@@ -49,13 +49,13 @@ def by_writer(model, images, samples) -> dict:
 
 def canvas_difference(samples) -> dict:
     """Replay samples on the window's canvas; compare ``to_mnist(canvas.image())`` with
-    :func:`engine.pen.render_sample`."""
+    :func:`engine.handwriting.pen.render_sample`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import app  # noqa: F401  (the PySide6 reference-count guard)
     from PySide6.QtCore import QPointF
 
-    from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas, Stroke
     from app.gc_guard import qt_application
+    from app.reading.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas, Stroke
     qt_application()
     canvas = DrawingCanvas()
     diffs = []
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
                   f"{bar} {f['mean']:.1f}% {bar} {f['p10']:.1f}% {bar} {f['worst']:.1f}% {bar} "
                   f"{f['flagged']:.1f}% {bar} {conf} {bar}")
     if a.mnist:
-        from engine import data
+        from engine.files import data
         ds = data.load("local", a.mnist)
         Xm, ym = ds.test_images / 255.0, ds.test_labels
         for label, m in models.items():

@@ -3,8 +3,8 @@
 Synthesises mouse-drawn digits as stroke lists -- hand-made polylines of each digit
 0-9 in several styles, with random jitter, wobble, slant, rotation, size (about two
 thirds of the canvas height), position, brush width and mouse-event spacing -- replays
-them as QTest mouse events on a 280x280 :class:`app.canvas.DrawingCanvas`, preprocesses
-the canvas like MNIST (:func:`engine.preprocess.to_mnist`) and classifies the result.
+them as QTest mouse events on a 280x280 :class:`app.reading.canvas.DrawingCanvas`, preprocesses
+the canvas like MNIST (:func:`engine.net.preprocess.to_mnist`) and classifies the result.
 Prints the accuracy per digit and overall, and how the drawings compare with MNIST
 (ink per image, stroke thickness).
 
@@ -31,8 +31,8 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from app.gc_guard import qt_application  # noqa: E402
 
-from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas  # noqa: E402
-from engine.preprocess import ink_box, to_mnist  # noqa: E402
+from app.reading.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas  # noqa: E402
+from engine.net.preprocess import ink_box, to_mnist  # noqa: E402
 
 T = np.linspace
 
@@ -164,7 +164,7 @@ def stroke_thickness(img28: np.ndarray) -> float:
 def mnist_reference():
     """Mean ink and stroke thickness of MNIST test digits, if the data is at hand."""
     try:
-        from engine import data as edata
+        from engine.files import data as edata
         ds = edata.load_local(os.environ.get("DIGITLAB_MNIST", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")))
         X = ds.test_images[:2000] / 255.0
     except Exception:

@@ -1,7 +1,7 @@
 """The shipped model's calibration: ECE with and without its temperature, and a reliability diagram.
 
 Reads MNIST's test set (``--mnist``; else the bundled sample's 1,000 test digits) and
-``--styled`` drawings in the styles of :mod:`engine.strokes`; prints the expected calibration
+``--styled`` drawings in the styles of :mod:`engine.handwriting.strokes`; prints the expected calibration
 error (15 bins) at temperature 1 and at the model's own, and with ``--out`` draws the
 reliability diagram (confidence against accuracy by bin) of both as a PNG.
 
@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import engine  # noqa: E402
-from engine import calibration, data, strokes  # noqa: E402
+from engine.files import data  # noqa: E402
+from engine.handwriting import calibration, strokes
 
 
 def main(argv=None) -> int:

@@ -1,12 +1,12 @@
 """Per-style accuracy, drawn through the canvas; and the "not a digit" figures.
 
-Every style of :data:`engine.strokes.STYLES` is drawn ``--per-style`` times at random
+Every style of :data:`engine.handwriting.strokes.STYLES` is drawn ``--per-style`` times at random
 (slant, rotation, size, aspect, wobble, jitter, position, brush, mouse-event spacing; seeds
 apart from those the shipped model was trained with), replayed as QTest mouse events on a
-280x280 :class:`app.canvas.DrawingCanvas`, made 28x28 by :func:`engine.preprocess.to_mnist`
+280x280 :class:`app.reading.canvas.DrawingCanvas`, made 28x28 by :func:`engine.net.preprocess.to_mnist`
 and read. Prints a table of accuracy per style for each model given (first column: the
 first model), the overall figures, the median top probability of the misreads, and, with
-``--nondigits N``, how many of N non-digit drawings (:func:`engine.negatives.make_nondigits`)
+``--nondigits N``, how many of N non-digit drawings (:func:`engine.handwriting.negatives.make_nondigits`)
 each model catches and how many MNIST test digits it lets through.
 
 Usage::
@@ -30,10 +30,11 @@ import app  # noqa: E402,F401  (the PySide6 reference-count guard)
 from PySide6.QtTest import QTest  # noqa: E402
 from app.gc_guard import qt_application  # noqa: E402
 
-from app.canvas import DrawingCanvas  # noqa: E402
+from app.reading.canvas import DrawingCanvas  # noqa: E402
 from benchmarks.mouse_check import replay  # noqa: E402
-from engine import data, negatives, nondigit, strokes  # noqa: E402
-from engine.preprocess import to_mnist  # noqa: E402
+from engine.files import data
+from engine.handwriting import negatives, nondigit, strokes  # noqa: E402
+from engine.net.preprocess import to_mnist  # noqa: E402
 
 
 def drawn(canvas, style_strokes, brush) -> np.ndarray:

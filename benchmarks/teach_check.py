@@ -1,10 +1,10 @@
 """Does teaching work on real writers? Each held-out pen writer corrects 20 drawings; how well are the rest read then?
 
-For every writer held out of the shipped model's training (:func:`engine.pen.held_out_writers`
+For every writer held out of the shipped model's training (:func:`engine.handwriting.pen.held_out_writers`
 of each digit collection of the project's pen data), the writer's recorded digits are drawn as
-the window's canvas draws them (:func:`engine.pen.render_samples`). Two of each digit (chosen at
+the window's canvas draws them (:func:`engine.handwriting.pen.render_samples`). Two of each digit (chosen at
 random, seeded) are the 20 corrections; the window's guarded fine-tuning
-(:func:`engine.finetune_guard.guarded_finetune`: kept only when a 4-fold check on the 20 says it
+(:func:`engine.handwriting.finetune_guard.guarded_finetune`: kept only when a 4-fold check on the 20 says it
 reads them at least as well) learns them, and the writer's other digits are read before and
 after. For comparison the same fine-tuning without the check is read too. MNIST's test set is
 read before and after every fine-tuning kept (the forgetting meter). Writers without two of
@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import engine  # noqa: E402
-from engine import data  # noqa: E402
-from engine.finetune import default_replay, finetune  # noqa: E402
-from engine.finetune_guard import guarded_finetune  # noqa: E402
-from engine.pen import COLLECTIONS, held_out_writers, labels_of, load_collection, render_samples  # noqa: E402
+from engine.files import data  # noqa: E402
+from engine.handwriting.finetune import default_replay, finetune  # noqa: E402
+from engine.handwriting.finetune_guard import guarded_finetune  # noqa: E402
+from engine.handwriting.pen import COLLECTIONS, held_out_writers, labels_of, load_collection, render_samples  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -19,9 +19,9 @@ import numpy as np
 
 def article_timeline():
     """A timeline shaped as a 50-iteration article run's (20,000 images an iteration)."""
-    from engine.model import Model
-    from engine.recipes import ARTICLE
-    from engine.snapshots import Timeline, TimePoint, checkpoints
+    from engine.history.snapshots import Timeline, TimePoint, checkpoints
+    from engine.net.model import Model
+    from engine.train.recipes import ARTICLE
     rng = np.random.RandomState(0)
     base = Model.article_init(ARTICLE.config, rng)
     tl = Timeline()
@@ -35,7 +35,7 @@ def article_timeline():
 
 
 def main():
-    from engine.snapshots import CAP
+    from engine.history.snapshots import CAP
     tl, taken = article_timeline()
     per = sum(v.nbytes for v in tl[0].model.params.values())
     print(f"cap: {CAP} snapshots")

@@ -1,4 +1,4 @@
-"""Train the model the app ships (resources/model.npz): the recipe :data:`engine.recipes.BEST`.
+"""Train the model the app ships (resources/model.npz): the recipe :data:`engine.train.recipes.BEST`.
 
 Usage (from the repository root)::
 
@@ -23,17 +23,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from engine import modelfile  # noqa: E402
-from engine.events import Evaluated, IterationEnd  # noqa: E402
-from engine.recipes import BEST, RunSettings, load_data, make_run, prepare  # noqa: E402
-from engine.tracker import RunTracker  # noqa: E402
+from engine.files import modelfile  # noqa: E402
+from engine.train.events import Evaluated, IterationEnd  # noqa: E402
+from engine.train.recipes import BEST, RunSettings, load_data, make_run, prepare  # noqa: E402
+from engine.train.tracker import RunTracker  # noqa: E402
 
 #: Settings the command line may change (the data's source and path come from --data).
 CHANGEABLE = ("epochs", "alpha", "batch", "momentum", "dropout", "augment", "weight_decay",
               "kernels", "kernel_size", "hidden", "biases", "seed")
 
 
-#: Synthetic digits drawn in the styles of :mod:`engine.strokes` added to the training set.
+#: Synthetic digits drawn in the styles of :mod:`engine.handwriting.strokes` added to the training set.
 STYLED = 6_000
 #: How many times each real pen digit is in the training set (augmented differently each time).
 PEN_REPEAT = 3
@@ -53,7 +53,7 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     Returns the held-out raw images ``(held_out, 28, 28)`` and labels ``(held_out,)``.
     """
     import numpy as np
-    from engine import strokes
+    from engine.handwriting import strokes
     n = len(ds.train_labels) - held_out
     Xh, yh = ds.train_images[n:], ds.train_labels[n:]
     rng = np.random.default_rng(seed + 1000)
@@ -63,16 +63,16 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     ys = np.array([int(c[0]) for c in chosen], np.int64)
     ds.train_images = np.concatenate([ds.train_images[:n], Xs])
     ds.train_labels = np.concatenate([ds.train_labels[:n], ys])
-    ds.description += f"; first {n:,} training images and {count:,} styled drawings (engine.strokes)"
+    ds.description += f"; first {n:,} training images and {count:,} styled drawings (engine.handwriting.strokes)"
     return Xh, yh
 
 
 def mix_pen(ds, folder, repeat: int, fraction: float = 0.2) -> dict:
     """Add the real pen digits of the TRAINING writers of both digit collections
-    (:data:`engine.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
-    :func:`engine.pen.held_out_writers` names stay out. Returns counts by collection."""
+    (:data:`engine.handwriting.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
+    :func:`engine.handwriting.pen.held_out_writers` names stay out. Returns counts by collection."""
     import numpy as np
-    from engine import pen
+    from engine.handwriting import pen
     images, labels, counts = [], [], {}
     for name in pen.COLLECTIONS:
         train, test = pen.split_by_writer(pen.load_collection(folder, name), fraction)
@@ -91,17 +91,17 @@ def mix_pen(ds, folder, repeat: int, fraction: float = 0.2) -> dict:
 
 def add_detector(model, held_out01, seed: int, *, pen_folder=None, mnist01=None, keep: float = KEEP,
                  fraction: float = 0.2) -> None:
-    """Fit the "not a digit" detector (:func:`engine.nondigit.fit_detector`) into the model's record.
+    """Fit the "not a digit" detector (:func:`engine.handwriting.nondigit.fit_detector`) into the model's record.
 
     Digits: half the held-out MNIST images, ``mnist01`` (training images) and, with a pen
     folder, real pen digits of the training writers; non-digits: scribbles, dots and lines
-    (:func:`engine.negatives.make_nondigits`) and, with a pen folder, the real letters that look
-    like no digit (:data:`engine.negatives.UNLIKE_DIGITS`) of the letters' TRAINING writers
+    (:func:`engine.handwriting.negatives.make_nondigits`) and, with a pen folder, the real letters that look
+    like no digit (:data:`engine.handwriting.negatives.UNLIKE_DIGITS`) of the letters' TRAINING writers
     (without one, drawn capital letters). The threshold lets ``keep`` of the other half of the
     held-out MNIST images through (images no part of the model or the detector has seen).
     """
     import numpy as np
-    from engine import negatives, nondigit, pen, strokes
+    from engine.handwriting import negatives, nondigit, pen, strokes
     rng = np.random.default_rng(seed + 2000)
     half = len(held_out01) // 2
     digits, check = [held_out01[:half]], held_out01[half:]
@@ -211,7 +211,7 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "made_by": "benchmarks/train_shipped.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     })
-    from engine.calibration import fit_temperature
+    from engine.handwriting.calibration import fit_temperature
     model.temperature = 1.0
     model.temperature = fit_temperature(model, Xh / 255.0, yh)
     model.record.notes["temperature"] = (f"{model.temperature:.3f}, fitted on the last {len(yh):,} "

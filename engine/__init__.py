@@ -15,7 +15,7 @@ from __future__ import annotations
 from .startup import quiet_start
 
 with quiet_start():                 # Ctrl+C while NumPy loads: one line, exit 130
-    from .model import Config, Forward, Model, Normalisation
+    from .net.model import Config, Forward, Model, Normalisation
 
 __version__ = "0.1.0"
 __all__ = ["Config", "Forward", "Model", "Normalisation", "Reading", "load_model", "read", "to_mnist", "finetune",
@@ -27,10 +27,10 @@ def load_model(path=None) -> Model:
 
     With no path, the model shipped in ``resources/``.
     """
-    from . import modelfile
+    from .files import modelfile
     return modelfile.load_model(path)
 
 
-from .preprocess import to_mnist  # noqa: E402
-from .reading import Reading, read  # noqa: E402
-from .finetune import finetune  # noqa: E402  (after the submodule's import: the name is the function)
+from .handwriting.finetune import finetune  # noqa: E402  (after the submodule's import: the name is the function)
+from .net.preprocess import to_mnist  # noqa: E402
+from .net.reading import Reading, read  # noqa: E402

@@ -14,13 +14,13 @@ import time
 
 
 from .cli_parts import CliError, ProgressBar, jsonable, nonneg_float, positive_int
-from .cli_runs import _runs_dir, cmd_runs
 from .cli_parts import seed as seed_arg
-from .data import DataError
-from .events import Evaluated, Finished, IterationEnd, Progress
-from .model import Config, Model
-from .recipes import ARTICLE, BACKPROP, RunSettings
-from .record import Record
+from .cli_runs import _runs_dir, cmd_runs
+from .files.data import DataError
+from .net.model import Config, Model
+from .train.events import Evaluated, Finished, IterationEnd, Progress
+from .train.recipes import ARTICLE, BACKPROP, RunSettings
+from .train.record import Record
 
 __all__ = ["main", "build_parser"]
 
@@ -40,7 +40,7 @@ def _say(args, *a, **k):
 
 # -- data -----------------------------------------------------------------------------
 def _load_data(args):
-    from . import data
+    from .files import data
     source = getattr(args, "source", None) or ARTICLE.source
     try:
         ds = data.load(source, getattr(args, "data", None))
@@ -93,7 +93,7 @@ def _figures(record: Record, data_source: str, **more) -> dict:
 def _run(args, settings: RunSettings, *, article_table: bool = False, header: str | None = None):
     """Load, prepare, train and record one run as ``settings`` say; returns (model, data,
     finished, wall): the model carries the run's record."""
-    from .recipes import load_data, make_run, prepare
+    from .train.recipes import load_data, make_run, prepare
     _check_save_path(args, settings.config)
     try:
         ds = load_data(settings)
@@ -112,7 +112,7 @@ def _run(args, settings: RunSettings, *, article_table: bool = False, header: st
     _say(args, header or settings.describe())
     _say(args, "iter  error      article" if article_table else
          "iter  error" if settings.mode == "article" else "epoch error (sq.)")
-    from .tracker import RunTracker
+    from .train.tracker import RunTracker
     run = RunTracker(settings, data, model, stepper)
     _print_events(args, run.events(eval_every=getattr(args, "eval_every", None)),
                   article_table=article_table)
@@ -127,7 +127,7 @@ def _run(args, settings: RunSettings, *, article_table: bool = False, header: st
 
 def _save(args, model: Model) -> None:
     """Save ``model`` to ``--save``, saying so; a failure is a CliError naming the path."""
-    from . import modelfile
+    from .files import modelfile
     try:
         modelfile.save_model(model, args.save)
     except (OSError, ValueError) as e:
@@ -192,7 +192,7 @@ def _check_save_path(args, cfg: Config) -> None:
     if target.exists() and not os.access(target, os.W_OK) and not os.access(probe, os.W_OK):
         raise CliError(f"--save {args.save}: the file cannot be replaced")
     try:
-        from .recipes import check_size
+        from .train.recipes import check_size
         check_size(cfg)
     except ValueError as e:
         raise CliError(f"--save {args.save}: {e}") from None
@@ -206,7 +206,7 @@ _SETTING_OPTIONS = ("train", "epochs", "tol", "alpha", "dropout", "kernels", "ke
 
 def settings_from_args(args) -> RunSettings:
     """The run ``digitlab train`` or ``reproduce`` describes: the mode's defaults
-    (:data:`engine.recipes.ARTICLE` or :data:`engine.recipes.BACKPROP`), then the options given."""
+    (:data:`engine.train.recipes.ARTICLE` or :data:`engine.train.recipes.BACKPROP`), then the options given."""
     given = {k: getattr(args, k) for k in _SETTING_OPTIONS if getattr(args, k, None) is not None}
     if getattr(args, "float64", False):
         given["float64"] = True
@@ -226,8 +226,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import data, modelfile
-    from .evaluate import evaluate
+    from .files import data, modelfile
+    from .net.evaluate import evaluate
     try:
         model = modelfile.load_model(args.model)
     except modelfile.ModelFileError as e:
@@ -245,7 +245,7 @@ def cmd_evaluate(args) -> int:
         yte = ds.test_labels
         how = "with the model's own normalisation"
     t = evaluate(model, Xte, yte, pooled_tanh=not args.article_test)
-    from .calibration import ece
+    from .handwriting.calibration import ece
     calibration_error = ece(model.forward(Xte, pooled_tanh=not args.article_test, maps=False).proba, yte)
     seconds = time.perf_counter() - t0
     _say(args, f"{t.images:,} test images, {how}")
@@ -270,9 +270,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_finetune(args) -> int:
     """Teach a model someone's drawings (a personal collection file) and save the result."""
-    from . import modelfile
-    from .collection import CollectionError, load_collection
-    from .finetune import finetune
+    from .files import modelfile
+    from .handwriting.collection import CollectionError, load_collection
+    from .handwriting.finetune import finetune
     try:
         model = modelfile.load_model(args.model)
         digits = load_collection(args.digits)
@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=seed_arg, default=0, help="seeds the batches and distortions (default 0)")
     f.add_argument("--json", action="store_true", help="end the output with one JSON object on its last line")
     f.set_defaults(func=cmd_finetune)
-    from .sweep import add_sweep_parser
+    from .sweep.command import add_sweep_parser
     add_sweep_parser(sub, data_opts, settings_from_args, article_iterations=len(ARTICLE_ERRORS),
                      article_percent_correct=ARTICLE_PERCENT_CORRECT)
     return p

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .events import Progress
+from .train.events import Progress
 
 __all__ = ["CliError", "ProgressBar", "jsonable", "positive_int", "seed", "nonneg_float"]
 

@@ -14,12 +14,12 @@ def _say(args, *a, **k):
 
 
 def _runs_dir(args):
-    from .runs import default_runs_dir
+    from .history.runs import default_runs_dir
     return getattr(args, "runs_dir", None) or default_runs_dir()
 
 
 def cmd_runs(args) -> int:
-    from .runs import RunsError, delete_run, list_runs
+    from .history.runs import RunsError, delete_run, list_runs
     runs, faults = list_runs(_runs_dir(args))
     if getattr(args, "delete", None):
         by_id = {r.id: r for r in runs}
@@ -45,7 +45,7 @@ def cmd_runs(args) -> int:
         acc = f"{r.argmax_accuracy:.2f}%" if r.argmax_accuracy is not None else "–"
         _say(args, f"{r.id}  {r.mode:<8} {r.iterations:>3} it  {acc:>7}  {r.snapshots:>3} snapshots  "
                    f"{r.architecture}" + (f"  (sweep {r.sweep})" if r.sweep else ""))
-    from .sweep_runs import list_sweeps
+    from .sweep.recorded import list_sweeps
     sweeps, faults = list_sweeps(_runs_dir(args))
     for f in faults:
         print(f"digitlab: skipped {f}", file=sys.stderr)

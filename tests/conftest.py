@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pytest
 
-from engine.model import Config, Model
+from engine.net.model import Config, Model
 
 
 def make_small_model(seed: int = 0, config: Config = Config(), name: str | None = None) -> Model:

@@ -124,7 +124,7 @@ def three(n: int = 40) -> np.ndarray:
 
 def draw_strokes(canvas, strokes) -> None:
     """Draw ``strokes`` (each a sequence of (x, y) in 280x280 canvas coordinates) on a
-    :class:`app.canvas.DrawingCanvas` with mouse events, as a person would."""
+    :class:`app.reading.canvas.DrawingCanvas` with mouse events, as a person would."""
     r = canvas.target_rect()
     k = r.width() / 280
     for s in strokes:
@@ -145,7 +145,7 @@ def curly_seven() -> list[np.ndarray]:
 
 def render_strokes(strokes) -> np.ndarray:
     """Render strokes with the app's canvas: the canvas image ``(280, 280)`` float32."""
-    from app.canvas import DrawingCanvas, Stroke
+    from app.reading.canvas import DrawingCanvas, Stroke
     c = DrawingCanvas()
     c.set_strokes([Stroke([QPointF(float(x), float(y)) for x, y in s]) for s in strokes])
     return c.image()

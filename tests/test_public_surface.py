@@ -25,9 +25,9 @@ def test_the_engine_reads_a_drawing_where_read_is_present():
 
 def test_the_app_exports_its_stable_names():
     import app
-    from app.canvas import DrawingCanvas
     from app.gc_guard import qt_application
     from app.main_window import MainWindow, run
+    from app.reading.canvas import DrawingCanvas
     assert app.MainWindow is MainWindow and app.run is run
     assert app.DrawingCanvas is DrawingCanvas and app.qt_application is qt_application
     with pytest.raises(AttributeError):

@@ -32,10 +32,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     qapp = qt_application()
     import engine
-    from engine.preprocess import to_mnist
-    from app.explain_panel import ExplainPanel
-    from app.explain_views import composite
-    from app.qimages import rgba_qimage
+    from app.explain.panel import ExplainPanel
+    from app.explain.views import composite
+    from app.reading.qimages import rgba_qimage
+    from engine.net.preprocess import to_mnist
     model = engine.load_model()
     canvas = render_strokes(curly_seven())
     x28 = to_mnist(canvas)

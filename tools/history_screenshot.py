@@ -21,8 +21,8 @@ from app.gc_guard import qt_application  # noqa: E402
 
 def record_runs(runs_dir: Path, data_path: str | None) -> None:
     """Three short runs (two article, one backprop), recorded in ``runs_dir``."""
-    from engine.recipes import ARTICLE, BACKPROP, load_data, make_run, prepare
-    from engine.tracker import RunTracker
+    from engine.train.recipes import ARTICLE, BACKPROP, load_data, make_run, prepare
+    from engine.train.tracker import RunTracker
     source = "local" if data_path else "auto"
     for s in (ARTICLE.replace(train=5000, epochs=8, tol=0.0, source=source, path=data_path),
               ARTICLE.replace(train=5000, epochs=8, tol=0.0, seed=1, alpha=0.02, source=source,

@@ -32,8 +32,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     qapp = qt_application()
     import engine
-    from engine import strokes
     from app.main_window import MainWindow
+    from engine.handwriting import strokes
     from tests.helpers import NoPrompts
     rng = np.random.default_rng(args.seed)
     writer = strokes.random_writer(rng)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from engine.model import Normalisation
-from engine.recipes import PreparedData, RunSettings
+from engine.net.model import Normalisation
+from engine.train.recipes import PreparedData, RunSettings
 from tests.helpers import FakePrompts
 
 GATE_TIMEOUT = 20.0
@@ -126,7 +126,7 @@ def gate():
 @pytest.fixture(autouse=True)
 def no_thread_left():
     """Every test leaves no worker thread running (set up first, so checked last)."""
-    from app.threads import running_threads
+    from app.threads.jobs import running_threads
     yield
     left = running_threads()
     for t in left:                       # (so that one failure does not spoil the rest)
@@ -165,7 +165,7 @@ def owner(prompts, small_model):
 
 @pytest.fixture
 def panel(qtbot, owner, prompts, gate):
-    from app.training_panel import TrainingPanel
+    from app.train.panel import TrainingPanel
     p = TrainingPanel(owner, prompts, updates_per_second=1e9)
     qtbot.addWidget(p)
     p.resize(1100, 700)

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app.canvas import DrawingCanvas
-from engine.preprocess import centre_of_mass, ink_box, to_mnist
+from app.reading.canvas import DrawingCanvas
+from engine.net.preprocess import centre_of_mass, ink_box, to_mnist
 
 from tests.helpers import drag, line
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from engine.preprocess import to_mnist
+from engine.net.preprocess import to_mnist
 
 from .conftest import GATE_TIMEOUT, small_settings, use_gated
 from tests.helpers import draw_on, line
@@ -124,7 +124,7 @@ def test_revert_to_the_shipped_model_asks_first_and_stays_in_open_recent(window,
 
 # -- item 5: presets, one question at most -------------------------------------------------
 def test_presets_set_their_network_and_ask_nothing(window, prompts):
-    from engine.recipes import PRESETS
+    from engine.train.recipes import PRESETS
     panel = window.training_panel
     for name, preset in PRESETS.items():
         panel.apply_preset(name)
@@ -169,8 +169,8 @@ def test_units_follow_the_mode_and_a_new_run_starts_with_empty_plots(window, gat
 
 # -- item 9: views that read at a glance ----------------------------------------------------
 def test_signed_views_are_centred_at_zero_with_colour_bars(window, qtbot):
-    from app.colormaps import HIGHLIGHT, SIGNED
-    from app.mosaic import KERNEL_CMAP, rgba_lut
+    from app.reading.colormaps import HIGHLIGHT, SIGNED
+    from app.reading.mosaic import KERNEL_CMAP, rgba_lut
     assert KERNEL_CMAP == SIGNED
     window.net_dock.raise_()
     draw_on(window, line(140, 50, 140, 230))
@@ -180,7 +180,7 @@ def test_signed_views_are_centred_at_zero_with_colour_bars(window, qtbot):
     assert lo == pytest.approx(-hi) and hi > 0                   # symmetric: zero in the middle
     m = hi
     lut = rgba_lut(pg.colormap.get(SIGNED))
-    from app.mosaic import colourise
+    from app.reading.mosaic import colourise
     assert np.array_equal(colourise(np.zeros(1), -m, m, lut)[0], lut[127])
     # the selected kernel: large, with values on hover; the winner view shows where it wins
     nv.select_kernel(2)

@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from engine import modelfile
-from engine.model import Config, Model
-from engine.preprocess import centre_of_mass, to_mnist
+from engine.files import modelfile
+from engine.net.model import Config, Model
+from engine.net.preprocess import centre_of_mass, to_mnist
 
 from .conftest import small_settings, use_gated
 from tests.helpers import draw_on, line
@@ -245,8 +245,8 @@ def test_saving_as_csv_asks_before_replacing_a_trio(window, tmp_path, prompts):
 # -- settings ---------------------------------------------------------------------------
 def test_bad_values_in_the_settings_file_fall_back_to_defaults(qtbot, settings, prompts, small_model):
     """Issue 9, item 11."""
-    from app.canvas import DEFAULT_BRUSH_WIDTH
     from app.main_window import MainWindow
+    from app.reading.canvas import DEFAULT_BRUSH_WIDTH
     settings.setValue("brushWidth", "thick")
     settings.setValue("preprocess", "maybe")
     settings.setValue("geometry", "not bytes")
@@ -303,7 +303,7 @@ def test_the_shipped_model_loads_at_start_and_reads_a_drawn_one(qtbot, settings,
 
 def test_about_text_lists_versions():
     import PySide6
-    from app.help import about_text
+    from app.frame.help import about_text
     text = about_text()
     for word in ("Python", "Qt", "PySide6", PySide6.__version__, "pyqtgraph", "NumPy", "Digitlab"):
         assert word in text

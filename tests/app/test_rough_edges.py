@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.training_jobs import RunRecorded
-from engine.events import Progress
+from app.train.run_jobs import RunRecorded
+from engine.train.events import Progress
 
 from tests.helpers import draw_on, line
 
@@ -147,7 +147,7 @@ def test_the_verdict_and_the_comparison_labels_wrap_in_a_narrow_column(qtbot, wi
 
 # -- edge 5: unavailable actions disabled, with the reason ---------------------------------------
 def test_save_as_csv_is_disabled_for_a_model_with_biases_and_says_why(window, small_model):
-    from engine.model import Config
+    from engine.net.model import Config
     act = window.act_save_csv
     assert act.isEnabled()
     window.owner.set_model(small_model(1, config=Config(kernels=4, kernel_size=5, hidden=16, biases=True)))
@@ -205,7 +205,7 @@ def test_your_digit_on_the_looks_like_map_and_every_label_are_readable(qtbot, wi
 
 # -- edges 8 and 12: the errors' gallery ---------------------------------------------------------
 def _gallery(qtbot, window, cell=None):
-    from app.error_gallery import TestSet
+    from app.history.error_gallery import TestSet
     rng = np.random.default_rng(0)
     imgs = rng.random((30, 28, 28)).astype(np.float32) ** 3
     labels = np.arange(30) % 10
@@ -246,7 +246,7 @@ def test_a_gallery_image_reads_on_the_canvas_as_in_the_gallery(qtbot, window):
 
 # -- edge 13: an offline download's error stays inside the progress bar ---------------------------
 def test_a_failed_download_says_so_in_one_line_that_fits_the_bar(qtbot, window, monkeypatch):
-    from engine import data as edata
+    from engine.files import data as edata
 
     def offline(progress=None, **kw):
         raise edata.DownloadError("downloading https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -267,7 +267,7 @@ def test_a_failed_download_says_so_in_one_line_that_fits_the_bar(qtbot, window, 
 # -- edges 10 and 11: the confusion matrix's counts, legends, a one-point axis, colour bars -------
 @pytest.mark.parametrize("side", [240, 420])
 def test_four_digit_counts_stay_inside_their_cells(qtbot, window, side):
-    from engine.record import TestFigures
+    from engine.train.record import TestFigures
     plots = window.training_panel.plots
     window.train_dock.raise_()
     plots.confusion_plot.setFixedSize(side, side + 30)
@@ -284,7 +284,7 @@ def test_four_digit_counts_stay_inside_their_cells(qtbot, window, side):
 
 
 def test_legends_are_below_the_curves_and_one_test_point_has_a_readable_axis(qtbot, window):
-    from engine.record import TestFigures
+    from engine.train.record import TestFigures
     plots = window.training_panel.plots
     for plot in (plots.error_plot, plots.accuracy_plot):
         pi = plot.getPlotItem()

@@ -22,8 +22,8 @@ def test_run_shows_the_window_before_the_warm_up_and_the_canvas_says_so(qtbot, s
                                                                         monkeypatch):
     """The window is on screen while the first reading's compile still runs, the canvas
     takes a stroke then and says the reading follows; the reading arrives once it is done."""
-    from app import warmup as wu
     from app.main_window import MainWindow, run
+    from app.threads import warmup as wu
     release = threading.Event()
     original = wu.WarmUp._run
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from PySide6.QtCore import QObject, Slot
 
-from app.threads import FunctionPool, GeneratorJob, running_threads
-from engine.events import IterationEnd, Progress
+from app.threads.jobs import FunctionPool, GeneratorJob, running_threads
+from engine.train.events import IterationEnd, Progress
 
 from .conftest import Gate
 
@@ -273,7 +273,7 @@ def test_a_generator_job_sends_what_it_returned(qtbot, make_worker):
 
 
 def test_the_registry_closes_the_jobs_under_one_object_only(qtbot):
-    from app.threads import close_jobs
+    from app.threads.jobs import close_jobs
     mine, other = QObject(), QObject()
     inside, outside = GeneratorJob(parent=mine), GeneratorJob(parent=other)
     assert close_jobs(mine, 20)

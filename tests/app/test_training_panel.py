@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.training_jobs import RunEnded, Snapshot
-from engine.events import Evaluated, Progress
-from engine.recipes import BACKPROP, PRESETS, RunSettings
+from app.train.run_jobs import RunEnded, Snapshot
+from engine.train.events import Evaluated, Progress
+from engine.train.recipes import BACKPROP, PRESETS, RunSettings
 
 from .conftest import small_settings, synthetic_data, use_gated
 
@@ -46,8 +46,8 @@ def test_backprop_settings_only_in_backprop_mode_and_the_article_never_gets_bias
 
 # -- runs -------------------------------------------------------------------------------
 def test_a_real_run_reports_and_hands_the_model_to_the_owner(panel, qtbot, owner):
-    from engine import data as edata
-    from engine.recipes import PreparedData
+    from engine.files import data as edata
+    from engine.train.recipes import PreparedData
     ds = edata.load("sample")
     Xtr, ytr, Xte, yte, norm = edata.prepare(ds, "article", 300)
     panel.data_override = PreparedData(Xtr, ytr, Xte[:200], yte[:200], norm, "sample", "sample subset")
@@ -214,7 +214,7 @@ def test_the_kernels_view_changes_as_they_learn(panel, qtbot, gate):
 
 
 def test_download_reports_progress_then_success(panel, qtbot, monkeypatch, tmp_path):
-    from engine import data as edata
+    from engine.files import data as edata
     target = tmp_path / "mnist.npz"
 
     def fake_download(progress=None, **kw):
@@ -230,7 +230,7 @@ def test_download_reports_progress_then_success(panel, qtbot, monkeypatch, tmp_p
 
 
 def test_download_failure_is_a_message(panel, qtbot, monkeypatch, prompts):
-    from engine import data as edata
+    from engine.files import data as edata
 
     def fake_download(progress=None, **kw):
         raise edata.DownloadError("downloading mnist.npz failed: no network")

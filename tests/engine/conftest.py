@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import data
-from engine.model import Normalisation
-from engine.recipes import PreparedData, make_run
+from engine.files import data
+from engine.net.model import Normalisation
+from engine.train.recipes import PreparedData, make_run
 
 
 def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

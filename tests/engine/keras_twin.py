@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from engine.model import Config, Model, Normalisation
-from engine.record import Record
+from engine.net.model import Config, Model, Normalisation
+from engine.train.record import Record
 
 __all__ = ["keras_available", "build", "to_keras", "from_keras"]
 

@@ -4,7 +4,7 @@ This follows ``docs/article-algorithm.md`` step by step in plain NumPy, with the
 article's quirks kept on purpose (derivatives at the activations, softmax and tanh
 applied twice, only the diagonal of the softmax Jacobian, ``W2`` and ``W1`` updated
 before the kernel gradient, which uses the updated weights). It is slow, and meant only
-to check :mod:`engine.article` against.
+to check :mod:`engine.train.article` against.
 
 Shapes: ``k`` kernels of side ``f``, ``P`` window positions, ``H`` hidden neurons,
 ``C`` classes; ``K`` (k, f*f), ``W1`` (P, H), ``W2`` (H, C).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.model import kernel_side
+from engine.net.model import kernel_side
 
 __all__ = ["window_matrix", "oracle_image", "oracle_epoch"]
 

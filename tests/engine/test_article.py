@@ -1,4 +1,4 @@
-"""The article's training mode (engine.article) against the plain per-image oracle."""
+"""The article's training mode (engine.train.article) against the plain per-image oracle."""
 from __future__ import annotations
 
 import threading
@@ -6,11 +6,11 @@ import threading
 import numpy as np
 import pytest
 
-from engine.article import ArticleStepper
-from engine.evaluate import evaluate
-from engine.events import Evaluated, Finished, IterationEnd
-from engine.model import Config, Model
-from engine.training import train
+from engine.net.evaluate import evaluate
+from engine.net.model import Config, Model
+from engine.train.article import ArticleStepper
+from engine.train.events import Evaluated, Finished, IterationEnd
+from engine.train.training import train
 from tests.engine.oracle_article import oracle_epoch
 
 TOL = 1e-9

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import conv_loops as kernels
-from engine.augment import augment_batch
-from engine.backprop import gradients, learning_rate, loss_and_proba
-from engine.events import Evaluated, Finished, IterationEnd
-from engine.conv_loops import conv_max
-from engine.model import Config, Model
-from engine.recipes import BACKPROP, PreparedData, make_run, run_events
+from engine.net import conv_loops as kernels
+from engine.net.conv_loops import conv_max
+from engine.net.model import Config, Model
+from engine.train.augment import augment_batch
+from engine.train.backprop import gradients, learning_rate, loss_and_proba
+from engine.train.events import Evaluated, Finished, IterationEnd
+from engine.train.recipes import BACKPROP, PreparedData, make_run, run_events
 from tests.engine.conftest import recipe_run
 
 CONFIGS = [

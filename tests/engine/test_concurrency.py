@@ -20,8 +20,8 @@ SCENARIO = textwrap.dedent("""
     import numpy as np
     import numba
 
-    from engine import data
-    from engine.recipes import BACKPROP, make_run, prepare, run_events
+    from engine.files import data
+    from engine.train.recipes import BACKPROP, make_run, prepare, run_events
 
     settings = BACKPROP.replace(source="sample", epochs=1, augment=True)
     prepared = prepare(settings, data.load_sample())

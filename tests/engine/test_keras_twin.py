@@ -9,9 +9,9 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402  (a hard dependency: its absence must fail, not skip)
 
-from engine.backprop import gradients  # noqa: E402
+from engine.train.backprop import gradients  # noqa: E402
 from tests.engine.keras_twin import from_keras, to_keras  # noqa: E402
-from engine.model import Config, Model, Normalisation  # noqa: E402
+from engine.net.model import Config, Model, Normalisation  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

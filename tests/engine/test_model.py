@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.evaluate import confusion_matrix, evaluate, onehot, targets
-from engine.model import Config, Model, Normalisation, kernel_side, windows
+from engine.net.evaluate import confusion_matrix, evaluate, onehot, targets
+from engine.net.model import Config, Model, Normalisation, kernel_side, windows
 
 
 def reference_windows(image, f):

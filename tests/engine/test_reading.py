@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine import negatives, nondigit, reading, strokes
+from engine.handwriting import negatives, nondigit, strokes
+from engine.net import reading
 
 
 def _drawings(n, seed=0):
@@ -17,7 +18,7 @@ def _drawings(n, seed=0):
 
 def test_engine_exports_the_public_reading_surface():
     assert engine.read is reading.read and engine.Reading is reading.Reading
-    from engine.preprocess import to_mnist
+    from engine.net.preprocess import to_mnist
     assert engine.to_mnist is to_mnist
 
 

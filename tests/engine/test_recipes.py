@@ -6,13 +6,13 @@ import re
 import numpy as np
 import pytest
 
-from engine import data
-from engine.article import ArticleStepper
-from engine.backprop import BackpropStepper
-from engine.events import Evaluated, Finished, IterationEnd
-from engine.model import Config, Model
-from engine.recipes import ARTICLE, BACKPROP, BEST, PRESETS, RunSettings, make_run, prepare, run_events
-from engine.training import train
+from engine.files import data
+from engine.net.model import Config, Model
+from engine.train.article import ArticleStepper
+from engine.train.backprop import BackpropStepper
+from engine.train.events import Evaluated, Finished, IterationEnd
+from engine.train.recipes import ARTICLE, BACKPROP, BEST, PRESETS, RunSettings, make_run, prepare, run_events
+from engine.train.training import train
 
 
 @pytest.fixture(scope="module")

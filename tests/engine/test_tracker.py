@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from engine.events import Evaluated, Finished
-from engine.recipes import make_record, make_run
-from engine.runs import list_runs
-from engine.tracker import RunTracker
+from engine.history.runs import list_runs
+from engine.train.events import Evaluated, Finished
+from engine.train.recipes import make_record, make_run
+from engine.train.tracker import RunTracker
 from tests.app.conftest import small_settings, synthetic_data
 
 

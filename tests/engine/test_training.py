@@ -5,9 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from engine.events import Evaluated, Finished, IterationEnd, Progress
-from engine.model import Config
-from engine.training import train
+from engine.net.model import Config
+from engine.train.events import Evaluated, Finished, IterationEnd, Progress
+from engine.train.training import train
 
 CONFIG = Config(2, 5, 4)
 

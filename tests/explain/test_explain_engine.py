@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.ablation import Broken, Damage, accuracy, kernel_ranking, rounded
-from engine.backmap import attribution_rgba, placement, to_canvas
-from engine.explain import (explain, gradient_x_input, input_gradient, integrated_gradients,
+from engine.explain.ablation import Broken, Damage, accuracy, kernel_ranking, rounded
+from engine.explain.backmap import attribution_rgba, placement, to_canvas
+from engine.explain.attribution import (explain, gradient_x_input, input_gradient, integrated_gradients,
                             occlusion)
-from engine.model import Config, Model, softmax
-from engine.neighbours import HiddenIndex, HiddenPCA, hidden_layer
-from engine.preprocess import to_mnist
-from engine.robustness import robustness, shifted, thickened, warped
+from engine.explain.neighbours import HiddenIndex, HiddenPCA, hidden_layer
+from engine.explain.robustness import robustness, shifted, thickened, warped
+from engine.net.model import Config, Model, softmax
+from engine.net.preprocess import to_mnist
 
 CONFIG = Config(kernels=6, kernel_size=5, hidden=24, biases=True)
 

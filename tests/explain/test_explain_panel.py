@@ -6,14 +6,14 @@ import pytest
 from PySide6.QtCore import Qt
 
 import engine
-from engine.ablation import Broken, Damage, kernel_ranking
-from engine.data import Dataset, load_sample
-from engine.explain import explain
-from engine.model import softmax
-from engine.preprocess import to_mnist
-from engine.robustness import robustness
+from engine.explain.ablation import Broken, Damage, kernel_ranking
+from engine.explain.attribution import explain
+from engine.explain.robustness import robustness
+from engine.files.data import Dataset, load_sample
+from engine.net.model import softmax
+from engine.net.preprocess import to_mnist
 
-from app.explain_panel import ExplainPanel
+from app.explain.panel import ExplainPanel
 
 WAIT = 30_000
 

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from engine import cli, data, modelfile as io
+from engine import cli
+from engine.files import data, modelfile as io
 
 
 @pytest.fixture
@@ -99,13 +100,13 @@ def test_a_save_path_that_cannot_hold_the_model_is_refused_before_training(offli
     assert rc == 2 and "does not exist" in capsys.readouterr().err
 
 
-# -- one home for every default: engine.recipes ---------------------------------------------
+# -- one home for every default: engine.train.recipes ---------------------------------------------
 def _settings(argv):
     return cli.settings_from_args(cli.build_parser().parse_args(argv))
 
 
 def test_the_command_lines_defaults_are_the_recipes():
-    from engine.recipes import ARTICLE, BACKPROP
+    from engine.train.recipes import ARTICLE, BACKPROP
     assert _settings(["train"]) == ARTICLE
     assert _settings(["reproduce"]) == ARTICLE
     assert _settings(["train", "--mode", "backprop"]) == BACKPROP
@@ -140,7 +141,7 @@ def test_bad_options_return_status_2(capsys):
 def test_evaluate_refuses_a_model_file_that_would_break_the_window(offline, capsys, tmp_path):
     """A consistent file for 10x10 images: it loaded, then every 28x28 drawing raised."""
     import json
-    from engine.model import Config, Model
+    from engine.net.model import Config, Model
     m = Model.article_init(Config(3, 5, 7, image_size=10), np.random.RandomState(0))
     np.savez(tmp_path / "small-images.npz", **m.params, config=np.array(json.dumps(m.config.to_dict())),
              norm=np.array(json.dumps(m.norm.to_dict())))

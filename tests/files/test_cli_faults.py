@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import cli, runs
+from engine import cli
+from engine.history import runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--source", "sample", "--train", "200", "--epochs", "1"]
@@ -112,7 +113,7 @@ def test_save_into_a_read_only_folder_is_refused_before_training(tmp_path):
 
 
 def test_a_run_whose_recording_fails_leaves_no_folder(tmp_path, monkeypatch):
-    from engine import modelfile
+    from engine.files import modelfile
     from tests.history.test_runs import _recorded
 
     def fail(*a, **k):

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import data
-from engine.data import DataError, DownloadError
+from engine.files import data
+from engine.files.data import DataError, DownloadError
 
 MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
@@ -430,7 +430,7 @@ def test_loading_can_be_stopped_between_files_and_never_falls_back(tmp_path, mon
     with pytest.raises(data.Cancelled):
         data.load("local", folder, should_stop=stop_at_third)
     assert len(asked) == 3
-    from engine.recipes import ARTICLE, load_data
+    from engine.train.recipes import ARTICLE, load_data
     with pytest.raises(data.Cancelled):
         load_data(ARTICLE.replace(source="local", path=str(folder)), should_stop=lambda: True)
     monkeypatch.setattr(data, "download_keras", _no_download)
@@ -503,8 +503,8 @@ def test_prepare_train_count_checks():
 
 # -- the article's normalisation --------------------------------------------------------
 def _article_statistics(path: Path) -> tuple[float, float]:
-    """The recipe that computed ARTICLE_MEAN and ARTICLE_VARIANCE (see engine.modelfile),
-    written independently of engine.data: raw gzip, offset 16, first 20,000 images."""
+    """The recipe that computed ARTICLE_MEAN and ARTICLE_VARIANCE (see engine.files.modelfile),
+    written independently of engine.files.data: raw gzip, offset 16, first 20,000 images."""
     x = np.frombuffer(gzip.open(path).read(), np.uint8, offset=16)
     c = x.reshape(-1, 28, 28)[:20000].astype(np.float64)
     return c.mean(), c.var()
@@ -531,7 +531,7 @@ def test_the_article_normalisation_is_computed_as_the_article_does(tmp_path):
     np.testing.assert_array_equal(Xtr, (Xtrain - Xtrain.mean()) / Xtrain.var())
     # the constants are such statistics: a mean inside the pixel range, and a variance no
     # larger than any pixel values with that mean can have (Bhatia-Davis)
-    from engine.modelfile import ARTICLE_MEAN, ARTICLE_VARIANCE, article_normalisation
+    from engine.files.modelfile import ARTICLE_MEAN, ARTICLE_VARIANCE, article_normalisation
     assert 0 < ARTICLE_MEAN < 255 and 0 < ARTICLE_VARIANCE <= ARTICLE_MEAN * (255 - ARTICLE_MEAN)
     assert article_normalisation().kind == "article"
 
@@ -539,7 +539,7 @@ def test_the_article_normalisation_is_computed_as_the_article_does(tmp_path):
 # -- the real MNIST files, an optional extra where this machine has them ------------------
 @pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="optional: no MNIST files in ../shared/data/mnist")
 def test_real_mnist_and_the_article_normalisation_constants():
-    from engine import modelfile as io
+    from engine.files import modelfile as io
     ds = data.load_local(MNIST_DIR)
     assert _article_statistics(MNIST_DIR / "train-images-idx3-ubyte.gz") == (io.ARTICLE_MEAN,
                                                                           io.ARTICLE_VARIANCE)

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from engine import csvmatrix, modelfile
-from engine.data import DataError, load_local
-from engine.model import Config, Model
-from engine.safefile import MAX_GZIP_MEMBERS, atomic_write, clean_leftovers, gunzip
+from engine.files import csvmatrix, modelfile
+from engine.files.data import DataError, load_local
+from engine.files.safefile import MAX_GZIP_MEMBERS, atomic_write, clean_leftovers, gunzip
+from engine.net.model import Config, Model
 
 
 def _dead_pid() -> int:

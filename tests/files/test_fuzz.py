@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import data, modelfile as io
-from engine.data import DataError
-from engine.modelfile import ModelFileError
-from engine.model import Config, Model
-from engine.record import Record, TestFigures
+from engine.files import data, modelfile as io
+from engine.files.data import DataError
+from engine.files.modelfile import ModelFileError
+from engine.net.model import Config, Model
+from engine.train.record import Record, TestFigures
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -9,10 +9,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine import data, modelfile as io
-from engine.data import DataError
-from engine.model import Config, Model
-from engine.modelfile import ModelFileError
+from engine.files import data, modelfile as io
+from engine.files.data import DataError
+from engine.files.modelfile import ModelFileError
+from engine.net.model import Config, Model
 
 from .bombs import gzip_idx_bomb, npz_bomb
 

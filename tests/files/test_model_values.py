@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import modelfile
-from engine.model import Config, Model, Normalisation
-from engine.modelfile import ModelFileError
+from engine.files import modelfile
+from engine.files.modelfile import ModelFileError
+from engine.net.model import Config, Model, Normalisation
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import engine
-from engine import modelfile as io
-from engine.modelfile import ModelFileError
-from engine.model import Config, Model, Normalisation
-from engine.record import Record, TestFigures
+from engine.files import modelfile as io
+from engine.files.modelfile import ModelFileError
+from engine.net.model import Config, Model, Normalisation
+from engine.train.record import Record, TestFigures
 
 
 def small_model(biases=False, dtype=np.float64, seed=0) -> Model:
@@ -175,7 +175,7 @@ def test_shipped_model_missing_is_clear(tmp_path, monkeypatch):
 
 def test_shipped_model_loads_and_reads_the_sample_digits():
     """Measured, not the figure the file records: the shipped model on the bundled sample."""
-    from engine.data import load_sample
+    from engine.files.data import load_sample
     m = io.load_model()
     assert m.name == "shipped model"
     assert io.load_model(io.SHIPPED_MODEL).name == "model"      # by path: named after the file
@@ -395,7 +395,7 @@ def test_save_overwrites_and_leaves_no_temp_files(tmp_path):
 def test_saved_files_are_readable_like_any_new_file(tmp_path):
     import os
     import stat
-    from engine.model import Config, Model
+    from engine.net.model import Config, Model
     m = Model.article_init(Config(2, 5, 4), np.random.RandomState(0))
     umask = os.umask(0o022)
     try:
@@ -463,7 +463,7 @@ def test_a_model_file_with_the_old_flat_record_still_loads(tmp_path):
     assert r.notes == {"normalisation": "standard", "made_by": "benchmarks/train_shipped.py"}
     assert got.title == "old (91.50% test accuracy)"
     # the settings it names are a run the recipe can make again
-    from engine.recipes import RunSettings
+    from engine.train.recipes import RunSettings
     s = RunSettings.from_dict({"mode": r.mode, **r.settings})
     assert (s.epochs, s.seed, s.train, s.kernels) == (3, 5, 4000, 3)
     # saved again, it is written in today's shape and reads back the same

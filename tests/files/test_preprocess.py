@@ -1,4 +1,4 @@
-"""MNIST-style preprocessing of drawings (engine.preprocess)."""
+"""MNIST-style preprocessing of drawings (engine.net.preprocess)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engine.preprocess import (MNIST_CENTRE, area_weights, centre_of_mass, ink_box, resample,
+from engine.net.preprocess import (MNIST_CENTRE, area_weights, centre_of_mass, ink_box, resample,
                                to_mnist)
 
 

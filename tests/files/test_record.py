@@ -1,4 +1,4 @@
-"""engine.record: a record read from a file holds the kinds of values it promises, or is refused."""
+"""engine.train.record: a record read from a file holds the kinds of values it promises, or is refused."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.model import Config, Model
-from engine.record import Record, RecordError, TestFigures
+from engine.net.model import Config, Model
+from engine.train.record import Record, RecordError, TestFigures
 
 
 @pytest.mark.parametrize("d, fault", [

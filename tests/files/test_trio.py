@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import modelfile as io
-from engine.model import Config, Model, Normalisation
-from engine.modelfile import ModelFileError
-from engine.record import Record
+from engine.files import modelfile as io
+from engine.files.modelfile import ModelFileError
+from engine.net.model import Config, Model, Normalisation
+from engine.train.record import Record
 
 
 def backprop_model(seed: int, dtype=np.float64) -> Model:

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from engine.safefile import FileFault
-from engine.unipen import MAX_POINTS, PenSample, UnipenError, read_unipen, write_unipen
+from engine.files.safefile import FileFault
+from engine.handwriting.unipen import MAX_POINTS, PenSample, UnipenError, read_unipen, write_unipen
 
 GOOD = """.INCLUDE        dene.doc
 

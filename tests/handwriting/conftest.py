@@ -11,7 +11,7 @@ from tests.helpers import FakePrompts
 @pytest.fixture(autouse=True)
 def no_thread_left():
     """Every test leaves no worker thread running."""
-    from app.threads import running_threads
+    from app.threads.jobs import running_threads
     yield
     left = running_threads()
     for t in left:

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from engine import collection as collection_file
-from engine import strokes
-from engine.collection import Collection, CollectionError, InkStroke, load_collection, save_collection
-from engine.finetune_guard import fold_ids, guarded_finetune
+from engine.handwriting import collection as collection_file
+from engine.handwriting import strokes
+from engine.handwriting.collection import Collection, CollectionError, InkStroke, load_collection, save_collection
+from engine.handwriting.finetune_guard import fold_ids, guarded_finetune
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_folds_are_stratified_by_digit():
 
 def harmful():
     """Fine-tuning settings that teach the model wrong digits: replayed MNIST digits labelled one off."""
-    from engine.finetune import default_replay
+    from engine.handwriting.finetune import default_replay
     Xr, yr = default_replay()
     return {"replay": (Xr, (yr + 1) % 10), "alpha": 0.05, "steps": 40, "own": 8, "replayed": 96}
 
@@ -84,9 +84,9 @@ def test_the_check_refuses_a_tuning_that_harms(shipped):
 
 def test_pen_recordings_export_and_import(tmp_path):
     """The strokes go out as a UNIPEN recording and come back rendered as the canvas draws them."""
-    from engine.collection_pen import export_pen, import_pen
-    from engine.pen import render_sample
-    from engine.unipen import PenSample, read_unipen, write_unipen
+    from engine.handwriting.collection_pen import export_pen, import_pen
+    from engine.handwriting.pen import render_sample
+    from engine.handwriting.unipen import PenSample, read_unipen, write_unipen
     rng = np.random.default_rng(0)
     c = Collection()
     for d in (3, 7):

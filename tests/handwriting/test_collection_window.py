@@ -3,9 +3,9 @@ over the limit never overwritten, large collections saved off the GUI thread."""
 import numpy as np
 import pytest
 
-from engine import collection as collection_file
-from engine import strokes
-from engine.collection import Collection, load_collection, save_collection
+from engine.handwriting import collection as collection_file
+from engine.handwriting import strokes
+from engine.handwriting.collection import Collection, load_collection, save_collection
 
 from tests.helpers import draw_strokes
 
@@ -107,8 +107,8 @@ def test_a_collection_file_over_the_limit_is_never_overwritten(qtbot, tmp_path, 
 
 
 def test_a_large_collection_is_saved_off_the_gui_thread(teach_window, tmp_path, qtbot, monkeypatch):
-    import app.teach
-    monkeypatch.setattr(app.teach, "BACKGROUND_SAVE_AT", 3)
+    import app.teach.panel
+    monkeypatch.setattr(app.teach.panel, "BACKGROUND_SAVE_AT", 3)
     w, panel = teach_window, teach_window.teach_panel
     rng = np.random.default_rng(2)
     for d in range(4):

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 import engine
-from engine import calibration, cli, modelfile, strokes
-from engine.collection import Collection, CollectionError, load_collection, save_collection
-from engine.data import load_sample
-from engine.finetune import finetune
+from engine import cli
+from engine.files import modelfile
+from engine.files.data import load_sample
+from engine.handwriting import calibration, strokes
+from engine.handwriting.collection import Collection, CollectionError, load_collection, save_collection
+from engine.handwriting.finetune import finetune
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,7 @@ def test_cli_finetune_and_evaluate_ece(tmp_path, capsys, monkeypatch):
 
 
 def test_a_run_can_include_the_personal_collection(tmp_path):
-    from engine.recipes import BACKPROP, load_data, prepare
+    from engine.train.recipes import BACKPROP, load_data, prepare
     rng = np.random.default_rng(6)
     y = np.repeat(np.arange(10), 3)
     save_collection(Collection(strokes.random_writer(rng).digits(y, rng), y), tmp_path / "mine.npz")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import pen, strokes
-from engine.preprocess import to_mnist
-from engine.unipen import PenSample, read_unipen, write_unipen
+from engine.handwriting import pen, strokes
+from engine.handwriting.unipen import PenSample, read_unipen, write_unipen
+from engine.net.preprocess import to_mnist
 
 
 def _samples():
@@ -25,7 +25,7 @@ def _samples():
 def _canvas_reading(qtbot, sample):
     from PySide6.QtCore import QPointF
 
-    from app.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas, Stroke
+    from app.reading.canvas import DEFAULT_BRUSH_WIDTH, DrawingCanvas, Stroke
     canvas = DrawingCanvas()
     qtbot.addWidget(canvas)
     canvas.set_strokes([Stroke([QPointF(float(x), float(y)) for x, y in s], DEFAULT_BRUSH_WIDTH)
@@ -34,7 +34,7 @@ def _canvas_reading(qtbot, sample):
 
 
 def test_the_engine_uses_the_windows_pen():
-    from app.canvas import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
+    from app.reading.canvas import CANVAS_SIZE, DEFAULT_BRUSH_WIDTH
     assert strokes.BRUSH == DEFAULT_BRUSH_WIDTH and strokes.CANVAS == CANVAS_SIZE
 
 
@@ -73,7 +73,7 @@ def test_the_compiled_brush_matches_the_plain_one():
 def test_catmull_rom_passes_through_every_point_like_the_canvas_path():
     from PySide6.QtCore import QPointF
 
-    from app.canvas import stroke_path
+    from app.reading.canvas import stroke_path
     p = np.array([[0, 0], [10, 3], [20, 15], [22, 40], [5, 41.0]])
     curve = strokes.catmull_rom(p, step=1.0)
     k = (len(curve) - 1) // (len(p) - 1)
@@ -98,7 +98,7 @@ def test_writers_are_held_out_whole_and_stably():
 
 
 def test_real_letters_keeps_only_letters_unlike_any_digit():
-    from engine import negatives
+    from engine.handwriting import negatives
     stroke = (np.array([[0, 0], [30, 80], [60, 0.0]]),)
     samples = [PenSample(c, "w", stroke, "CHAR") for c in "AOlSx"] + [PenSample("7", "w", stroke)]
     images, chosen = negatives.real_letters(samples)

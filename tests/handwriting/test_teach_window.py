@@ -3,9 +3,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from engine import strokes
-from engine.collection import load_collection
-from engine.data import load_sample
+from engine.files.data import load_sample
+from engine.handwriting import strokes
+from engine.handwriting.collection import load_collection
 from tests.helpers import draw_strokes
 
 

@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import QPointF
 
 import engine
-from app.canvas import Stroke
-from engine import negatives, pen, strokes
-from engine.unipen import PenSample
+from app.reading.canvas import Stroke
+from engine.handwriting import negatives, pen, strokes
+from engine.handwriting.unipen import PenSample
 
 _A = PenSample("A", "w", (np.array([[0, 100], [35, 0], [70, 100]], float), np.array([[15, 60], [55, 60]], float)),
                "CHAR")

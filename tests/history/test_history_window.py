@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.training_jobs import RunRecorded
-from app.error_gallery import TestSet, misread
-from engine import runs
+from app.history.error_gallery import TestSet, misread
+from app.train.run_jobs import RunRecorded
+from engine.history import runs
 from tests.app.conftest import small_settings, use_gated
 from tests.helpers import draw_on, line
 
@@ -151,7 +151,7 @@ def test_the_runs_view_opens_a_runs_model_and_exports_it(qtbot, window, gate, tm
 
 
 def test_a_timeline_below_the_drawing_opens_tall_enough_for_its_plot(qtbot, window, gate):
-    from app.window_layout import BOTTOM_MIN_HEIGHT
+    from app.frame.layout import BOTTOM_MIN_HEIGHT
     window.resize(1400, 900)
     window.window_layout.place_bottom_docks()                       # a wide window: docks go below
     _train(qtbot, window, gate)

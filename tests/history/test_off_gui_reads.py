@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from app import runs_view as rv
-from app.error_gallery import TestSet, misread, predictions
-from engine import runs
+from app.history import runs_view as rv
+from app.history.error_gallery import TestSet, misread, predictions
+from engine.history import runs
 from tests.helpers import draw_on, line
 from tests.history.test_runs import _recorded
 

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import cli, data, runs
-from engine.recipes import make_run
-from engine.tracker import RunTracker
+from engine import cli
+from engine.files import data
+from engine.history import runs
+from engine.train.recipes import make_run
+from engine.train.tracker import RunTracker
 from tests.app.conftest import small_settings, synthetic_data
 
 

@@ -1,7 +1,7 @@
 """The Runs dock with bad and unfinished run folders beside a good one (issue 20, faults 9, 15)."""
 from __future__ import annotations
 
-from app.runs_view import RunsView
+from app.history.runs_view import RunsView
 from tests.history.test_runs import _recorded
 
 

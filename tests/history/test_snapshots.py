@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.events import Checkpoint, Evaluated, IterationEnd
-from engine.recipes import make_run, run_events
-from engine.snapshots import CAP, Timeline, TimePoint, checkpoints, snapshot_events
+from engine.history.snapshots import CAP, Timeline, TimePoint, checkpoints, snapshot_events
+from engine.train.events import Checkpoint, Evaluated, IterationEnd
+from engine.train.recipes import make_run, run_events
 from tests.app.conftest import small_settings, synthetic_data
 
 

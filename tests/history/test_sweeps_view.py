@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine import runs as eruns
-from engine.recipes import RunSettings
-from engine.sweep import row_to_run, run_kept
-from engine.sweep_runs import SweepRecorder
-from engine.sweep_summary import save_plots, summarize, summary_lines
+from engine.history import runs as eruns
+from engine.sweep.command import row_to_run, run_kept
+from engine.sweep.recorded import SweepRecorder
+from engine.sweep.summary import save_plots, summarize, summary_lines
+from engine.train.recipes import RunSettings
 
 
 def _record_sweep(tmp_path, seeds=(0, 1)) -> SweepRecorder:

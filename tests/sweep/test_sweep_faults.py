@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("distributed")
 
 from engine.cli import main  # noqa: E402
-from engine.sweep_runs import SWEEP_FILE, SWEEPS, list_sweeps  # noqa: E402
-from engine.sweep_table import add_rows, read_table  # noqa: E402
+from engine.sweep.recorded import SWEEP_FILE, SWEEPS, list_sweeps  # noqa: E402
+from engine.sweep.table import add_rows, read_table  # noqa: E402
 from tests.sweep.test_sweep_scheduler import _free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def _row(seed: int) -> dict:
 # -- fault 1: two sweeps, one table ----------------------------------------------------------
 def test_two_processes_adding_to_one_table_keep_every_row(tmp_path):
     table = tmp_path / "t.csv"
-    code = ("import sys; from engine.sweep_table import add_rows; from tests.sweep.test_sweep_faults import _row\n"
+    code = ("import sys; from engine.sweep.table import add_rows; from tests.sweep.test_sweep_faults import _row\n"
             "start = int(sys.argv[1])\n"
             "for s in range(start, start + 25): add_rows(sys.argv[2], [_row(s)])\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -150,7 +150,7 @@ def test_a_sweep_record_that_is_not_an_object_is_skipped(tmp_path):
 
 # -- fault 18: the local cluster opens no dashboard -------------------------------------------
 def test_the_local_cluster_serves_no_dashboard_on_a_public_port():
-    from engine.sweep_cluster import local_cluster
+    from engine.sweep.cluster import local_cluster
     with local_cluster(1) as cluster:
         http = cluster.scheduler.http_server
         assert cluster.scheduler.http_server.port != 8787

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from engine import runs as eruns  # noqa: E402
 from engine.cli import main  # noqa: E402
+from engine.history import runs as eruns  # noqa: E402
 
 SMALL = ["--source", "sample", "--train", "300", "--epochs", "2"]
 

@@ -9,8 +9,8 @@ import pandas as pd  # noqa: E402
 pytest.importorskip("distributed")
 
 from engine.cli import main  # noqa: E402
-from engine.sweep import SweepError, parse_grid, parse_seeds  # noqa: E402
-from engine.sweep_summary import percentile_of, summarize, summary_lines  # noqa: E402
+from engine.sweep.command import SweepError, parse_grid, parse_seeds  # noqa: E402
+from engine.sweep.summary import percentile_of, summarize, summary_lines  # noqa: E402
 
 ARTICLE = {"iterations": 13, "percent_correct": 92.57}
 
@@ -98,7 +98,7 @@ def test_the_summary_places_the_articles_run_among_the_seeds():
 
 def test_a_grid_summary_has_a_row_a_cell_and_a_heat_map(tmp_path):
     pytest.importorskip("matplotlib")
-    from engine.sweep_summary import save_plots
+    from engine.sweep.summary import save_plots
     df = _runs([13, 14, 15, 16], [90.0, 91.0, 92.0, 93.0])
     df["alpha"] = [0.01, 0.01, 0.02, 0.02]
     df["kernels"] = [4, 9, 4, 9]

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from engine.cli import main  # noqa: E402
-from engine.sweep import read_table  # noqa: E402
+from engine.sweep.command import read_table  # noqa: E402
 
 SMALL = ["--source", "sample", "--train", "500", "--epochs", "2"]
 FIGS = ("iterations", "train_error", "test_error", "percent_correct", "argmax_accuracy", "reason")

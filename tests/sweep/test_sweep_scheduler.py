@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from engine.cli import main  # noqa: E402
-from engine.runs import list_runs  # noqa: E402
+from engine.history.runs import list_runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

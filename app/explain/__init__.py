@@ -1,0 +1,1 @@
+"""The Why? tab: its panel, views and computations, and its link to the drawing."""

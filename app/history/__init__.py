@@ -1,0 +1,1 @@
+"""The Timeline and Runs docks, the sweeps' view and the errors' gallery."""

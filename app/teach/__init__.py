@@ -1,0 +1,1 @@
+"""The Teach tab: the personal collection's gallery, corrections and fine-tuning."""

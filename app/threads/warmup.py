@@ -1,0 +1,78 @@
+"""What the first reading needs, done before the user draws and off the event loop.
+
+The first forward pass of a model compiles (or loads from numba's cache) the convolution
+loops, and the first preprocessing imports and traces its code: half a second that, on
+the event loop, merges the first stroke's mouse moves into a straight line. :class:`WarmUp`
+does both as a job of :mod:`app.threads.jobs` (a :class:`~app.threads.jobs.FunctionPool` of one thread)
+as soon as the window has its model (and, if asked, reads the data the explanations need).
+:func:`app.main_window.run` shows the window at once: until the warm-up is done the canvas
+takes strokes but is not read (:class:`app.reading.reader.DrawingReader` tries again shortly and
+the canvas says the reading follows).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.net.preprocess import to_mnist
+
+from .jobs import FunctionPool, Ticket
+
+__all__ = ["WarmUp", "sample_drawing"]
+
+
+def sample_drawing(size: int = 280) -> np.ndarray:
+    """A stand-in drawing: a thick vertical bar, ``(size, size)`` float32 in [0, 1]."""
+    img = np.zeros((size, size), np.float32)
+    img[size // 5: size - size // 5, size // 2 - size // 24: size // 2 + size // 24] = 1.0
+    return img
+
+
+class WarmUp:
+    """Run one forward pass of a model (and both preprocessings) off the GUI thread.
+
+    Attributes
+    ----------
+    explanations : bool
+        Also read the data the explanations index (the bundled sample), once.
+    error : BaseException or None
+        What went wrong, if anything (the window then reads on the event loop as before).
+    waits : int
+        How many calls to :meth:`wait` found it unfinished and blocked.
+    """
+
+    def __init__(self, explanations: bool = True, parent=None):
+        self.explanations = explanations
+        self._pool = FunctionPool(parent, threads=1)
+        self._ticket: Ticket | None = None
+        self.waits = 0
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._ticket.error if self._ticket is not None else None
+
+    def start(self, model) -> None:
+        """Begin warming up with ``model`` (an :class:`engine.net.model.Model`); once only."""
+        if self._ticket is None:
+            self._ticket = self._pool.submit("warm-up", self._run, model)
+
+    def _run(self, model) -> None:
+        img = sample_drawing()
+        to_mnist(img, preprocess=False)
+        x = to_mnist(img, preprocess=True)
+        model.forward_one(x)
+        model.predict_proba(x[None])         # the fused loop's serial path (other views)
+        if self.explanations:
+            from engine.files.data import load_sample
+            load_sample("explanations")      # read once, kept: the Why? dock's data
+
+    def is_done(self) -> bool:
+        """Whether the warm-up has finished (False before :meth:`start`)."""
+        return self._ticket is not None and self._ticket.is_done()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the warm-up at most ``timeout`` seconds; True when it is done. A wait
+        that had to block is counted in :attr:`waits`."""
+        if self._ticket is None or self._ticket.is_done():
+            return True
+        self.waits += 1
+        return self._ticket.wait(timeout)
