@@ -269,10 +269,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_finetune(args) -> int:
-    """Teach a model someone's drawings (a personal collection file) and save the result."""
+    """Teach a model someone's drawings (a personal collection file) and save the result, with the
+    window's check (:func:`engine.handwriting.finetune_guard.guarded_finetune`): a tuning that would
+    read the drawings worse, or forget too much, is not kept, not saved, and the exit status is 1."""
     from .files import modelfile
     from .handwriting.collection import CollectionError, load_collection
-    from .handwriting.finetune import finetune
+    from .handwriting.finetune_guard import guarded_finetune
     try:
         model = modelfile.load_model(args.model)
         digits = load_collection(args.digits)
@@ -281,19 +283,24 @@ def cmd_finetune(args) -> int:
     if len(digits) == 0:
         raise CliError(f"{args.digits}: the collection holds no drawings")
     _check_save_path(args, model.config)
-    before = float((model.predict_proba(digits.images).argmax(1) == digits.labels).mean())
     t0 = time.perf_counter()
-    tuned = finetune(model, digits.images, digits.labels, seed=args.seed)
+    g = guarded_finetune(model, digits.images, digits.labels, seed=args.seed)
     seconds = time.perf_counter() - t0
-    after = float((tuned.predict_proba(digits.images).argmax(1) == digits.labels).mean())
-    _say(args, f"fine-tuned on {len(digits)} drawings in {seconds:.1f} s: they read "
-               f"{100 * before:.1f}% before, {100 * after:.1f}% after")
-    _save(args, tuned)
+    _say(args, f"fine-tuned on {len(digits)} drawings in {seconds:.1f} s, {g.reason}")
+    if g.keep:
+        _save(args, g.model)
+    else:
+        _say(args, f"the fine-tuned model was NOT kept; nothing saved to {args.save}")
     if args.json:
-        print(json.dumps({"drawings": len(digits), "before": 100 * before, "after": 100 * after,
-                          "seconds": seconds, "model": str(args.model) if args.model else "shipped",
-                          "saved": str(args.save)}))
-    return 0
+        print(json.dumps(jsonable({
+            "drawings": g.n, "kept": g.keep, "folds": g.folds, "before": 100 * g.before / g.n,
+            "held_out": 100 * g.held_out / g.n if g.folds else None,
+            "forget_before": None if math.isnan(g.forget_before) else 100 * g.forget_before,
+            "forget_after": None if math.isnan(g.forget_after) else 100 * g.forget_after,
+            "softened": g.softened, "reason": g.reason, "seconds": seconds,
+            "model": str(args.model) if args.model else "shipped",
+            "saved": str(args.save) if g.keep else None})))
+    return 0 if g.keep else 1
 
 
 # -- parser ---------------------------------------------------------------------------

@@ -275,7 +275,9 @@ class TeachPanel(QWidget):
         g = ev.guard
         if ev.model is None:
             why = g.reason.removeprefix("not kept: ")
-            if g.folds:
+            if g.forgot:
+                why = f"it would forget too much of what it knew. {why[:1].upper()}{why[1:]}"
+            elif g.folds:
                 why = f"it would read your handwriting worse. {why[:1].upper()}{why[1:]}"
             self.result_label.setText(f"<b>The fine-tuned model was not kept</b>: {why}. The model is unchanged.")
             self.statusMessage.emit(f"fine-tuning not kept: {why.split('.')[0]}")

@@ -10,6 +10,13 @@ model fine-tuned on the whole collection. (A stricter rule, "as many right only 
 sure", was measured and dropped: with 20 drawings its sureness tie-break refused most tunings
 of a model trained on pen data, and with them the gains of the writers it reads worst; see
 docs/handwriting.md.) Otherwise the starting model stays, and :attr:`Guarded.reason` says why.
+
+Forgetting is bounded too: the model tuned on the whole collection reads a forgetting set of
+digits it was not tuned on (default: the bundled sample's 1,000 test digits, which the replay
+never shows). When it reads more than :data:`FORGET_LIMIT` of them fewer than the starting
+model, the tuning is retried once with the softer recipe :data:`FINETUNE_SOFTER` (twice the
+replayed digits, a thirty times stronger pull towards the starting weights, two thirds of the
+steps); if that still forgets too much, the tuning is not kept.
 """
 from __future__ import annotations
 
@@ -21,10 +28,23 @@ import numpy as np
 from ..net.model import Model
 from .finetune import FINETUNE_DEFAULTS, _check, default_replay, finetune
 
-__all__ = ["GUARD_FOLDS", "Guarded", "fold_ids", "guarded_finetune"]
+__all__ = ["GUARD_FOLDS", "FORGET_LIMIT", "FINETUNE_SOFTER", "Guarded", "fold_ids", "default_forget_set",
+           "guarded_finetune"]
 
 #: Parts the collection is split into for the check (at most one per drawing).
 GUARD_FOLDS = 4
+#: Largest drop allowed on the forgetting set, as a fraction (0.005: half a point, 5 of 1,000 digits).
+FORGET_LIMIT = 0.005
+#: The softer recipe of the one retry when a tuning forgets too much (overrides the settings).
+FINETUNE_SOFTER: dict = {"replayed": 128, "anchor": 0.3, "steps": 100}
+
+
+def default_forget_set() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled sample's 1,000 test digits: images ``(1000, 28, 28)`` in [0, 1] and labels
+    (never replayed: :func:`engine.handwriting.finetune.default_replay` is its training part)."""
+    from ..files.data import load_sample
+    ds = load_sample()
+    return ds.test_images.astype(np.float32) / 255.0, ds.test_labels
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,13 @@ class Guarded:
         Mean -log probability of the right digit, the same two ways.
     reason : str
         One plain sentence: what the check found.
+    forget_before, forget_after : float
+        The forgetting set read right (fractions) by the starting model and by the last model
+        tuned on the whole collection (NaN when none was).
+    softened : bool
+        Whether the softer recipe (:data:`FINETUNE_SOFTER`) was tried.
+    forgot : bool
+        Not kept because the tuning forgot too much (the collection's check had passed).
     """
 
     model: Model | None
@@ -57,6 +84,10 @@ class Guarded:
     before_loss: float
     held_out_loss: float
     reason: str
+    forget_before: float = float("nan")
+    forget_after: float = float("nan")
+    softened: bool = False
+    forgot: bool = False
 
 
 def fold_ids(labels: np.ndarray, folds: int) -> np.ndarray:
@@ -77,6 +108,7 @@ def _readings(model: Model, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
 
 def guarded_finetune(model: Model, images: np.ndarray, labels: np.ndarray, *, folds: int = GUARD_FOLDS,
                      replay: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+                     forget: tuple[np.ndarray, np.ndarray] | None = None, forget_limit: float = FORGET_LIMIT,
                      progress: Callable[[int, int], object] | None = None,
                      should_stop: Callable[[], bool] | None = None, **settings) -> Guarded | None:
     """Fine-tune ``model`` on a person's drawings, keeping the result only if it does no harm.
@@ -93,8 +125,12 @@ def guarded_finetune(model: Model, images: np.ndarray, labels: np.ndarray, *, fo
         is not kept).
     replay, seed, **settings
         As :func:`engine.handwriting.finetune.finetune` (every fine-tuning here uses the same ones).
+    forget : (ndarray (M, 28, 28) in [0, 1], ndarray (M,)), optional
+        Digits the tuning must not forget (not in ``replay``); default :func:`default_forget_set`.
+    forget_limit : float
+        Largest drop allowed on ``forget`` (a fraction); beyond it one softer retry, then not kept.
     progress : callable(done, total), optional
-        Steps done over all the fine-tunings (``folds + 1`` of them at most).
+        Steps done over all the fine-tunings (``folds + 1`` of them, and the softer retry).
     should_stop : callable, optional
         True ends the work; the function then returns None.
 
@@ -106,13 +142,15 @@ def guarded_finetune(model: Model, images: np.ndarray, labels: np.ndarray, *, fo
     if len(y) == 0:
         raise ValueError("fine-tuning needs at least one labelled drawing")
     replay = replay if replay is not None else default_replay()
+    Xf, yf = _check(*(forget if forget is not None else default_forget_set()), "forgetting set")
     steps = int(settings.get("steps", FINETUNE_DEFAULTS["steps"]))
     k = min(int(folds), len(y))
     ok0, loss0 = _readings(model, X, y)
     if k < 2:
         return Guarded(None, False, len(y), 0, int(ok0.sum()), 0, float(loss0.mean()), float("nan"),
                        "one drawing is too few to check that fine-tuning helps; keep at least two")
-    total = (k + 1) * steps
+    soft_steps = int(FINETUNE_SOFTER.get("steps", steps))
+    total = (k + 1) * steps + soft_steps
     done = [0]
 
     def tick(offset):
@@ -137,9 +175,31 @@ def guarded_finetune(model: Model, images: np.ndarray, labels: np.ndarray, *, fo
     if not keep:
         return Guarded(None, False, n, k, before, after, lb, la,
                        f"not kept: {said} (fewer)")
-    tuned = finetune(model, X, y, replay=replay, seed=seed, progress=tick(done[0]), should_stop=should_stop,
-                     **settings)
-    if should_stop is not None and should_stop():
-        return None
-    tuned.record.notes["finetune_check"] = f"{k}-fold: {before}/{n} before, {after}/{n} held out"
-    return Guarded(tuned, True, n, k, before, after, lb, la, f"kept: {said}")
+    allowed = int(np.floor(forget_limit * len(yf) + 1e-9))        # digits that may be lost
+    f0 = int(_readings(model, Xf, yf)[0].sum()) if len(yf) else 0
+    softened = False
+    for recipe in (dict(settings), {**settings, **FINETUNE_SOFTER}):
+        tuned = finetune(model, X, y, replay=replay, seed=seed, progress=tick(done[0]),
+                         should_stop=should_stop, **recipe)
+        if should_stop is not None and should_stop():
+            return None
+        done[0] += int(recipe.get("steps", FINETUNE_DEFAULTS["steps"]))
+        f1 = int(_readings(tuned, Xf, yf)[0].sum()) if len(yf) else 0
+        if f0 - f1 <= allowed:
+            break
+        softened = True
+    if progress is not None:
+        progress(total, total)
+    m = max(len(yf), 1)
+    fb, fa = f0 / m, f1 / m
+    forgot = f0 - f1 > allowed
+    meter = (f"; the {len(yf)} digits it must not forget: {f0} read right before, {f1} after"
+             + (" (softer recipe)" if softened else ""))
+    if forgot:
+        return Guarded(None, False, n, k, before, after, lb, la,
+                       f"not kept: {said}, but it forgets: {meter.removeprefix('; ')} "
+                       f"(more than {allowed} lost, even with the softer recipe)", fb, fa, softened, True)
+    tuned.record.notes["finetune_check"] = (f"{k}-fold: {before}/{n} before, {after}/{n} held out; "
+                                            f"forgetting set {f0}/{len(yf)} -> {f1}/{len(yf)}"
+                                            + (", softer recipe" if softened else ""))
+    return Guarded(tuned, True, n, k, before, after, lb, la, f"kept: {said}{meter}", fb, fa, softened)

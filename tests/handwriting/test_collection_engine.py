@@ -105,3 +105,47 @@ def test_pen_recordings_export_and_import(tmp_path):
     np.testing.assert_allclose(back.images[0], render_sample(samples[0]), atol=1e-6)
     with pytest.raises(ValueError, match="nothing to write"):
         export_pen(Collection(np.zeros((1, 28, 28)), [1]), tmp_path / "none.unipen")
+
+
+def slanted_writer():
+    """A writer who slants hard and writes wide (the model misreads some of their digits)."""
+    return strokes.Writer(("0-slashed", "1-long-flag", "2-curly", "3-flat-top", "4-open-one-stroke", "5-two-strokes",
+                           "6-straight", "7-crossbar-hooked", "8-two-loops", "9-curved-tail"),
+                          slant=0.6, height=0.6, aspect=1.6, brush=34.0)
+
+
+def forgetting_trap(model, w, rng):
+    """A forgetting set that a tuning which learns the writer must 'forget': the writer's other
+    drawings labelled as ``model`` reads them (so every misread it corrects counts as a digit lost)."""
+    others = np.repeat(np.arange(10), 10)
+    Xo = w.digits(others, rng)
+    said = model.predict_proba(Xo).argmax(1)
+    assert (said != others).sum() >= 3              # the trap holds some misreads to correct
+    return Xo, said
+
+
+def test_a_tuning_that_forgets_is_softened_then_not_kept(shipped):
+    rng = np.random.default_rng(3)
+    w = slanted_writer()
+    y = np.repeat(np.arange(10), 2)
+    X = w.digits(y, rng)
+    trap = forgetting_trap(shipped, w, rng)
+    g = guarded_finetune(shipped, X, y, forget=trap, forget_limit=0.0)
+    assert g.held_out >= g.before                   # the collection's check alone would keep it
+    assert not g.keep and g.model is None and g.forgot and g.softened
+    assert g.forget_before == 1.0 and g.forget_after < 1.0
+    assert "forgets" in g.reason and "softer recipe" in g.reason
+    # the same tuning, allowed to lose every digit of that set, is kept at the first try
+    kept = guarded_finetune(shipped, X, y, forget=trap, forget_limit=1.0)
+    assert kept.keep and kept.model is not None and not kept.softened and not kept.forgot
+    assert "forgetting set" in kept.model.record.notes["finetune_check"]
+
+
+def test_the_default_forgetting_set_is_not_replayed():
+    from engine.handwriting.finetune import default_replay
+    from engine.handwriting.finetune_guard import FORGET_LIMIT, default_forget_set
+    Xf, yf = default_forget_set()
+    Xr, _ = default_replay()
+    assert Xf.shape == (1000, 28, 28) and 0 < FORGET_LIMIT <= 0.005
+    seen = {x.tobytes() for x in Xr}
+    assert not any(x.tobytes() in seen for x in Xf)

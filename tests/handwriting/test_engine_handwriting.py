@@ -147,13 +147,34 @@ def test_cli_finetune_and_evaluate_ece(tmp_path, capsys, monkeypatch):
     rc = cli.main(["finetune", "--digits", str(tmp_path / "mine.npz"), "--save", str(tmp_path / "me.npz"),
                    "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert rc == 0 and out["drawings"] == 20 and out["after"] >= out["before"]
+    assert rc == 0 and out["drawings"] == 20 and out["held_out"] >= out["before"]
     assert (tmp_path / "me.npz").exists()
     rc = cli.main(["evaluate", str(tmp_path / "me.npz"), "--source", "sample", "--json"])
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and 0 <= res["ece"] < 0.1 and res["temperature"] > 0
+    assert out["kept"] is True and out["folds"] == 4 and out["saved"] == str(tmp_path / "me.npz")
     rc = cli.main(["finetune", "--digits", str(tmp_path / "nothing.npz"), "--save", str(tmp_path / "x.npz")])
     assert rc == 2 and "nothing.npz" in capsys.readouterr().err
+
+
+def test_cli_finetune_runs_the_guard_and_saves_nothing_it_did_not_keep(tmp_path, capsys, monkeypatch, shipped):
+    """The command line refuses, like the window, a tuning that forgets: it says so, saves nothing, exits 1."""
+    from engine.handwriting import finetune_guard
+    from tests.handwriting.test_collection_engine import forgetting_trap, slanted_writer
+    rng = np.random.default_rng(3)
+    w = slanted_writer()
+    y = np.repeat(np.arange(10), 2)
+    save_collection(Collection(w.digits(y, rng), y), tmp_path / "mine.npz")
+    trap = forgetting_trap(shipped, w, rng)
+    monkeypatch.setattr(finetune_guard, "default_forget_set", lambda: trap)
+    monkeypatch.setattr(finetune_guard, "FINETUNE_SOFTER", {"steps": 20})       # the retry forgets too
+    rc = cli.main(["finetune", "--digits", str(tmp_path / "mine.npz"), "--save", str(tmp_path / "me.npz"),
+                   "--json"])
+    text = capsys.readouterr().out
+    out = json.loads(text.strip().splitlines()[-1])
+    assert rc == 1 and out["kept"] is False and out["saved"] is None and out["softened"] is True
+    assert "NOT kept" in text and "forgets" in out["reason"]
+    assert not (tmp_path / "me.npz").exists()
 
 
 def test_a_run_can_include_the_personal_collection(tmp_path):
