@@ -85,7 +85,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             g = guarded_finetune(model, X[pick], y[pick], replay=replay, seed=k)
             secs = time.perf_counter() - t0
-            raw = g.model if g.keep else finetune(model, X[pick], y[pick], replay=replay, seed=k)
+            raw = g.model if g.keep and not g.softened else finetune(model, X[pick], y[pick], replay=replay, seed=k)
             before = accuracy(model, X[rest], y[rest])
             after = accuracy(g.model, X[rest], y[rest]) if g.keep else before
             unguarded = accuracy(raw, X[rest], y[rest])

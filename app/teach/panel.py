@@ -122,7 +122,8 @@ class TeachPanel(QWidget):
         self.ask_label.setWordWrap(True)
         self.finetune_button = QPushButton("Fine-tune on my collection")
         self.finetune_button.setToolTip("Teach the model your collection; the result is kept only if, checked on "
-                                        "drawings it did not learn, it reads your handwriting at least as well")
+                                        "drawings it did not learn, it reads your handwriting at least as well, "
+                                        "and it forgets at most half a point of 1,000 MNIST digits")
         self.finetune_button.clicked.connect(self.start_finetune)
         self.undo_button = QPushButton("Undo fine-tuning")
         self.undo_button.setEnabled(False)
