@@ -35,7 +35,7 @@ CHILD_TIMEOUT_S = 120.0
 
 #: What the child runs: the forward pass of the shipped model in the given dtype, which
 #: compiles (and caches) the same loop as the window's first reading; at low priority.
-_CHILD = ("import os, sys; os.nice(5); import numpy as np; import engine; "
+_CHILD = ("import os, sys; getattr(os, 'nice', int)(5); import numpy as np; import engine; "
           "engine.load_model().astype(sys.argv[1]).predict_proba(np.zeros((1, 28, 28), np.float32))")
 
 
