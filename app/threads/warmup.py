@@ -8,8 +8,19 @@ as soon as the window has its model (and, if asked, reads the data the explanati
 :func:`app.main_window.run` shows the window at once: until the warm-up is done the canvas
 takes strokes but is not read (:class:`app.reading.reader.DrawingReader` tries again shortly and
 the canvas says the reading follows).
+
+With numba's on-disk cache cold, the compile is done by a short child process
+(:func:`compile_in_child`): numba's compiler is Python code that makes a great many
+objects, and run in this process it holds the GIL for long stretches and leaves their
+garbage to the GUI thread's collector (:mod:`app.gc_guard`), so that the first stroke's
+event-loop turns reached a tenth of a second. The child fills the cache, and the
+warm-up then only loads the compiled loops from it, as on every later start.
 """
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -17,7 +28,41 @@ from engine.net.preprocess import to_mnist
 
 from .jobs import FunctionPool, Ticket
 
-__all__ = ["WarmUp", "sample_drawing"]
+__all__ = ["WarmUp", "compile_in_child", "loops_cached", "sample_drawing"]
+
+#: The longest wait for the child that compiles on a cold cache, in seconds.
+CHILD_TIMEOUT_S = 120.0
+
+#: What the child runs: the forward pass of the shipped model in the given dtype, which
+#: compiles (and caches) the same loop as the window's first reading; at low priority.
+_CHILD = ("import os, sys; getattr(os, 'nice', int)(5); import numpy as np; import engine; "
+          "engine.load_model().astype(sys.argv[1]).predict_proba(np.zeros((1, 28, 28), np.float32))")
+
+
+def loops_cached(dtype) -> bool:
+    """Whether numba's on-disk cache holds the reading's compiled loop for ``dtype``
+    (True when that cannot be told: the warm-up then compiles in this process)."""
+    try:
+        from numba import from_dtype
+
+        from engine.net.conv_loops import _conv_max_serial
+        want = from_dtype(np.dtype(dtype))
+        index = _conv_max_serial._cache._cache_file._load_index()     # numba's cache index
+        return any(key[0][1].dtype == want for key in index)
+    except Exception:   # noqa: BLE001 - numba's internals differ: behave as before
+        return True
+
+
+def compile_in_child(dtype, timeout: float = CHILD_TIMEOUT_S) -> bool:
+    """Compile the reading's loop for ``dtype`` into numba's on-disk cache in a child
+    process (the same interpreter and environment); True when it succeeded."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD, np.dtype(dtype).name], env=dict(os.environ),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def sample_drawing(size: int = 280) -> np.ndarray:
@@ -56,6 +101,8 @@ class WarmUp:
             self._ticket = self._pool.submit("warm-up", self._run, model)
 
     def _run(self, model) -> None:
+        if not loops_cached(model.dtype):
+            compile_in_child(model.dtype)        # else the forward pass below compiles here
         img = sample_drawing()
         to_mnist(img, preprocess=False)
         x = to_mnist(img, preprocess=True)

@@ -57,6 +57,35 @@ def test_run_shows_the_window_before_the_warm_up_and_the_canvas_says_so(qtbot, s
     assert w.canvas.notice() is None
 
 
+def test_on_a_cold_cache_a_child_compiles_and_the_first_reading_still_comes(qtbot, settings, prompts,
+                                                                          monkeypatch):
+    """With numba's cache cold the warm-up has a child process compile the reading's loop
+    (not this one, whose GUI thread it would hold up); if the child fails, the warm-up
+    compiles here as before and the drawing is read all the same."""
+    from app.main_window import MainWindow
+    from app.threads import warmup as wu
+    asked = []
+    monkeypatch.setattr(wu, "loops_cached", lambda dtype: False)
+    monkeypatch.setattr(wu, "compile_in_child", lambda dtype: asked.append(dtype) or False)
+    w = MainWindow(settings=settings, prompts=prompts)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.warmup.wait(GATE_TIMEOUT) and w.warmup.error is None
+    assert asked == [w.owner.model().dtype]
+    draw_on(w, line(140, 50, 140, 230))
+    qtbot.waitUntil(lambda: w.reading.proba is not None, timeout=TIMEOUT)
+
+
+def test_the_child_fills_an_empty_numba_cache(tmp_path, monkeypatch):
+    """The child process leaves the compiled reading loop in numba's on-disk cache."""
+    import numpy as np
+
+    from app.threads.warmup import compile_in_child
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert compile_in_child(np.float32)
+    assert any(p.name.startswith("conv_loops._conv_max_serial") for p in tmp_path.rglob("*.nbc"))
+
+
 def _fake_ldd(tmp_path, missing):
     """An ``ldd`` that reports ``missing`` as not found (and a plugin file to ask about)."""
     ldd = tmp_path / "ldd"
