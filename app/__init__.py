@@ -61,8 +61,10 @@ def _guard_singleton_refcounts() -> bool:
     return lost
 
 
-from engine.startup import quiet_start  # noqa: E402 - after the guard's definition
+from engine.startup import hold_interrupts  # noqa: E402 - after the guard's definition
 
-with quiet_start():                 # Ctrl+C while PySide6 loads: one line, exit 130 (no abort)
-    PYSIDE_REFCOUNT_GUARD = _guard_singleton_refcounts()
+# Ctrl+C from here until a command or the window starts (PySide6 loading, the launcher's
+# imports): one line, exit 130, never an abort. The launcher, the command line and run() release it.
+hold_interrupts()
+PYSIDE_REFCOUNT_GUARD = _guard_singleton_refcounts()
 """Whether the guard against PySide6's lost references to None/True was applied."""

@@ -92,12 +92,12 @@ def main(argv=None) -> int:
     open the window, or, on a Linux machine with no display or without the system libraries
     Qt's X11 plugin needs, print what is wrong and return 1 (instead of Qt aborting).
     """
-    from engine.startup import quiet_start
+    from engine.startup import quiet_start, release_interrupts
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv:
         with quiet_start():             # Ctrl+C while the command line loads: one line, exit 130
             from engine.cli import main as cli_main
-        return cli_main(argv)
+        return cli_main(argv)           # (it releases Ctrl+C to its own handling)
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 1

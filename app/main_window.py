@@ -474,6 +474,8 @@ def run(argv=None, window: MainWindow | None = None) -> int:
     destroys a running thread: the process then ends here, with ``os._exit``, once the
     settings are written.
     """
+    from engine.startup import release_interrupts
+    release_interrupts()           # the start's quiet Ctrl+C (app/__init__.py) ends with the window
     argv = list(sys.argv if argv is None else argv) or ["digitlab"]
     app = qt_application(argv)     # cyclic garbage is collected on this thread only
     app.setApplicationName("Digitlab")

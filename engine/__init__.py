@@ -31,6 +31,7 @@ def load_model(path=None) -> Model:
     return modelfile.load_model(path)
 
 
-from .handwriting.finetune import finetune  # noqa: E402  (after the submodule's import: the name is the function)
-from .net.preprocess import to_mnist  # noqa: E402
-from .net.reading import Reading, read  # noqa: E402
+with quiet_start():                 # the rest of the surface: Ctrl+C while it loads is one line too
+    from .handwriting.finetune import finetune  # noqa: E402
+    from .net.preprocess import to_mnist  # noqa: E402
+    from .net.reading import Reading, read  # noqa: E402

@@ -410,6 +410,9 @@ def main(argv=None) -> int:
     argv = [a for a in argv if a != "--debug"]
     import signal
     import threading
+
+    from .startup import release_interrupts
+    release_interrupts()                # the start's quiet Ctrl+C (app.hold_interrupts) ends here
     seen = []                           # a Ctrl+C that a library turned into another error
 
     def interrupt(signum, frame):
