@@ -19,6 +19,7 @@ from engine.handwriting.collection import Collection, CollectionError, save_coll
 from ..reading.canvas import Stroke
 from ..reading.qimages import gray_qimage
 from ..threads.jobs import GeneratorJob
+from ..train.words import counted
 from .job import ImportFailed, ImportRead, import_job, is_pen_file
 
 __all__ = ["CollectionView", "CollectionModel", "thumbnail"]
@@ -197,7 +198,7 @@ class CollectionView(QWidget):
 
     def clear_all(self) -> bool:
         if not len(self.collection) or not self.panel.prompts.confirm(
-                "Clear the collection", f"Remove all {len(self.collection)} drawings of your collection?"):
+                "Clear the collection", f"Remove all {counted(len(self.collection), 'drawing')} of your collection?"):
             return False
         self.collection.remove(range(len(self.collection)))
         self.set_collection(self.collection)
@@ -217,7 +218,7 @@ class CollectionView(QWidget):
                 from engine.handwriting.collection_pen import export_pen
                 written, left = export_pen(self.collection, path)
                 self.panel.statusMessage.emit(
-                    f"{written} drawings written as pen strokes to {path}"
+                    f"{counted(written, 'drawing')} written as pen strokes to {path}"
                     + (f"; {left} kept as images only (or drawn with the eraser) are not in it" if left else ""))
             else:
                 save_collection(self.collection, path)

@@ -28,6 +28,7 @@ from engine.handwriting.collection import Collection, CollectionError, load_coll
 
 from ..model_owner import ModelOwner
 from ..threads.jobs import GeneratorJob
+from ..train.words import counted
 from .collection_view import CollectionView
 from .job import FinetuneProgress, Tuned, finetune_job, save_job
 
@@ -233,7 +234,7 @@ class TeachPanel(QWidget):
         self.collection.add(x, digit, self._strokes())
         self.save()
         self.view.set_collection(self.collection)
-        text = f"kept as a {digit} ({len(self.collection)} drawings in your collection)"
+        text = f"kept as a {digit} ({counted(len(self.collection), 'drawing')} in your collection)"
         if asked is not None and asked != digit:
             text += f"; you were asked for a {asked}"
         self.statusMessage.emit(text)
@@ -340,7 +341,7 @@ class TeachPanel(QWidget):
                                    "press its digit key (or button) to keep it.")
             self.teach_button.setText("Stop teaching")
         else:
-            self.ask_label.setText(f"{len(self.collection)} drawings in your collection "
+            self.ask_label.setText(f"{counted(len(self.collection), 'drawing')} in your collection "
                                    f"({', '.join(f'{d}: {c}' for d, c in enumerate(counts) if c) or 'none yet'}).")
             self.teach_button.setText("Teach…")
         self.finetune_button.setEnabled(len(self.collection) > 0 and not self.worker.is_running())

@@ -64,6 +64,7 @@ def test_the_key_pressed_sets_the_label_in_teach_mode(teach_window, tmp_path):
     assert list(load_collection(tmp_path / "data" / "collection.npz").labels) == [7]
     assert w.canvas.is_empty() and "<b>0</b>" in panel.ask_label.text() and "2 of 20" in panel.ask_label.text()
     assert "asked for a 0" in w.statusBar().currentMessage()
+    assert "(1 drawing in your collection)" in w.statusBar().currentMessage()      # one, singular
     draw_strokes(w.canvas, strokes.draw("0-oval", rng))
     panel.digit_buttons[0].click()
     assert list(panel.collection.labels) == [7, 0] and "<b>0</b>" in panel.ask_label.text()   # the second 0
