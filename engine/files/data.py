@@ -435,7 +435,8 @@ def _short(e: Exception) -> str:
 # ---------------------------------------------------------------------------------------
 # Normalisation
 # ---------------------------------------------------------------------------------------
-def prepare(ds: Dataset, normalisation: str = "article", train_count: int | None = None):
+def prepare(ds: Dataset, normalisation: str = "article", train_count: int | None = None,
+            dtype=np.float64):
     """Normalise a data set for training and testing.
 
     Parameters
@@ -449,12 +450,15 @@ def prepare(ds: Dataset, normalisation: str = "article", train_count: int | None
     train_count : int, optional
         Use the first ``train_count`` training images (at most all of them; the article:
         20,000). None: all.
+    dtype : numpy dtype
+        Of the normalised images (the backprop mode trains in float32): the normalised
+        float64 values, rounded once.
 
     Returns
     -------
-    Xtr : ndarray of float64, (n, 28, 28)
+    Xtr : ndarray of dtype, (n, 28, 28)
     ytr : ndarray of int64, (n,)
-    Xte : ndarray of float64, (M, 28, 28)
+    Xte : ndarray of dtype, (M, 28, 28)
     yte : ndarray of int64, (M,)
     norm : Normalisation
         The training set's normalisation (the one to apply to new drawings).
@@ -472,7 +476,7 @@ def prepare(ds: Dataset, normalisation: str = "article", train_count: int | None
             raise DataError(f"{ds.description}: every pixel of the {which} images has the same value "
                             f"({float(images.flat[0]) if images.size else 0:g}): there is nothing to learn "
                             "from or normalise by")
-    Xtr = norm.apply(raw_tr, np.float64)
-    Xte = test_norm.apply(ds.test_images, np.float64)
+    Xtr = norm.apply(raw_tr, dtype)
+    Xte = test_norm.apply(ds.test_images, dtype)
     return (Xtr, np.asarray(ds.train_labels[:n], dtype=np.int64), Xte,
             np.asarray(ds.test_labels, dtype=np.int64), norm)

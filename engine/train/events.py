@@ -95,10 +95,13 @@ class Evaluated:
     iteration : int
     figures : TestFigures
         Test error, percent correct, arg-max accuracy, confusion matrix.
+    seconds : float
+        How long the test took (not training time).
     """
 
     iteration: int
     figures: TestFigures
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ class RunSettings:
 
     def data_key(self) -> tuple:
         """What decides the prepared arrays (equal keys: the same :class:`PreparedData`)."""
-        return (self.source, self.path, self.normalisation, self.train, self.collection)
+        return (self.source, self.path, self.normalisation, self.train, self.collection, self.dtype.name)
 
     def describe(self) -> str:
         """One line for a log or a terminal."""
@@ -257,7 +257,7 @@ def load_data(settings: RunSettings, progress: Callable[[int, int], object] | No
 def prepare(settings: RunSettings, ds) -> PreparedData:
     """Cut and normalise a data set as the settings' mode trains and tests."""
     from ..files import data
-    Xtr, ytr, Xte, yte, norm = data.prepare(ds, settings.normalisation, settings.train)
+    Xtr, ytr, Xte, yte, norm = data.prepare(ds, settings.normalisation, settings.train, settings.dtype)
     desc = f"{ds.description}; using {len(Xtr):,} training and {len(Xte):,} test images"
     if settings.collection:
         from ..handwriting.collection import load_collection
@@ -373,7 +373,8 @@ def run_events(settings: RunSettings, data: PreparedData, model: Model, stepper,
     return train(model, stepper, max_iter=epochs, tol=float(tol) if tol else None, stop=stop,
                  test=(data.Xte.astype(model.dtype, copy=False), data.yte), eval_every=eval_every,
                  pooled_tanh_at_test=settings.mode != "article", report_seconds=report_seconds,
-                 start_iteration=start_iteration, clock=clock, checkpoints=checkpoints)
+                 start_iteration=start_iteration, clock=clock, checkpoints=checkpoints,
+                 unit="iteration" if settings.mode == "article" else "epoch")
 
 
 def make_record(settings: RunSettings, data: PreparedData, finished, test: TestFigures | None, *,

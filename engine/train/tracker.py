@@ -58,6 +58,8 @@ class RunTracker:
         Per-iteration figures.
     timeline : Timeline
         The snapshots (empty without ``snapshots``).
+    test_seconds : float
+        Time spent testing (the :class:`~engine.train.events.Evaluated` events' ``seconds``).
     """
 
     def __init__(self, settings: RunSettings, data: PreparedData, model: Model, stepper=None, *,
@@ -70,6 +72,7 @@ class RunTracker:
         self.test: TestFigures | None = None
         self.log = RunLog()
         self.timeline = Timeline()
+        self.test_seconds = 0.0
         self._record: Record | None = None
 
     # -- following ---------------------------------------------------------------------------
@@ -95,6 +98,7 @@ class RunTracker:
             self.log.see(ev)
             if isinstance(ev, Evaluated):
                 self.test = ev.figures
+                self.test_seconds += ev.seconds
             elif isinstance(ev, Finished):
                 self.finished = ev
             yield ev

@@ -61,7 +61,7 @@ class _LastGood:
             np.copyto(self.copy[k], v)
         self.at = (iteration, done, size)
 
-    def restore(self) -> str:
+    def restore(self, unit: str = "iteration") -> str:
         """Put the kept weights back; returns which ones they are, for the user."""
         for k, v in self.copy.items():
             np.copyto(self.params[k], v)
@@ -69,8 +69,8 @@ class _LastGood:
             return "the weights the run started from"
         iteration, done, size = self.at
         if done >= size:
-            return f"the weights at the end of iteration {iteration}"
-        return f"the weights after image {done:,} of iteration {iteration}"
+            return f"the weights at the end of {unit} {iteration}"
+        return f"the weights after image {done:,} of {unit} {iteration}"
 
 
 @dataclass
@@ -138,7 +138,7 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
           stop=None, test: tuple[np.ndarray, np.ndarray] | None = None, eval_every: int = 1,
           pooled_tanh_at_test: bool = True, report_seconds: float = 0.25,
           start_iteration: int = 0, clock: Callable[[], float] = time.perf_counter,
-          checkpoints=None) -> Iterator[Progress | Checkpoint | IterationEnd | Evaluated | Finished]:
+          checkpoints=None, unit: str = "iteration") -> Iterator[Progress | Checkpoint | IterationEnd | Evaluated | Finished]:
     """Train ``model`` with ``stepper`` and yield progress events.
 
     Parameters
@@ -169,6 +169,8 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     checkpoints : iterable of int, optional
         Image counts (since the run began) after which to yield a :class:`Checkpoint`: at
         the end of the first chunk or batch at or past each (for snapshots).
+    unit : str
+        What the mode calls an iteration in its messages (``"iteration"``, ``"epoch"``).
 
     Yields
     ------
@@ -186,14 +188,14 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
         ran = yield from _one_pass(model, stepper, iteration, stop, timer, good, images, marks)
         images += ran.done
         if ran.diverged:
-            kept = good.restore()
+            kept = good.restore(unit)
             reason = "diverged"
-            message = (f"training diverged in iteration {iteration} (the error became NaN or "
+            message = (f"training diverged in {unit} {iteration} (the error became NaN or "
                        f"infinite); {kept} were kept. Try a lower learning rate.")
             break
         if ran.stopped:
             reason = "stopped"
-            message = f"stopped by request in iteration {iteration} after {ran.done:,} images"
+            message = f"stopped by request in {unit} {iteration} after {ran.done:,} images"
             break
         last_error = ran.sq / max(ran.done, 1)
         done_iters += 1
@@ -202,12 +204,14 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
         converged = bool(tol) and last_error <= tol
         due = (iteration - start_iteration + 1) % max(eval_every, 1) == 0
         if test is not None and (converged or due or iteration == end - 1):
-            yield Evaluated(iteration, evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test))
+            began = clock()
+            figures = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
+            yield Evaluated(iteration, figures, clock() - began)
         if converged:
             reason = "converged"
-            message = f"converged at iteration {iteration} with error {last_error:.5f}"
+            message = f"converged at {unit} {iteration} with error {last_error:.5f}"
             break
     if reason == "max_iter":
-        message = (f"ran {done_iters} iterations without reaching the tolerance" if tol
-                   else f"ran {done_iters} iterations")
+        ran = f"ran {done_iters} {unit}{'' if done_iters == 1 else 's'}"
+        message = f"{ran} without reaching the tolerance" if tol else ran
     yield Finished(reason, done_iters, last_error, timer.trained, images, message)
