@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/backprop_speed.py [--data MNIST] [--keras-images 10000] [--no-keras]
+    python benchmarks/backprop_speed.py [--data MNIST] [--keras-images 60000] [--no-keras] [--no-cli]
 
 ``--data`` is a folder of MNIST IDX files or an ``.npz`` (default: ``DIGITLAB_MNIST``, else
 the bundled sample, tiled to 60,000 images). The run is :data:`engine.train.recipes.BACKPROP`
@@ -11,8 +11,15 @@ the bundled sample, tiled to 60,000 images). The run is :data:`engine.train.reci
 Prints:
 
 - one epoch of our trainer over 60,000 images: seconds and µs an image (best of repeats);
+- ``digitlab train --mode backprop --epochs 1`` in a fresh process, recording the run as a
+  user's would (snapshots, run record, the test after the epoch): its training speed
+  against the trainer's (the goal: within 10%);
 - the Keras twin (JAX backend) training the same network at the same batch size with
-  SGD + momentum, ``fit`` on a subset after a warm-up: µs an image, and the ratio;
+  SGD + momentum, ``fit`` over a whole epoch (``--keras-images``, default 60,000) after a
+  warm-up: seconds, and the ratios of ours and of the command line to it (the goal: 4x);
+- the fp32 matrix-product peak of this machine (NumPy's BLAS, every core) measured in the
+  same run, and the fraction of it an epoch of ours reaches (flops counted as a framework
+  counts them, and as the engine needs them);
 - ``Model.forward`` on one (1, 28, 28) image with every feature map, and
   ``Model.predict_proba`` on one image (the window's two calls): medians of many calls.
 
@@ -32,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from engine.train.recipes import BACKPROP, load_data, make_run, prepare  # noqa: E402
+from benchmarks.user_path import cli_train, gemm_peak, load_line, training_flops  # noqa: E402
 
 IMAGES = 60_000
 
@@ -73,6 +81,7 @@ def time_keras(settings, data, n: int) -> float:
     Y = np.eye(10, dtype=np.float32)[data.ytr]
     Xk = data.Xtr[..., None]
     km.fit(Xk[:2048], Y[:2048], batch_size=settings.batch, epochs=1, verbose=0, shuffle=True)
+    n = min(n, len(Xk))
     t0 = time.perf_counter()
     km.fit(Xk[:n], Y[:n], batch_size=settings.batch, epochs=1, verbose=0, shuffle=True)
     return (time.perf_counter() - t0) / n * 1e6
@@ -101,7 +110,9 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=os.environ.get("DIGITLAB_MNIST"),
                    help="MNIST: a folder of IDX files or an .npz (default: $DIGITLAB_MNIST, else "
                         "the bundled sample, tiled)")
-    p.add_argument("--keras-images", type=int, default=10_000)
+    p.add_argument("--keras-images", type=int, default=60_000,
+                   help="images of the Keras twin's timed epoch (60000: a whole epoch)")
+    p.add_argument("--no-cli", action="store_true", help="leave out the command line's run")
     p.add_argument("--repeats", type=int, default=2, help="epochs of ours to time (best is reported)")
     p.add_argument("--no-keras", action="store_true")
     a = p.parse_args(argv)
@@ -113,15 +124,34 @@ def main(argv=None) -> int:
     ours_us = sec / len(data.ytr) * 1e6
     print(f"ours:  one epoch over {len(data.ytr):,} images in {sec:.2f} s ({ours_us:.1f} µs an image; "
           f"best of {a.repeats})")
+    cli_us = None
+    if not a.no_cli:
+        out = cli_train(["--mode", "backprop", "--epochs", "1"] +
+                        (["--data", a.data] if a.data else ["--source", "sample"]))
+        cli_us = 1e6 / out["images_per_second"]
+        print(f"digitlab train (recording on): one epoch of {out['train_seconds'] * 1e6 / cli_us:,.0f} "
+              f"images in {out['train_seconds']:.2f} s training ({cli_us:.1f} µs an image), "
+              f"{ours_us / cli_us * 100:.1f}% of the trainer's speed (goal: at least 90%); test "
+              f"{out['test_seconds']:.2f} s, record {out['record_seconds']:.2f} s, process "
+              f"{out['process_seconds']:.1f} s")
     if not a.no_keras:
         k_us = time_keras(settings, data, a.keras_images)
-        print(f"keras: {k_us:.1f} µs an image (fit on {a.keras_images:,} images after a warm-up; "
-              f"an epoch of {len(data.ytr):,} would take {k_us * len(data.ytr) / 1e6:.2f} s)")
-        print(f"ratio: ours is {k_us / ours_us:.2f}x faster than the Keras twin")
+        n = min(a.keras_images, len(data.ytr))
+        print(f"keras: {k_us:.1f} µs an image (fit over {n:,} images after a warm-up: "
+              f"{k_us * n / 1e6:.2f} s)")
+        print(f"ratio: ours is {k_us / ours_us:.2f}x faster than the Keras twin"
+              + (f"; digitlab train {k_us / cli_us:.2f}x (goal: 4x)" if cli_us else ""))
+    peak = gemm_peak(np.float32)
+    flops = training_flops(settings.kernels, settings.kernel_size, settings.hidden)
+    print(f"fp32 matrix-product peak now: {peak:.1f} GFLOP/s (every core)")
+    for name in ("model", "needed"):
+        rate = flops[name] / (ours_us * 1e-6) / 1e9
+        print(f"flops an image ({name} count): {flops[name]:,}: {rate:.1f} GFLOP/s in an epoch of "
+              f"ours, {rate / peak * 100:.0f}% of the peak")
     full, proba = time_window(settings, data)
     print(f"forward pass of one image with every feature map: {full:.3f} ms (median)")
     print(f"predict_proba of one drawing: {proba:.3f} ms (median)")
-    print(f"load average now {os.getloadavg()[0]:.2f}")
+    print(load_line())
     return 0
 
 
