@@ -207,14 +207,22 @@ class GeneratorJob(QObject):
         self._runner.moveToThread(self._thread)
         self._begin.connect(self._runner.run, Qt.QueuedConnection)
         self._end.connect(self._runner.end, Qt.QueuedConnection)
-        for name in ("started", "yielded", "returned", "errored", "pausedChanged", "finished"):
+        for name in ("started", "yielded", "returned", "errored", "pausedChanged"):
             getattr(self._runner, name).connect(getattr(self, name), Qt.QueuedConnection)
+        self._runner.finished.connect(self._on_runner_finished, Qt.QueuedConnection)
         _JOBS.add(self)
         self._open_thread()
 
     def _open_thread(self) -> None:
         _THREADS[id(self._thread)] = (self._thread, self._runner)
         self._thread.start()
+
+    @Slot()
+    def _on_runner_finished(self) -> None:
+        """Pass the runner's finished on once it is idle (it sets idle just after sending
+        finished), so that a slot of :attr:`finished` sees :meth:`is_running` False."""
+        self._idle.wait(1.0)
+        self.finished.emit()
 
     # -- control ----------------------------------------------------------------------
     def start(self, work: Callable[["GeneratorJob"], Iterator]) -> None:

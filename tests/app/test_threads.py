@@ -4,9 +4,10 @@ registry closed by window."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 
 from app.threads.jobs import FunctionPool, GeneratorJob, running_threads
 from engine.train.events import IterationEnd, Progress
@@ -280,3 +281,25 @@ def test_the_registry_closes_the_jobs_under_one_object_only(qtbot):
     assert not inside._thread.isRunning() and outside._thread.isRunning()
     assert outside.close(20) and not running_threads()
 
+
+
+def test_a_slot_of_finished_sees_the_job_idle_and_may_start_the_next(qtbot, make_worker):
+    """The finished signal comes when the job is idle: a button enabled in a slot of finished
+    (the Teach tab's Fine-tune) is enabled, and a new work can start at once."""
+    w = make_worker()
+    seen = []
+    release = threading.Event()
+
+    def work(ctl):
+        yield "one"
+        release.wait(5)             # the runner sends finished only after this, from its thread
+
+    w.finished.connect(lambda: seen.append(w.is_running()))
+    # a slow moment in the job's thread between sending finished and becoming idle
+    w._runner.finished.connect(lambda: time.sleep(0.3), Qt.DirectConnection)
+    with qtbot.waitSignal(w.finished, timeout=20000):
+        w.start(work)
+        release.set()
+    assert seen == [False]
+    run(qtbot, w, lambda ctl: iter(["two"]))        # starts without "still running"
+    assert seen == [False, False]
