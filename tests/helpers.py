@@ -23,13 +23,13 @@ class FakePrompts:
     ----------
     answers : dict
         ``ask_save`` ("save", "discard", "cancel"), ``confirm`` (bool), ``open_file``,
-        ``save_file``, ``folder`` (paths).
+        ``save_file``, ``folder``, ``save_folder`` (paths).
     asked : list of (kind, text)
     """
 
     def __init__(self):
         self.answers = {"ask_save": "discard", "confirm": True, "open_file": "", "save_file": "",
-                        "folder": ""}
+                        "folder": "", "save_folder": ""}
         self.asked = []
 
     def _answer(self, kind, text):
@@ -50,6 +50,9 @@ class FakePrompts:
 
     def folder(self, title, start):
         return self._answer("folder", title)
+
+    def save_folder(self, title, start):
+        return self._answer("save_folder", title)
 
     def error(self, title, text):
         self.asked.append(("error", text))
@@ -80,6 +83,9 @@ class NoPrompts(Prompts):
         return ""
 
     def folder(self, title: str, start: str) -> str:
+        return ""
+
+    def save_folder(self, title: str, start: str) -> str:
         return ""
 
     def error(self, title: str, text: str) -> None:

@@ -119,11 +119,17 @@ class ModelFiles(QObject):
         return self.save_model(path)
 
     def save_csv_dialog(self) -> bool:
+        """Save as the article's CSV files in a folder picked or typed (a new folder is made
+        only when the save succeeds); asks before replacing a trio already there."""
         from engine.files.modelfile import CSV_FILES
         w = self.w
-        path = w.prompts.folder("Save the model's CSV files in folder (a new one: Create New Folder)",
-                                w.prefs.start_dir())
+        path = w.prompts.save_folder("Folder for the CSV files (pick one, or type a new folder's name)",
+                                     w.prefs.start_dir())
         if not path:
+            return False
+        if path.lower().endswith(".npz"):            # (save_model would write one .npz file)
+            w.prompts.error("Cannot save model", f"{path}: a .npz name is not a folder for the CSV "
+                            f"files (File ▸ Save Model As… writes .npz files)")
             return False
         there = [n for n in CSV_FILES.values() if os.path.exists(os.path.join(path, n))]
         if there and not w.prompts.confirm(

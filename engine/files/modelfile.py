@@ -134,12 +134,36 @@ def _save_npz(model: Model, path: Path) -> None:
     if model.temperature != 1:
         arrays["temperature"] = np.array(float(model.temperature))
     arrays["format"] = np.array(f"{_FORMAT} {_FORMAT_VERSION}")
+    new = _new_folders(path.parent)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot write here ({e.strerror or e})") from None
-    with atomic_write(path, ModelFileError) as fh:
-        np.savez(fh, **arrays)
+        with atomic_write(path, ModelFileError) as fh:
+            np.savez(fh, **arrays)
+    except BaseException as e:
+        _remove_empty(new)
+        if isinstance(e, OSError):
+            raise ModelFileError(f"{path}: cannot write here ({e.strerror or e})") from None
+        raise
+
+
+def _new_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first (the
+    folders a save would create)."""
+    new, p = [], folder.absolute()
+    while not p.exists() and p != p.parent:
+        new.append(p)
+        p = p.parent
+    return new
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) that a failed save created: a failure leaves no
+    new folder behind. Only empty folders go; the first one left ends it."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:
+            return
 
 
 # ---------------------------------------------------------------------------------------
@@ -271,9 +295,11 @@ def _save_csv(model: Model, folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ModelFileError(f"{folder}: exists and is not a folder (the CSV trio needs a folder, "
                              f"or give a name ending in .npz)")
+    new = _new_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        _remove_empty(new)
         raise ModelFileError(f"{folder}: cannot create the folder ({e.strerror or e})") from None
     try:
         previous = _read_manifest(folder)
@@ -307,6 +333,7 @@ def _save_csv(model: Model, folder: Path) -> None:
         for tmp in staged.values():
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        _remove_empty(new)                   # a folder made for this save: gone again
         if isinstance(e, OSError):
             raise ModelFileError(f"{folder}: writing the CSV files failed ({e.strerror or e})") from None
         raise

@@ -169,7 +169,7 @@ def test_open_and_save_round_trip_through_the_menus(window, tmp_path, prompts, s
     assert "saved.npz" in window.windowTitle()           # the title names the file opened
     assert window.recent_files()[0] == str(saved)
     folder = tmp_path / "csv"
-    prompts.answers["folder"] = str(folder)
+    prompts.answers["save_folder"] = prompts.answers["folder"] = str(folder)
     window.act_save_csv.trigger()
     assert (folder / "kernels.csv").exists() and not prompts.texts("error")
     window.owner.set_model(small_model(6))
@@ -232,7 +232,7 @@ def test_saving_as_csv_asks_before_replacing_a_trio(window, tmp_path, prompts):
     folder = tmp_path / "trio"
     folder.mkdir()
     (folder / "kernels.csv").write_text("precious")
-    prompts.answers["folder"] = str(folder)
+    prompts.answers["save_folder"] = str(folder)
     prompts.answers["confirm"] = False
     window.act_save_csv.trigger()
     assert (folder / "kernels.csv").read_text() == "precious"

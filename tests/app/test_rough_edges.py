@@ -156,6 +156,81 @@ def test_save_as_csv_is_disabled_for_a_model_with_biases_and_says_why(window, sm
     assert act.isEnabled() and "biases" not in act.toolTip()
 
 
+def _in_the_folder_dialog(act) -> None:
+    """Run ``act(dialog)`` on the folder dialog once it is open; whatever happens, no dialog
+    is left open (a bounded wait: every visible dialog is closed after 10 s)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialog
+
+    def close_all():
+        for d in QApplication.topLevelWidgets():
+            if isinstance(d, QDialog) and d.isVisible():
+                d.reject()
+
+    def run():
+        d = QApplication.activeModalWidget()
+        if d is None:
+            QTimer.singleShot(10, run)
+            return
+        try:
+            act(d)
+        finally:
+            close_all()
+    QTimer.singleShot(0, run)
+    QTimer.singleShot(10_000, close_all)
+
+
+def test_the_csv_folder_dialog_takes_the_name_of_a_new_folder(qtbot, tmp_path):
+    """Edge 5: typing a new folder's name in File ▸ Save Model as CSV Folder…'s dialog
+    chooses it (Qt's folder dialog greyed its button out and said "Directory not found");
+    the dialog makes no folder itself; an existing folder is chosen as before."""
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+    from app.prompts import Prompts
+    (tmp_path / "old").mkdir()
+    seen = []
+
+    def type_and_save(name):
+        def act(d):
+            d.findChild(QLineEdit, "fileNameEdit").setText(name)
+            button = d.findChild(QDialogButtonBox).button(QDialogButtonBox.Open)
+            seen.append((button.text(), button.isEnabled()))
+            button.click()
+        return act
+    for name in ("new csv", "old"):
+        _in_the_folder_dialog(type_and_save(name))
+        chosen = Prompts().save_folder("Folder for the CSV files", str(tmp_path))
+        assert chosen == str(tmp_path / name)
+    assert seen == [("&Save", True), ("&Save", True)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
+    _in_the_folder_dialog(type_and_save("no such/folder"))     # a new folder in one that is not there
+    assert Prompts().save_folder("Folder for the CSV files", str(tmp_path)) == ""
+    assert seen[-1] == ("&Save", False)
+
+
+def test_save_as_csv_into_a_new_folder_makes_it_and_a_failed_save_leaves_none(window, prompts, tmp_path,
+                                                                              monkeypatch):
+    """Edge 5: the name of a folder not made yet: the CSV files are written into the new
+    folder; a save that fails (a CSV file over the size limit) says why and leaves no new
+    folder behind, the model still unsaved in the window."""
+    from engine.files import modelfile
+    target = tmp_path / "new" / "trio"
+    prompts.answers["save_folder"] = str(target)
+    assert window.model_files.save_csv_dialog()
+    assert sorted(p.name for p in target.iterdir()) == ["digitlab.json", "kernels.csv", "weights_01.csv",
+                                                        "weights_12.csv"]
+    assert not prompts.texts("error") and window.model_path() == str(target)
+    m = window.current_model().copy()
+    window.owner.set_model(m, unsaved=True)
+    monkeypatch.setattr(modelfile, "MAX_CSV_BYTES", 100)
+    prompts.answers["save_folder"] = str(tmp_path / "other" / "trio")
+    assert not window.model_files.save_csv_dialog()
+    assert "more than the" in prompts.texts("error")[0] and "save it as a .npz file" in prompts.texts("error")[0]
+    assert not (tmp_path / "other").exists() and window.is_model_unsaved()
+    prompts.answers["save_folder"] = str(tmp_path / "model.npz")      # a file's name, not a folder
+    assert not window.model_files.save_csv_dialog()
+    assert ".npz name is not a folder" in prompts.texts("error")[-1] and not (tmp_path / "model.npz").exists()
+
+
 # -- edge 7: the title follows the model ---------------------------------------------------------
 def test_the_title_names_the_file_after_save_as_and_each_part_once(window, prompts, tmp_path):
     prompts.answers["save_file"] = str(tmp_path / "mine.npz")

@@ -1,7 +1,8 @@
 """Issue 19, rough edges of the layout, each on an offscreen screen of the size and scale
 the layout tests use (tests/app/test_first_impression_layout.py), one process per launch:
 a layout saved on another screen is refitted (edge 1), the canvas is the largest view on
-the left (edge 1), views keep a legible size with the Timeline or Runs dock open (edge 3)."""
+the left (edge 1), views keep a legible size with the Timeline or Runs dock open (edge 3), the
+confusion matrix is whole: title, ten columns and their labels (edge 10)."""
 from __future__ import annotations
 
 import json
@@ -50,6 +51,42 @@ if os.environ.get("DOCKS"):
         out[name] = {"train": sizes(), "dock": [d.width(), d.height()], "canvas": c.target_rect().width(),
                      "tabbed": bool(w.tabifiedDockWidgets(d))}
         d.hide(); settle()
+def matrix_seen():
+    # the confusion matrix's title, ten columns and their labels inside the plot, the plot on screen
+    from PySide6.QtCore import QPoint, QRect
+    tp = w.training_panel.plots
+    p = tp.confusion_plot
+    pi = p.getPlotItem()
+    vb = pi.getViewBox()
+    def at(item):
+        return p.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    whole, vp = p.rect(), w.train_scroll.viewport()
+    image, box, bottom, left, title = (at(tp.confusion_image), at(vb), at(pi.getAxis("bottom")),
+                                       at(pi.getAxis("left")), at(pi.titleLabel.item))
+    (x0, x1), _ = vb.viewRange()
+    ticks = [t for level in pi.getAxis("bottom")._tickLevels for t, _ in level]
+    return {"title": whole.contains(title) and pi.titleLabel.text == "Confusion matrix",
+            "columns": box.adjusted(-1, -1, 1, 1).contains(image) and whole.contains(image) and x0 <= 0 and x1 >= 10,
+            "labels": (whole.contains(bottom) and whole.contains(left) and bottom.left() <= image.left() + 1
+                       and bottom.right() >= image.right() - 1 and ticks == [i + 0.5 for i in range(10)]),
+            "on_screen": (vp.rect().contains(QRect(p.mapTo(vp, QPoint(0, 0)), p.size()))
+                          and w.rect().contains(QRect(p.mapTo(w, QPoint(0, 0)), p.size()))),
+            "plot": [p.width(), p.height()], "cell": round(tp.cell_pixels(), 1),
+            "rects": [[r.x(), r.y(), r.width(), r.height()] for r in (title, image, bottom)]}
+if os.environ.get("MATRIX") is not None:
+    import numpy as np
+    w.train_dock.raise_()
+    counts = np.full((10, 10), 17)
+    np.fill_diagonal(counts, 1135)                  # four-digit counts, as after a full test set
+    w.training_panel.plots.show_confusion(counts)
+    settle()
+    out["matrix"] = {"opened": matrix_seen()}
+    for size in filter(None, os.environ["MATRIX"].split(",")):
+        w.resize(*map(int, size.split("x")))
+        settle()
+        out["matrix"][size] = matrix_seen()
+    w.resize(*out["window"])
+    settle()
 if os.environ.get("GRAB_TO"):
     w.grab().save(os.environ["GRAB_TO"])
 w.close()
@@ -112,3 +149,16 @@ def test_with_the_timeline_or_runs_open_the_views_stay_legible(tmp_path, width, 
         assert d["canvas"] >= 200, (name, d)
     vp, row, hscroll = out["runs_dock"]["train"]["runs_table"]
     assert vp // row >= 3 and hscroll == 0, out["runs_dock"]
+
+
+@pytest.mark.parametrize("width, height, scale, sizes", [
+    (1920, 1080, 1, "1440x880,1280x800"), (1920, 1080, 1.5, ""), (1366, 768, 1, "")])
+def test_the_confusion_matrix_is_whole_with_its_title_and_ten_columns(tmp_path, width, height, scale, sizes):
+    """Edge 10: at 1920x1080 the confusion matrix's last column and title were clipped. With
+    four-digit counts in the Train tab, its title, all ten columns and their labels lie inside
+    the plot and the plot on screen; at 1920x1080 also in a window of 1440x880 (the size the
+    window had then) and 1280x800."""
+    out = launch(tmp_path, width, height, scale, tmp_path / "settings.ini", MATRIX=sizes)
+    for size, seen in out["matrix"].items():
+        assert seen["title"] and seen["columns"] and seen["labels"] and seen["on_screen"], (size, seen)
+        assert seen["cell"] >= 12, (size, seen)            # ten legible columns, not a smear

@@ -112,7 +112,8 @@ def test_a_csv_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ModelFileError, match=r"weights_01.csv: .* bytes, more than the"):
         io.load_model(folder)
     with pytest.raises(ModelFileError, match="save it as a .npz file"):
-        io.save_model(_model(), tmp_path / "other")
+        io.save_model(_model(), tmp_path / "new" / "other")
+    assert not (tmp_path / "new").exists()          # the folders made for the save: gone again
 
 
 # -- not regular files ---------------------------------------------------------------------
