@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.net.model import Normalisation, _table_sum
+from engine.net.normalisation import Normalisation, _table_sum
 
 
 def plain_fit(pixels: np.ndarray, kind: str) -> Normalisation:
