@@ -67,25 +67,30 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     return Xh, yh
 
 
-def mix_pen(ds, folder, repeat: int, fraction: float = 0.2) -> dict:
+def mix_pen(ds, folder, repeat: int, fraction: float = 0.2, *, vary: bool = True, seed: int = 0) -> dict:
     """Add the real pen digits of the TRAINING writers of both digit collections
     (:data:`engine.handwriting.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
-    :func:`engine.handwriting.pen.held_out_writers` names stay out. Returns counts by collection."""
+    :func:`engine.handwriting.pen.held_out_writers` names stay out. With ``vary``, every copy after
+    the first has its strokes moved (:func:`engine.handwriting.pen_vary.vary`). Returns counts by
+    collection."""
     import numpy as np
     from engine.handwriting import pen
+    from engine.handwriting.pen_vary import vary as varied
+    rng = np.random.default_rng(seed + 4000)
     images, labels, counts = [], [], {}
     for name in pen.COLLECTIONS:
         train, test = pen.split_by_writer(pen.load_collection(folder, name), fraction)
-        X = np.round(pen.render_samples(train) * 255).astype(np.uint8)
-        images += [X] * repeat
-        labels += [pen.labels_of(train)] * repeat
+        for r in range(repeat):
+            chosen = train if r == 0 or not vary else [varied(s, rng) for s in train]
+            images.append(np.round(pen.render_samples(chosen) * 255).astype(np.uint8))
+            labels.append(pen.labels_of(train))
         counts[name] = (len(train), len({s.writer for s in train}), len({s.writer for s in test}))
     ds.train_images = np.concatenate([ds.train_images, *images])
     ds.train_labels = np.concatenate([ds.train_labels, *labels])
     ds.description += "; " + ", ".join(f"{n:,} real pen digits of {w} {name} writers ({h} held out)"
                                        for name, (n, w, h) in counts.items())
     if repeat > 1:
-        ds.description += f", each {repeat} times"
+        ds.description += f", each {repeat} times" + (" (the copies with their strokes moved)" if vary else "")
     return counts
 
 
@@ -155,6 +160,8 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
                         "its training writers (default: none)")
     p.add_argument("--pen-repeat", type=int, default=PEN_REPEAT,
                    help=f"how many times each pen digit is in the training set ({PEN_REPEAT})")
+    p.add_argument("--pen-vary", action=argparse.BooleanOptionalAction, default=True,
+                   help="move the strokes of each copy after the first (engine.handwriting.pen_vary; default on)")
     p.add_argument("--keep", type=float, default=KEEP,
                    help=f"share of held-out digits the not-a-digit detector lets through ({KEEP})")
     p.add_argument("--refit-detector", metavar="MODEL", default=None,
@@ -188,7 +195,7 @@ def main(argv=None) -> int:
     Xh, yh = mix_styled(ds, a.styled, a.held_out, settings.seed)
     if a.pen:
         t = time.perf_counter()
-        mix_pen(ds, a.pen, a.pen_repeat)
+        mix_pen(ds, a.pen, a.pen_repeat, vary=a.pen_vary, seed=settings.seed)
         print(f"pen digits rendered in {time.perf_counter() - t:.1f} s", flush=True)
     data = prepare(settings, ds)
     model, stepper = make_run(settings, data)

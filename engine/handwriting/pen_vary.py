@@ -26,7 +26,7 @@ __all__ = ["vary"]
 
 
 def vary(sample: PenSample, rng: np.random.Generator, *, shift: float = 0.05, turn: float = 0.15,
-         bend: float = 0.04) -> PenSample:
+         bend: float = 0.05) -> PenSample:
     """A varied copy of ``sample`` (same label, writer and kind).
 
     Parameters
