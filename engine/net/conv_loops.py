@@ -25,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from numba import njit, prange  # noqa: E402
 
-__all__ = ["POOL_LOCK", "PARALLEL_MIN", "image_last", "conv_max_t", "conv_grad_t", "conv_max",
+__all__ = ["POOL_LOCK", "PARALLEL_MIN", "image_last", "conv_max_t", "winner_grad", "conv_max",
            "warp", "single_thread_blas"]
 
 #: Held by a thread while numba's thread pool runs its parallel loop.
@@ -131,65 +131,69 @@ def _conv_max_serial(Xf, K, f, N, val, win):  # pragma: no cover - compiled
         _conv_row(Xf, K, f, N, i, val, win, acc, best)
 
 
+# The kernel gradient from the winners' windows: after the maximum over kernels only the
+# winning kernel of a position has a gradient, so each position adds ``G`` times its window
+# to one kernel's row: a ninth of the products of a full correlation (with 9 kernels). Images
+# are in their own layout (a window row is ``f`` contiguous pixels); one image's sums go to
+# its own row of ``out``, so images can be shared among threads without locks.
 @njit(fastmath=True, nogil=True, cache=True)
-def _grad_row(Xf, G, win, f, N, i, out, gk):  # pragma: no cover - compiled
-    nk = out.shape[1]
-    L = gk.shape[0]
-    for kk in range(nk):
-        nonzero = False
-        for q in range(L):
-            if win[i, q] == kk:
-                gk[q] = G[i, q]
-                nonzero = True
-            else:
-                gk[q] = 0
-        if not nonzero:
-            continue
-        for a in range(f):
-            base = a * f
-            b = 0
-            while b + 4 <= f:             # four taps per pass share the loads of gk
-                r0 = Xf[i + a, b * N:b * N + L]
-                r1 = Xf[i + a, (b + 1) * N:(b + 1) * N + L]
-                r2 = Xf[i + a, (b + 2) * N:(b + 2) * N + L]
-                r3 = Xf[i + a, (b + 3) * N:(b + 3) * N + L]
-                s0 = gk[0] * r0[0]
-                s1 = gk[0] * r1[0]
-                s2 = gk[0] * r2[0]
-                s3 = gk[0] * r3[0]
-                for q in range(1, L):
-                    g = gk[q]
-                    s0 += g * r0[q]
-                    s1 += g * r1[q]
-                    s2 += g * r2[q]
-                    s3 += g * r3[q]
-                out[i, kk, base + b] = s0
-                out[i, kk, base + b + 1] = s1
-                out[i, kk, base + b + 2] = s2
-                out[i, kk, base + b + 3] = s3
-                b += 4
-            while b < f:
-                r0 = Xf[i + a, b * N:b * N + L]
-                s0 = gk[0] * r0[0]
-                for q in range(1, L):
-                    s0 += gk[q] * r0[q]
-                out[i, kk, base + b] = s0
-                b += 1
+def _winner_grad_image(X, G, win, f, n, out, strip):  # pragma: no cover - compiled
+    r = G.shape[1]
+    S = X.shape[1]
+    ff = f * f
+    o = out[n]
+    for j in range(r):
+        # the column strip: strip[y*f + b] = X[n, y, j + b], so the window at (i, j) is the one
+        # contiguous run strip[i*f : i*f + f*f]
+        for y in range(S):
+            srow = strip[y * f:(y + 1) * f]
+            xrow = X[n, y, j:j + f]
+            for b in range(f):
+                srow[b] = xrow[b]
+        for i in range(r):
+            g = G[n, i, j]
+            ok = o[win[n, i, j]]
+            seg = strip[i * f:i * f + ff]
+            for t in range(ff):
+                ok[t] += g * seg[t]
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _conv_grad_parallel(Xf, G, win, f, N, out):  # pragma: no cover - compiled
-    L = G.shape[1]
-    for i in prange(G.shape[0]):
-        gk = np.empty(L, dtype=Xf.dtype)
-        _grad_row(Xf, G, win, f, N, i, out, gk)
+def _winner_grad_parallel(X, G, win, f, out):  # pragma: no cover - compiled
+    for n in prange(X.shape[0]):
+        strip = np.empty(X.shape[1] * f, dtype=X.dtype)
+        _winner_grad_image(X, G, win, f, n, out, strip)
 
 
 @njit(fastmath=True, cache=True, nogil=True)
-def _conv_grad_serial(Xf, G, win, f, N, out):  # pragma: no cover - compiled
-    gk = np.empty(G.shape[1], dtype=Xf.dtype)
-    for i in range(G.shape[0]):
-        _grad_row(Xf, G, win, f, N, i, out, gk)
+def _winner_grad_serial(X, G, win, f, out):  # pragma: no cover - compiled
+    strip = np.empty(X.shape[1] * f, dtype=X.dtype)
+    for n in range(X.shape[0]):
+        _winner_grad_image(X, G, win, f, n, out, strip)
+
+
+def winner_grad(X: np.ndarray, G: np.ndarray, win: np.ndarray, f: int, k: int) -> np.ndarray:
+    """Kernel gradient ``(k, f*f)``: the sum over images and positions of ``G`` times the
+    position's window, added to the kernel that won there.
+
+    Parameters
+    ----------
+    X : ndarray, (N, S, S)
+        The images.
+    G : ndarray, (N, r, r)
+        The gradient of the loss with respect to each position's maximum (``r = S - f + 1``).
+    win : ndarray of int, (N, r, r)
+        The winning kernel at each position.
+    f, k : int
+        Kernel side and number of kernels.
+    """
+    n = X.shape[0]
+    dt = np.result_type(X.dtype, np.float32)
+    out = np.zeros((n, k, f * f), dtype=dt)
+    if n:
+        _launch(_winner_grad_parallel, _winner_grad_serial, n, np.ascontiguousarray(X, dtype=dt),
+                np.ascontiguousarray(G, dtype=dt), np.ascontiguousarray(win, dtype=np.int32), f, out)
+    return out.sum(axis=0)
 
 
 def image_last(X: np.ndarray, dtype) -> np.ndarray:
@@ -224,17 +228,6 @@ def conv_max_t(Xf: np.ndarray, K: np.ndarray, f: int, n: int) -> tuple[np.ndarra
     if n:
         _launch(_conv_max_parallel, _conv_max_serial, n, Xf, np.ascontiguousarray(K), f, n, val, win)
     return val, win
-
-
-def conv_grad_t(Xf: np.ndarray, G: np.ndarray, win: np.ndarray, f: int, n: int, k: int) -> np.ndarray:
-    """Kernel gradient ``(k, f*f)``: ``sum`` over images and positions a kernel wins of
-    ``G`` times the window, from image-last ``Xf`` ``(S, S*N)``, ``G`` and ``win`` ``(r, r*N)``."""
-    r = G.shape[0]
-    out = np.zeros((r, k, f * f), dtype=Xf.dtype)
-    if n:
-        _launch(_conv_grad_parallel, _conv_grad_serial, n, Xf,
-                np.ascontiguousarray(G, dtype=Xf.dtype), win, f, n, out)
-    return out.sum(axis=0)
 
 
 def conv_max(X: np.ndarray, K: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarray]:

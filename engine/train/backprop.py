@@ -19,7 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..net.conv_loops import conv_grad_t, single_thread_blas
+from ..net.conv_loops import single_thread_blas, winner_grad
 from ..net.evaluate import targets
 from ..net.model import Config, Model, Pass, forward_pass, kernel_side
 from .augment import augment_batch
@@ -44,9 +44,10 @@ def _losses(t: Pass, Y: np.ndarray, loss: str) -> np.ndarray:
     return ((t.proba - Y) ** 2).sum(axis=1)
 
 
-def _backward(params: dict, t: Pass, Y: np.ndarray, loss: str, f: int,
+def _backward(params: dict, X: np.ndarray, t: Pass, Y: np.ndarray, loss: str, f: int,
               mask: np.ndarray | None) -> dict:
-    """The gradient of the batch's MEAN loss with respect to every parameter."""
+    """The gradient of the batch's MEAN loss with respect to every parameter (``X``: the
+    batch's images ``(N, S, S)``, ``t`` their forward pass)."""
     W1, W2 = params["W1"], params["W2"]
     dt = params["K"].dtype
     n = Y.shape[0]
@@ -64,9 +65,8 @@ def _backward(params: dict, t: Pass, Y: np.ndarray, loss: str, f: int,
     dz1 = dl1 * (1 - l1 * l1)
     grads["W1"] = l0.T @ dz1
     dval = (dz1 @ W1.T) * (1 - l0 * l0)                   # (N, P)
-    win = t.winner.T                                     # (P, N): the image-last layout
-    r = t.Xf.shape[0] - f + 1
-    grads["K"] = conv_grad_t(t.Xf, dval.T.reshape(r, r * n), win.reshape(r, r * n), f, n,
+    r = X.shape[1] - f + 1
+    grads["K"] = winner_grad(X, dval.reshape(n, r, r), t.winner.reshape(n, r, r), f,
                              params["K"].shape[0])
     if "b1" in params:
         grads["b1"] = dz1.sum(axis=0)
@@ -119,7 +119,7 @@ def gradients(params: dict, X: np.ndarray, Y: np.ndarray, loss: str = "xent",
     with single_thread_blas():
         t = forward_pass(params, X, f, mask=mask)
         losses = _losses(t, Y, loss)
-        grads = _backward(params, t, Y, loss, f, mask)
+        grads = _backward(params, X, t, Y, loss, f, mask)
     return float(losses.mean()) if losses.size else 0.0, grads
 
 
@@ -268,7 +268,7 @@ class BackpropStepper:
             with single_thread_blas():
                 t = forward_pass(p, xb, f, mask=mask)
                 losses = _losses(t, yb, self.loss)
-                grads = _backward(p, t, yb, self.loss, f, mask)
+                grads = _backward(p, xb, t, yb, self.loss, f, mask)
                 for k, g in grads.items():
                     if self.weight_decay and k in ("K", "W1", "W2"):
                         g += self.dtype.type(self.weight_decay) * p[k]

@@ -280,3 +280,25 @@ def test_thicker_strokes_have_more_ink():
     assert thick.sum() > 2.5 * X.sum() and thin.sum() < 0.5 * X.sum()
     with pytest.raises(ValueError, match="unknown augmentation"):
         augment_batch(X, np.random.default_rng(0), blur=1)
+
+
+@pytest.mark.parametrize("dtype,f,k", [(np.float32, 8, 9), (np.float64, 5, 32), (np.float64, 3, 1)])
+def test_the_winners_kernel_gradient_matches_a_plain_loop(dtype, f, k):
+    """The compiled kernel gradient (each position's window added to the kernel that won
+    there, times its gradient) against the same sum written plainly, serial and parallel."""
+    rng = np.random.default_rng(7)
+    n, r = 20, 28 - f + 1
+    X = rng.normal(size=(n, 28, 28)).astype(dtype)
+    G = rng.normal(size=(n, r, r)).astype(dtype)
+    win = rng.integers(0, k, (n, r, r)).astype(np.int32)
+    plain = np.zeros((k, f * f))
+    for m in range(n):
+        for i in range(r):
+            for j in range(r):
+                plain[win[m, i, j]] += G[m, i, j] * X[m, i:i + f, j:j + f].astype(np.float64).ravel()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    fast = kernels.winner_grad(X, G, win, f, k)
+    assert fast.dtype == dtype and fast.shape == (k, f * f)
+    np.testing.assert_allclose(fast, plain, rtol=tol, atol=tol * np.abs(plain).max())
+    with kernels.POOL_LOCK:                     # the serial loop: the same bits
+        np.testing.assert_array_equal(kernels.winner_grad(X, G, win, f, k), fast)
