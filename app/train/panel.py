@@ -1,10 +1,9 @@
-"""The Train dock: the settings form, the run control and the live plots.
+"""The Train dock: the settings form, the run control and the live plots (paced while a run is on).
 
 The panel runs :func:`app.train.run_jobs.training_job` in a :class:`app.threads.jobs.GeneratorJob` and
-shows its events. It holds no model of its own: it continues and replaces the model of the
-window's :class:`app.model_owner.ModelOwner`, sends it live snapshots while a run trains,
-and hands it the trained model when the run ends.
-"""
+shows its events. It holds no model of its own: it continues and replaces the model of the window's
+:class:`app.model_owner.ModelOwner`, sends it live snapshots while a run trains, and hands it the
+trained model when the run ends."""
 from __future__ import annotations
 
 import time
@@ -101,6 +100,7 @@ class TrainingPanel(QWidget):
             DataReady: self._data_ready, Status: lambda ev: self.statusMessage.emit(ev.text)}
         self._build()
         owner.modelChanged.connect(self._on_model_changed)
+        owner.stateChanged.connect(lambda: self.plots.set_paced(owner.is_training()))
         self._on_model_changed(owner.view_model())
         self._update_buttons()
 

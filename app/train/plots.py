@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QGridLayout, QWidget
 
@@ -46,6 +46,8 @@ class TrainingPlots(QWidget):
     """
 
     CURVE_SECONDS = 0.25
+    STAGGER_MS = 10
+    """While a run is on, at most one view is redrawn this often (the window paints between)."""
     PLOT_MIN_WIDTH = 150
     """The smallest width of each plot (a narrow panel puts them in one column)."""
     PLOT_READABLE_WIDTH = 240
@@ -62,6 +64,11 @@ class TrainingPlots(QWidget):
         self._columns = 0
         self.set_columns(2)
         self.kernels_updates = 0
+        self.paced, self._pending = False, {}       # view -> its redraw, waiting for its turn
+        self._pace = QTimer(self)
+        self._pace.setSingleShot(True)
+        self._pace.setInterval(self.STAGGER_MS)
+        self._pace.timeout.connect(self._draw_next)
         self.clear()
 
     def set_columns(self, columns: int) -> None:
@@ -151,8 +158,39 @@ class TrainingPlots(QWidget):
         return p
 
     # -- updating -------------------------------------------------------------------------
+    # While a run is on (``set_paced(True)``) the figures are kept at once but each view is
+    # redrawn on an event-loop turn of its own, STAGGER_MS apart: the end of an iteration
+    # changes all four views, and drawing and painting them in one turn held the window for
+    # 20-30 ms. Out of a run every view is redrawn at once.
+    def set_paced(self, on: bool) -> None:
+        """Pace the redrawing (a run is on) or not (and draw what is waiting now)."""
+        self.paced = bool(on)
+        if not on:
+            self.flush()
+
+    def flush(self) -> None:
+        """Redraw now every view that waits for its turn."""
+        self._pace.stop()
+        while self._pending:
+            self._pending.pop(next(iter(self._pending)))()
+
+    def _draw(self, view: str, redraw) -> None:
+        if not self.paced:
+            redraw()
+            return
+        self._pending[view] = redraw               # a view already waiting keeps its place
+        if not self._pace.isActive():
+            self._pace.start()
+
+    def _draw_next(self) -> None:
+        if self._pending:
+            self._pending.pop(next(iter(self._pending)))()
+        if self._pending:
+            self._pace.start()
+
     def clear(self) -> None:
         """No curves (a new run)."""
+        self._pending.clear()
         self._train_x, self._train_y = [], []
         self._test_x, self._test_y, self._acc_argmax, self._acc_percent = [], [], [], []
         self.running_x, self._run_y = [], []
@@ -171,6 +209,8 @@ class TrainingPlots(QWidget):
 
     def forget_kernels(self) -> None:
         """No kernels and no confusion matrix shown (a new run, until its first snapshot)."""
+        self._pending.pop("kernels", None)
+        self._pending.pop("confusion", None)
         if self.kernels.geom is not None:
             rows, cols, s, gap, band = self.kernels.geom
             self.kernels.show(np.zeros((len(self.kernels.cells), s, s, 4), np.uint8))
@@ -185,21 +225,30 @@ class TrainingPlots(QWidget):
         now = self._clock()
         if now - self._run_drawn >= self.CURVE_SECONDS:
             self._run_drawn = now
-            self.running_curve.setData(self.running_x, self._run_y)
+            self._draw("error", self._draw_error)
 
     def add_iteration(self, ev: IterationEnd) -> None:
         self._train_x.append(ev.iteration + 1)
         self._train_y.append(ev.train_error)
-        self.train_curve.setData(self._train_x, self._train_y)
         self.running_x, self._run_y = [], []
-        self.running_curve.setData([], [])
+        self._draw("error", self._draw_error)
+
+    def _draw_error(self) -> None:
+        self.train_curve.setData(self._train_x, self._train_y)
+        self.test_curve.setData(self._test_x, self._test_y)
+        self.running_curve.setData(self.running_x, self._run_y)
 
     def add_test(self, iteration: int, fig: TestFigures) -> None:
         self._test_x.append(iteration + 1)
         self._test_y.append(fig.test_error)
         self._acc_argmax.append(fig.argmax_accuracy)
         self._acc_percent.append(fig.percent_correct)
-        self.test_curve.setData(self._test_x, self._test_y)
+        self._draw("error", self._draw_error)
+        self._draw("accuracy", self._draw_accuracy)
+        if fig.confusion is not None:
+            self.show_confusion(fig.confusion)
+
+    def _draw_accuracy(self) -> None:
         self.argmax_curve.setData(self._test_x, self._acc_argmax)
         self.percent_curve.setData(self._test_x, self._acc_percent)
         values = [v for v in self._acc_argmax + self._acc_percent if np.isfinite(v)]
@@ -209,23 +258,27 @@ class TrainingPlots(QWidget):
             vb.setYRange(max(mid - 2, 0), min(mid + 2, 100) if mid + 2 <= 100 else 100, padding=0.1)
         else:
             vb.enableAutoRange(axis="y")
-        if fig.confusion is not None:
-            self.show_confusion(fig.confusion)
 
     def show_kernels(self, model) -> None:
         """Draw ``model``'s kernels (on one scale centred at zero)."""
         if model is None:
             return
-        c = model.config
+        c, K = model.config, model.params["K"].copy()
+        self._draw("kernels", lambda: self._draw_kernels(c, K))
+
+    def _draw_kernels(self, c, K) -> None:
         if (c.kernels, c.kernel_size) != self._arch:
             self._arch = (c.kernels, c.kernel_size)
             self.kernels.build(c.kernels, c.kernel_size, np.full((c.kernels, 4), 80, np.uint8))
-        self.kernels.show(kernel_rgba(model.params["K"], c.kernel_size, self._klut))
+        self.kernels.show(kernel_rgba(K, c.kernel_size, self._klut))
         self.kernels_updates += 1
 
     def show_confusion(self, confusion: np.ndarray) -> None:
-        c = np.asarray(confusion, dtype=np.float64)
-        self.confusion = c
+        """Show a confusion matrix ``(10, 10)`` (:attr:`confusion` holds it at once)."""
+        c = self.confusion = np.asarray(confusion, dtype=np.float64)
+        self._draw("confusion", lambda: self._draw_confusion(c))
+
+    def _draw_confusion(self, c: np.ndarray) -> None:
         top = max(float(c.max()), 1.0)
         self.confusion_image.setImage(c, autoLevels=False, levels=(0, top))
         dark, light = QBrush(QColor("black")), QBrush(QColor("white"))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.train.run_jobs import RunEnded, Snapshot
-from engine.train.events import Evaluated, Progress
+from engine.train.events import Evaluated, IterationEnd, Progress
 from engine.train.recipes import BACKPROP, PRESETS, RunSettings
 
 from .conftest import small_settings, synthetic_data, use_gated
@@ -203,13 +203,15 @@ def test_a_bad_data_path_is_reported(panel, qtbot, tmp_path, prompts):
 def test_the_kernels_view_changes_as_they_learn(panel, qtbot, gate):
     use_gated(panel, gate, size=60, chunk=10)
     panel.apply_settings(small_settings(epochs=1))
-    images = []
+    images, before = [], panel.plots.kernels_updates
     panel.eventShown.connect(lambda ev: isinstance(ev, Snapshot) and images.append(
         panel.plots.kernels.image.copy()))
     with qtbot.waitSignal(panel.trainingStopped, timeout=TIMEOUT):
         panel.start()
         gate.open_all()
-    assert len(images) >= 2 and not np.array_equal(images[0], images[-1])
+    # drawn in their own event-loop turns while the run is on, and the last snapshot once it ended
+    assert len(images) >= 2 and not np.array_equal(images[0], panel.plots.kernels.image)
+    assert panel.plots.kernels_updates >= before + 2
     assert len(panel.plots.kernels.cells) == 4
 
 
@@ -249,3 +251,24 @@ def test_evaluated_events_fill_the_accuracy_plot(panel, qtbot, gate):
     with qtbot.waitSignal(panel.trainingStopped, timeout=60000):
         panel.start()
     assert len(tested) == 2 and len(panel.plots.argmax_curve.getData()[0]) == 2
+
+
+def test_while_a_run_is_on_the_views_are_redrawn_one_turn_at_a_time(panel, qtbot):
+    """The end of an iteration changes every view; while a run is on each view is redrawn on
+    an event-loop turn of its own (the window paints between), out of a run at once."""
+    from engine.train.record import TestFigures
+    plots = panel.plots
+    plots.set_paced(True)
+    drawn = []
+    for name in ("_draw_error", "_draw_accuracy", "_draw_confusion"):
+        real = getattr(plots, name)
+        setattr(plots, name, lambda *a, _real=real, _n=name: (drawn.append(_n), _real(*a)))
+    plots.add_iteration(IterationEnd(0, 0.5, 0.5, 1.0, 100.0))
+    plots.add_test(0, TestFigures(0.4, 60.0, 70.0, confusion=np.eye(10) * 7))
+    assert drawn == [] and plots.confusion.sum() == 70           # the figures are kept at once
+    qtbot.waitUntil(lambda: len(drawn) == 3, timeout=5000)
+    assert drawn == ["_draw_error", "_draw_accuracy", "_draw_confusion"]
+    assert list(plots.train_curve.getData()[0]) == [1] and list(plots.argmax_curve.getData()[1]) == [70.0]
+    plots.set_paced(False)
+    plots.add_iteration(IterationEnd(1, 0.3, 0.3, 1.0, 100.0))
+    assert list(plots.train_curve.getData()[0]) == [1, 2]           # at once
