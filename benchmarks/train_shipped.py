@@ -160,8 +160,8 @@ def parse(argv=None) -> tuple[argparse.Namespace, RunSettings]:
                         "its training writers (default: none)")
     p.add_argument("--pen-repeat", type=int, default=PEN_REPEAT,
                    help=f"how many times each pen digit is in the training set ({PEN_REPEAT})")
-    p.add_argument("--pen-vary", action=argparse.BooleanOptionalAction, default=True,
-                   help="move the strokes of each copy after the first (engine.handwriting.pen_vary; default on)")
+    p.add_argument("--pen-vary", action=argparse.BooleanOptionalAction, default=False,
+                   help="move the strokes of each copy after the first (engine.handwriting.pen_vary; tried, not used for the shipped model: default off)")
     p.add_argument("--keep", type=float, default=KEEP,
                    help=f"share of held-out digits the not-a-digit detector lets through ({KEEP})")
     p.add_argument("--refit-detector", metavar="MODEL", default=None,
