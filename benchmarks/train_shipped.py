@@ -67,7 +67,7 @@ def mix_styled(ds, count: int, held_out: int, seed: int):
     return Xh, yh
 
 
-def mix_pen(ds, folder, repeat: int, fraction: float = 0.2, *, vary: bool = True, seed: int = 0) -> dict:
+def mix_pen(ds, folder, repeat: int, fraction: float = 0.2, *, vary: bool = False, seed: int = 0) -> dict:
     """Add the real pen digits of the TRAINING writers of both digit collections
     (:data:`engine.handwriting.pen.COLLECTIONS`), each ``repeat`` times, to the training set; the writers
     :func:`engine.handwriting.pen.held_out_writers` names stay out. With ``vary``, every copy after
