@@ -32,6 +32,14 @@ def load_model(path=None) -> Model:
 
 
 with quiet_start():                 # the rest of the surface: Ctrl+C while it loads is one line too
-    from .handwriting.finetune import finetune  # noqa: E402
     from .net.preprocess import to_mnist  # noqa: E402
     from .net.reading import Reading, read  # noqa: E402
+
+
+def __getattr__(name: str):
+    """``engine.finetune``, loaded when first asked for (it brings the compiled training loops,
+    which the window's first paint does not need)."""
+    if name == "finetune":
+        from .handwriting.finetune import finetune
+        return finetune
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -24,11 +24,17 @@ import sys
 
 import numpy as np
 
+from engine.net import conv_loops  # noqa: F401 - numba, imported here before the window shows
 from engine.net.preprocess import to_mnist
 
 from .jobs import FunctionPool, Ticket
 
 __all__ = ["WarmUp", "compile_in_child", "loops_cached", "sample_drawing"]
+
+# The engine imports numba (0.2 s) only when a compiled loop is first needed, so that the
+# command line's commands that train nothing start without it. The window imports it above,
+# on the GUI thread before it shows: left to the warm-up thread, the import ran beside the
+# first paint and held the interpreter, and the first paint took 150-220 ms instead of 60-100.
 
 #: The longest wait for the child that compiles on a cold cache, in seconds.
 CHILD_TIMEOUT_S = 120.0

@@ -26,7 +26,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..train.record import Record
-from .conv_loops import conv_max_t, image_last
 from .normalisation import Normalisation
 
 __all__ = ["Config", "Normalisation", "Forward", "Pass", "Model", "softmax", "windows", "kernel_side",
@@ -240,6 +239,7 @@ def forward_pass(params: dict, X: np.ndarray, f: int, *, pooled_tanh: bool = Tru
         Xf = None
     else:
         A = None
+        from .conv_loops import conv_max_t, image_last   # numba: loaded on the first pass, not at import
         Xf = image_last(X, K.dtype)
         val, win_t = conv_max_t(Xf, K, f, n)                 # (r, r*N): image last
         P = (X.shape[1] - f + 1) ** 2

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..net.conv_loops import warp
 
 __all__ = ["AUGMENT_DEFAULTS", "augment_batch", "random_affines"]
 
@@ -114,4 +113,5 @@ def augment_batch(X: np.ndarray, rng: np.random.Generator, *, background: float 
         raise ValueError(f"thickness must lie in [-1, 1], not {thick!r}")
     M = random_affines(n, rng, s, **opts)
     width = rng.uniform(lo, hi, n)
+    from ..net.conv_loops import warp          # numba: imported on first use
     return warp(X, M, width, float(background))

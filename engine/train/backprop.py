@@ -19,7 +19,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ..net.conv_loops import single_thread_blas, winner_grad
 from ..net.evaluate import targets
 from ..net.model import Config, Model, Pass, forward_pass, kernel_side
 from .augment import augment_batch
@@ -36,6 +35,13 @@ def _check_loss(loss: str) -> None:
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
 
+
+
+def _loops():
+    """The compiled loops' module, imported on the first batch (numba takes 0.2 s to import;
+    a window that only reads drawings at first does not wait for it)."""
+    from ..net import conv_loops
+    return conv_loops
 
 def _losses(t: Pass, Y: np.ndarray, loss: str) -> np.ndarray:
     """Per-image losses ``(N,)`` of a forward pass against one-hot ``Y`` ``(N, C)``."""
@@ -66,7 +72,7 @@ def _backward(params: dict, X: np.ndarray, t: Pass, Y: np.ndarray, loss: str, f:
     grads["W1"] = l0.T @ dz1
     dval = (dz1 @ W1.T) * (1 - l0 * l0)                   # (N, P)
     r = X.shape[1] - f + 1
-    grads["K"] = winner_grad(X, dval.reshape(n, r, r), t.winner.reshape(n, r, r), f,
+    grads["K"] = _loops().winner_grad(X, dval.reshape(n, r, r), t.winner.reshape(n, r, r), f,
                              params["K"].shape[0])
     if "b1" in params:
         grads["b1"] = dz1.sum(axis=0)
@@ -116,7 +122,7 @@ def gradients(params: dict, X: np.ndarray, Y: np.ndarray, loss: str = "xent",
     _check_loss(loss)
     X, Y, f = _batch(params, X, Y, config)
     mask = None if dropout_mask is None else np.asarray(dropout_mask, dtype=X.dtype)
-    with single_thread_blas():
+    with _loops().single_thread_blas():
         t = forward_pass(params, X, f, mask=mask)
         losses = _losses(t, Y, loss)
         grads = _backward(params, X, t, Y, loss, f, mask)
@@ -128,7 +134,7 @@ def loss_and_proba(params: dict, X: np.ndarray, Y: np.ndarray, loss: str = "xent
     """Per-image losses ``(N,)`` and probabilities ``(N, 10)`` (no gradient, no dropout)."""
     _check_loss(loss)
     X, Y, f = _batch(params, X, Y, config)
-    with single_thread_blas():
+    with _loops().single_thread_blas():
         t = forward_pass(params, X, f)
         return _losses(t, Y, loss), t.proba
 
@@ -265,7 +271,7 @@ class BackpropStepper:
                 mask = mask.astype(self.dtype) / self.dtype.type(keep)
             lr = self.dtype.type(learning_rate(self.alpha, self.schedule, (iteration * nb + b) / total))
             self.lr = float(lr)
-            with single_thread_blas():
+            with _loops().single_thread_blas():
                 t = forward_pass(p, xb, f, mask=mask)
                 losses = _losses(t, yb, self.loss)
                 grads = _backward(p, xb, t, yb, self.loss, f, mask)
