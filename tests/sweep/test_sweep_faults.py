@@ -166,13 +166,13 @@ def test_ctrl_c_to_the_whole_process_group_during_a_sweep_is_one_line(tmp_path):
     local cluster. The sweep says one line and exits 130; no worker prints a traceback."""
     import signal
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.Popen([sys.executable, "-m", "engine", "sweep", *SMALL, "--train", "2000", "--epochs", "5",
+    p = subprocess.Popen([sys.executable, "-m", "engine", "sweep", *SMALL, "--train", "2000", "--epochs", "30",
                           "--seeds", "0-3", "--workers", "1", "--out", str(tmp_path / "t.csv")],
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
-        for line in p.stdout:                       # the cluster is up once this line is out
-            if line.startswith("running "):
+        for line in p.stdout:           # the first run is done (the cluster is up, its loops compiled),
+            if line.startswith("[1/"):  # three runs of 30 iterations are left
                 break
         os.killpg(p.pid, signal.SIGINT)
         out, err = p.communicate(timeout=120)
