@@ -166,10 +166,10 @@ def test_ctrl_c_to_the_whole_process_group_during_a_sweep_is_one_line(tmp_path):
     local cluster. The sweep says one line and exits 130; no worker prints a traceback."""
     import signal
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.Popen([sys.executable, "-m", "engine", "sweep", *SMALL, "--train", "2000", "--epochs", "30",
+    p = subprocess.Popen([sys.executable, "-c", _AS_FROM_A_TERMINAL, "sweep", *SMALL, "--train", "2000", "--epochs", "30",
                           "--seeds", "0-3", "--workers", "1", "--out", str(tmp_path / "t.csv")],
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, preexec_fn=_terminal_interrupts)
+                         start_new_session=True)
     try:
         for line in p.stdout:           # the first run is done (the cluster is up, its loops compiled),
             if line.startswith("[1/"):  # three runs of 30 iterations are left
@@ -184,11 +184,10 @@ def test_ctrl_c_to_the_whole_process_group_during_a_sweep_is_one_line(tmp_path):
     assert [ln for ln in err.splitlines() if ln.strip()] == ["digitlab: interrupted"], err
 
 
-def _terminal_interrupts() -> None:
-    """In the child: Ctrl+C as a terminal's program gets it (an ignored SIGINT is inherited
-    across exec, and the suite's process may have had it ignored by then)."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: ``digitlab`` with Ctrl+C as a terminal's program gets it: an ignored SIGINT is inherited across
+#: exec, and the suite's process may have had it ignored by then (the sweep then ran to its end).
+_AS_FROM_A_TERMINAL = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                       "runpy.run_module('engine', run_name='__main__')")
 
 
 @pytest.mark.parametrize("text", ['{"id": "s", "created": 1, "runs": Infinity}', '"text"', "null",
