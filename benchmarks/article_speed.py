@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.train.recipes import ARTICLE, load_data, make_run, prepare  # noqa: E402
 from benchmarks.article_as_written import train_as_written  # noqa: E402
-from benchmarks.user_path import cli_train, gemm_peak, load_line, training_flops  # noqa: E402
+from benchmarks.user_path import cli_train, data_arguments, gemm_peak, load_line, training_flops  # noqa: E402
 from tests.engine.oracle_article import oracle_epoch  # noqa: E402
 
 ARTICLE_SECONDS_PER_IMAGE = 3.5e-3
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
 def user_path(args, n: int, kernel: float, written: float) -> None:
     """Time ``digitlab train --mode article`` on the same images and compare."""
     cli = ["--mode", "article", "--train", str(n), "--epochs", "1", "--tol", "0"]
-    cli += ["--data", args.data] if args.data else ["--source", "sample"]
+    cli += data_arguments(args.data)
     cli += ["--dropout", "1"] if args.dropout else []
     out = cli_train(cli)
     per = 1.0 / out["images_per_second"]

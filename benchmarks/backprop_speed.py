@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from engine.train.recipes import BACKPROP, load_data, make_run, prepare  # noqa: E402
-from benchmarks.user_path import cli_train, gemm_peak, load_line, training_flops  # noqa: E402
+from benchmarks.user_path import cli_train, data_arguments, gemm_peak, load_line, training_flops  # noqa: E402
 
 IMAGES = 60_000
 
@@ -126,8 +126,7 @@ def main(argv=None) -> int:
           f"best of {a.repeats})")
     cli_us = None
     if not a.no_cli:
-        out = cli_train(["--mode", "backprop", "--epochs", "1"] +
-                        (["--data", a.data] if a.data else ["--source", "sample"]))
+        out = cli_train(["--mode", "backprop", "--epochs", "1", *data_arguments(a.data)])
         cli_us = 1e6 / out["images_per_second"]
         print(f"digitlab train (recording on): one epoch of {out['train_seconds'] * 1e6 / cli_us:,.0f} "
               f"images in {out['train_seconds']:.2f} s training ({cli_us:.1f} µs an image), "

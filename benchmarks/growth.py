@@ -29,11 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.user_path import cli_train, load_line  # noqa: E402
-
-
-def data_args(data: str | None) -> list[str]:
-    return ["--data", data] if data else ["--source", "sample"]
+from benchmarks.user_path import cli_train, data_arguments, load_line  # noqa: E402
 
 
 def row(*cells) -> str:
@@ -46,7 +42,7 @@ def training_rows(a, mode: str, name: str, values, base: list[str]) -> None:
     print(row(name, "µs an image (training)", "test s", "peak memory MB"))
     print(row("---", "---", "---", "---"))
     for v in values:
-        out = cli_train(["--mode", mode, f"--{name}", str(v), *base, *data_args(a.data)])
+        out = cli_train(["--mode", mode, f"--{name}", str(v), *base, *data_arguments(a.data)])
         print(row(f"{v:,}", f"{1e6 / out['images_per_second']:.1f}", f"{out['test_seconds']:.2f}",
                   f"{out['max_rss_mb']:.0f}"), flush=True)
 
@@ -75,7 +71,7 @@ def runs_rows(a) -> None:
     """``digitlab runs`` over folders of many runs."""
     with tempfile.TemporaryDirectory(prefix="digitlab-runs-") as tmp:
         one = Path(tmp) / "one"
-        cli = ["--mode", "article", "--train", "500", "--epochs", "2", "--tol", "0", *data_args(a.data)]
+        cli = ["--mode", "article", "--train", "500", "--epochs", "2", "--tol", "0", *data_arguments(a.data)]
         subprocess.run([sys.executable, "-m", "engine", "train", *cli, "--runs-dir", str(one)],
                        cwd=ROOT, check=True, capture_output=True)
         model_run = next(one.iterdir())
@@ -126,7 +122,7 @@ def sweep_rows(a) -> None:
         for workers in (1, 2):
             cmd = [sys.executable, "-m", "engine", "sweep", "--seeds", "0-3", "--mode", mode,
                    "--train", "10000", "--epochs", "2", "--tol", "0", "--workers", str(workers),
-                   "--no-record", "--no-plots", *data_args(a.data)]
+                   "--no-record", "--no-plots", *data_arguments(a.data)]
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 subprocess.run(cmd + ["--out", str(Path(tmp) / "sweep.csv")], cwd=ROOT, check=True,

@@ -21,13 +21,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["cli_train", "gemm_peak", "training_flops", "load_line"]
+__all__ = ["cli_train", "data_arguments", "gemm_peak", "training_flops", "load_line"]
 
 
 def load_line() -> str:
     """The machine's load averages and core count, for the record."""
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def data_arguments(path: str | None) -> list[str]:
+    """The command line's data options: ``--data path``, or the bundled sample without one."""
+    return ["--data", path] if path else ["--source", "sample"]
 
 
 def cli_train(arguments: list[str], timeout: float = 3600) -> dict:

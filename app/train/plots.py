@@ -172,7 +172,7 @@ class TrainingPlots(QWidget):
         """Redraw now every view that waits for its turn."""
         self._pace.stop()
         while self._pending:
-            self._pending.pop(next(iter(self._pending)))()
+            self._draw_oldest()
 
     def _draw(self, view: str, redraw) -> None:
         if not self.paced:
@@ -184,9 +184,12 @@ class TrainingPlots(QWidget):
 
     def _draw_next(self) -> None:
         if self._pending:
-            self._pending.pop(next(iter(self._pending)))()
+            self._draw_oldest()
         if self._pending:
             self._pace.start()
+
+    def _draw_oldest(self) -> None:
+        self._pending.pop(next(iter(self._pending)))()
 
     def clear(self) -> None:
         """No curves (a new run)."""

@@ -39,10 +39,6 @@ def _table_sum(table: np.ndarray, index: np.ndarray, start: int, n: int) -> floa
     return _table_sum(table, index, start, half) + _table_sum(table, index, start + half, n - half)
 
 
-def _byte_table(values: np.ndarray, dtype) -> np.ndarray:
-    """``values`` (256,) as ``dtype``: the lookup table of a byte image's normalisation."""
-    return values.astype(dtype)
-
 @dataclass
 class Normalisation:
     """An affine map from raw pixels (0 to 255) to the network's input.
@@ -73,7 +69,8 @@ class Normalisation:
         without a float64 copy of the images.
         """
         if isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8:
-            return _byte_table((np.arange(256.0) - self.offset) / self.scale, dtype)[pixels]
+            table = ((np.arange(256.0) - self.offset) / self.scale).astype(dtype)
+            return table[pixels]
         return ((np.asarray(pixels, dtype=np.float64) - self.offset) / self.scale).astype(dtype, copy=False)
 
     def to_dict(self) -> dict:
