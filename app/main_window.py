@@ -417,7 +417,8 @@ class MainWindow(QMainWindow):
 
     def _show_reading(self, r: Reading) -> None:
         """The prediction and the net's views show a reading (the net's, when next shown)."""
-        self.prediction.update_prediction(r.forward.proba[0], r.input, r.empty, r.verdict)
+        proba = r.proba if r.proba is not None else r.forward.proba[0]     # (blank: the model's own)
+        self.prediction.update_prediction(proba, r.input, r.empty, r.verdict)
         self.prediction.show_comparison(*(r.comparison or (None, None)))
         self._net_stale = True
         if self.net_view.isVisible():          # hidden (other tab, closed dock): update when shown

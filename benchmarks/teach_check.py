@@ -37,7 +37,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def accuracy(model, X, y) -> float:
-    return float((model.predict_proba(X).argmax(1) == y).mean())
+    """The share of ``X`` read as ``y`` by the window's rule (:func:`engine.read`)."""
+    return float((engine.read(model, X).digit == y).mean())
 
 
 def writers_of(samples) -> dict:

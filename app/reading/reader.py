@@ -46,7 +46,7 @@ class Reading:
     forward : Forward or None
         Its forward pass of ``input`` (every feature map).
     proba : ndarray (10,) or None
-        The probabilities; None when nothing is drawn.
+        :func:`engine.read`'s probabilities; None when nothing is drawn.
     verdict : str
         :func:`engine.read`'s verdict: ``"digit"``, ``"not sure"`` or ``"not a digit"``
         (``"digit"`` for a blank canvas: nothing to say).
@@ -77,8 +77,11 @@ class Reading:
 
 
 def verdict(model: Model, x: np.ndarray, forward: Forward) -> tuple[np.ndarray, str]:
-    """The probabilities ``(10,)`` and :func:`engine.read`'s verdict on ``x`` ``(28, 28)``."""
-    return forward.proba[0], str(read(model, x[None], forward).verdict[0])
+    """:func:`engine.read`'s probabilities ``(10,)`` and verdict on ``x`` ``(28, 28)`` (the
+    probabilities of a model trained with augmentation are averaged over small distortions
+    of ``x``, so they may differ a little from ``forward``'s)."""
+    r = read(model, x[None], forward)
+    return r.proba[0], str(r.verdict[0])
 
 
 class DrawingReader(QObject):

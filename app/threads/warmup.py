@@ -26,6 +26,7 @@ import numpy as np
 
 from engine.net import conv_loops  # noqa: F401 - numba, imported here before the window shows
 from engine.net.preprocess import to_mnist
+from engine.net.reading import read
 
 from .jobs import FunctionPool, Ticket
 
@@ -39,10 +40,12 @@ __all__ = ["WarmUp", "compile_in_child", "loops_cached", "sample_drawing"]
 #: The longest wait for the child that compiles on a cold cache, in seconds.
 CHILD_TIMEOUT_S = 120.0
 
-#: What the child runs: the forward pass of the shipped model in the given dtype, which
-#: compiles (and caches) the same loop as the window's first reading; at low priority.
+#: What the child runs: the forward pass and the reading (with its distortions' warp) of the
+#: shipped model in the given dtype, which compiles (and caches) the same loops as the window's
+#: first reading; at low priority.
 _CHILD = ("import os, sys; getattr(os, 'nice', int)(5); import numpy as np; import engine; "
-          "engine.load_model().astype(sys.argv[1]).predict_proba(np.zeros((1, 28, 28), np.float32))")
+          "m = engine.load_model().astype(sys.argv[1]); x = np.zeros((1, 28, 28), np.float32); x[0, 4:24, 12:16] = 1; "
+          "m.predict_proba(x); engine.read(m, x)")
 
 
 def loops_cached(dtype) -> bool:
@@ -112,7 +115,7 @@ class WarmUp:
         img = sample_drawing()
         to_mnist(img, preprocess=False)
         x = to_mnist(img, preprocess=True)
-        model.forward_one(x)
+        read(model, x[None], model.forward_one(x))   # the reading (its distortions too)
         model.predict_proba(x[None])         # the fused loop's serial path (other views)
         if self.explanations:
             from engine.files.data import load_sample

@@ -30,8 +30,10 @@ __all__ = ["POOL_LOCK", "PARALLEL_MIN", "image_last", "conv_max_t", "winner_grad
 
 #: Held by a thread while numba's thread pool runs its parallel loop.
 POOL_LOCK = threading.Lock()
-#: Batches of fewer images run serially (the window's one drawing never waits for the pool).
-PARALLEL_MIN = 16
+#: Batches of fewer images run serially: the window's one drawing, read with its distortions
+#: (:data:`engine.net.reading.DISTORTIONS`, 17 looks), never waits for the pool, nor, on a first
+#: launch, for the pool's loops to compile.
+PARALLEL_MIN = 32
 
 
 def _launch(parallel, serial, n: int, *args) -> None:

@@ -299,6 +299,14 @@ def test_the_shipped_model_loads_at_start_and_reads_a_drawn_one(qtbot, settings,
     draw_on(w, [(120, 60), (150, 40), (150, 230)])
     w.classify_now()
     assert int(np.argmax(w.reading.proba)) == 1
+    # the bars show engine.read's probabilities: for this model trained with augmentation, the
+    # mean over the drawing and its distortions, not the drawing's forward pass alone
+    import engine
+    r = w.reader.last
+    expected = engine.read(r.model, r.input).proba[0]
+    np.testing.assert_allclose(r.proba, expected, rtol=1e-6)
+    assert not np.allclose(r.proba, r.forward.proba[0])
+    np.testing.assert_allclose(w.prediction.bars.opts["height"], expected, rtol=1e-5)
 
 
 def test_about_text_lists_versions():

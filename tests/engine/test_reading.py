@@ -95,3 +95,44 @@ def test_an_older_models_linear_detector_still_judges(small_model):
     assert nondigit.is_digit(m, digits).all()
     m.record.notes["nondigit"]["b"] = -5.0
     assert (engine.read(m, others).verdict == "not a digit").all()
+
+
+def _augmented(m):
+    m.record.settings = dict(m.record.settings or {}, augment=True)
+    return m
+
+
+def test_a_model_trained_with_augmentation_reads_the_mean_over_the_same_fixed_distortions(small_model):
+    from engine.net.conv_loops import warp
+    m = small_model(4)
+    digits, _ = _drawings(5, seed=4)
+    plain = engine.read(m, digits)
+    assert not reading.averages_distortions(m)
+    np.testing.assert_allclose(plain.proba, m.predict_proba(digits), rtol=1e-6)    # the image alone
+    r = engine.read(_augmented(m), digits)
+    assert reading.averages_distortions(m)
+    maps, widths = reading._maps()
+    assert maps.shape == (reading.DISTORTIONS, 2, 3) and widths.shape == (reading.DISTORTIONS,)
+    for i, x in enumerate(digits):           # by hand: the drawing and each of its distortions, averaged
+        looks = [x] + [warp(x[None], maps[j:j + 1], widths[j:j + 1], 0.0)[0] for j in range(len(widths))]
+        np.testing.assert_allclose(r.proba[i], m.predict_proba(np.stack(looks)).mean(0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(r.proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(r.digit, r.proba.argmax(1))
+    assert not np.allclose(r.proba, plain.proba)                 # the distortions do count
+
+
+def test_an_image_reads_the_same_alone_or_in_any_batch(small_model):
+    m = _augmented(small_model(5))
+    digits, others = _drawings(6, seed=5)
+    images = np.concatenate([digits, others])
+    whole = engine.read(m, images)
+    for i in (0, 7, len(images) - 1):
+        alone = engine.read(m, images[i])
+        np.testing.assert_allclose(alone.proba[0], whole.proba[i], rtol=1e-6)
+        assert alone.verdict[0] == whole.verdict[i]
+    np.testing.assert_allclose(engine.read(m, images[::-1]).proba, whole.proba[::-1], rtol=1e-6)
+
+
+def test_one_drawing_s_distortions_are_read_without_the_thread_pool():
+    from engine.net.conv_loops import PARALLEL_MIN
+    assert reading.DISTORTIONS < PARALLEL_MIN      # the window's reading stays on its own thread
