@@ -93,7 +93,8 @@ def main(argv=None) -> int:
             m_after = accuracy(g.model, Xt, yt) if g.keep else mnist_before
             rows.append((before, after, unguarded, m_after, secs, g.keep, len(rest)))
             print(f"  {writer:24s} {len(rest):3d} others: {100 * before:5.1f}% -> {100 * after:5.1f}% "
-                  f"({'kept' if g.keep else 'not kept'}{', softened' if g.softened else ''}; {g.before}/20 -> {g.held_out}/20 held out; "
+                  f"({'kept' if g.keep else 'not kept'}{', softened' if g.softened else ''}; "
+                  f"{f'{g.before}/20 -> {g.held_out}/20 held out' if g.folds else f'{g.before}/20 read right: not tuned'}; "
                   f"unguarded {100 * unguarded:5.1f}%)   MNIST {100 * m_after:.2f}%   {secs:4.1f} s", flush=True)
     r = np.array(rows, float)
     before, after, unguarded, m_after, secs, kept = (r[:, i] for i in range(6))

@@ -297,7 +297,8 @@ def cmd_finetune(args) -> int:
     t0 = time.perf_counter()
     g = guarded_finetune(model, digits.images, digits.labels, seed=args.seed)
     seconds = time.perf_counter() - t0
-    _say(args, f"fine-tuned on {len(digits)} drawings in {seconds:.1f} s, {g.reason}")
+    done = "fine-tuned on" if g.folds else "checked"        # (none: nothing to learn, or too few)
+    _say(args, f"{done} {len(digits)} drawings in {seconds:.1f} s, {g.reason}")
     if g.keep:
         _save(args, g.model)
     else:

@@ -275,6 +275,12 @@ class TeachPanel(QWidget):
 
     def _finish_tuning(self, ev: Tuned) -> None:
         g = ev.guard
+        if ev.model is None and g.reason.startswith("not fine-tuned"):     # nothing to learn
+            why = g.reason.removeprefix("not fine-tuned: ")
+            self.result_label.setText(f"<b>Not fine-tuned</b>: {why}. The model is unchanged.")
+            self.statusMessage.emit("not fine-tuned: the model already reads all your drawings right")
+            self.tuned.emit(ev)
+            return
         if ev.model is None:
             why = g.reason.removeprefix("not kept: ")
             if g.forgot:

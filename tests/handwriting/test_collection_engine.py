@@ -70,12 +70,40 @@ def harmful():
     return {"replay": (Xr, (yr + 1) % 10), "alpha": 0.05, "steps": 40, "own": 8, "replayed": 96}
 
 
+def two_of_each_with_a_misread(model, w, rng, pool: int = 8):
+    """Two drawings of each digit by the writer ``w``, ``(20, 28, 28)`` and labels, at least one
+    of them misread by ``model`` as the window reads (a collection that has something to teach)."""
+    import engine
+    y_pool = np.repeat(np.arange(10), pool)
+    X_pool = w.digits(y_pool, rng)
+    wrong = engine.read(model, X_pool).digit != y_pool
+    assert wrong.any(), "the writer's drawings are all read right: nothing to teach"
+    first = int(np.flatnonzero(wrong)[0])
+    pick = [i for d in range(10) for i in np.flatnonzero(y_pool == d)[:2]]
+    if not wrong[pick].any():                      # one misread drawing in place of its digit's first
+        pick[pick.index(int(np.flatnonzero(y_pool == y_pool[first])[0]))] = first
+    return X_pool[pick], y_pool[pick]
+
+
+def test_a_collection_read_all_right_is_not_tuned(shipped):
+    """Nothing to learn: the model reads every drawing right, so no tuning runs (it could only lose)."""
+    import engine
+    from engine.files.data import load_sample
+    ds = load_sample()
+    X, y = ds.test_images[:60] / 255.0, ds.test_labels[:60]
+    right = engine.read(shipped, X).digit == y
+    X, y = X[right][:20], y[right][:20]
+    calls = []
+    g = guarded_finetune(shipped, X, y, progress=lambda d, t: calls.append(d))
+    assert not g.keep and g.model is None and g.before == len(y) == 20 and g.folds == 0
+    assert "already reads all 20" in g.reason and calls == []         # no tuning ran
+
+
 def test_the_check_refuses_a_tuning_that_harms(shipped):
     settings = harmful()
     rng = np.random.default_rng(0)
-    w = strokes.random_writer(rng)
-    y = np.repeat(np.arange(10), 2)
-    X = w.digits(y, rng)
+    w = slanted_writer()
+    X, y = two_of_each_with_a_misread(shipped, w, rng)
     g = guarded_finetune(shipped, X, y, **settings)
     assert not g.keep and g.model is None and g.held_out < g.before and g.reason.startswith("not kept")
     one = guarded_finetune(shipped, X[:1], y[:1])
@@ -119,7 +147,8 @@ def forgetting_trap(model, w, rng):
     drawings labelled as ``model`` reads them (so every misread it corrects counts as a digit lost)."""
     others = np.repeat(np.arange(10), 10)
     Xo = w.digits(others, rng)
-    said = model.predict_proba(Xo).argmax(1)
+    import engine
+    said = engine.read(model, Xo).digit                # as the window (and the guard) reads them
     assert (said != others).sum() >= 3              # the trap holds some misreads to correct
     return Xo, said
 
@@ -127,8 +156,7 @@ def forgetting_trap(model, w, rng):
 def test_a_tuning_that_forgets_is_softened_then_not_kept(shipped):
     rng = np.random.default_rng(3)
     w = slanted_writer()
-    y = np.repeat(np.arange(10), 2)
-    X = w.digits(y, rng)
+    X, y = two_of_each_with_a_misread(shipped, w, rng)
     trap = forgetting_trap(shipped, w, rng)
     g = guarded_finetune(shipped, X, y, forget=trap, forget_limit=0.0)
     assert g.held_out >= g.before                   # the collection's check alone would keep it

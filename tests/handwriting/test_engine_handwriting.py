@@ -139,11 +139,13 @@ def test_a_damaged_collection_is_refused_by_name(tmp_path):
 
 
 def test_cli_finetune_and_evaluate_ece(tmp_path, capsys, monkeypatch):
+    import engine
+    from tests.handwriting.test_collection_engine import slanted_writer, two_of_each_with_a_misread
     monkeypatch.delenv("DIGITLAB_MNIST", raising=False)
     rng = np.random.default_rng(5)
-    w = strokes.random_writer(rng)
-    y = np.repeat(np.arange(10), 2)
-    save_collection(Collection(w.digits(y, rng), y), tmp_path / "mine.npz")
+    w = slanted_writer()
+    X, y = two_of_each_with_a_misread(engine.load_model(), w, rng)
+    save_collection(Collection(X, y), tmp_path / "mine.npz")
     rc = cli.main(["finetune", "--digits", str(tmp_path / "mine.npz"), "--save", str(tmp_path / "me.npz"),
                    "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -160,11 +162,11 @@ def test_cli_finetune_and_evaluate_ece(tmp_path, capsys, monkeypatch):
 def test_cli_finetune_runs_the_guard_and_saves_nothing_it_did_not_keep(tmp_path, capsys, monkeypatch, shipped):
     """The command line refuses, like the window, a tuning that forgets: it says so, saves nothing, exits 1."""
     from engine.handwriting import finetune_guard
-    from tests.handwriting.test_collection_engine import forgetting_trap, slanted_writer
+    from tests.handwriting.test_collection_engine import forgetting_trap, slanted_writer, two_of_each_with_a_misread
     rng = np.random.default_rng(3)
     w = slanted_writer()
-    y = np.repeat(np.arange(10), 2)
-    save_collection(Collection(w.digits(y, rng), y), tmp_path / "mine.npz")
+    X, y = two_of_each_with_a_misread(shipped, w, rng)
+    save_collection(Collection(X, y), tmp_path / "mine.npz")
     trap = forgetting_trap(shipped, w, rng)
     monkeypatch.setattr(finetune_guard, "default_forget_set", lambda: trap)
     monkeypatch.setattr(finetune_guard, "FINETUNE_SOFTER", {"steps": 20})       # the retry forgets too
