@@ -275,7 +275,7 @@ class TeachPanel(QWidget):
 
     def _finish_tuning(self, ev: Tuned) -> None:
         g = ev.guard
-        if ev.model is None and g.reason.startswith("not fine-tuned"):     # nothing to learn
+        if g.nothing_to_learn:
             why = g.reason.removeprefix("not fine-tuned: ")
             self.result_label.setText(f"<b>Not fine-tuned</b>: {why}. The model is unchanged.")
             self.statusMessage.emit("not fine-tuned: the model already reads all your drawings right")

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ..net.model import Model
-from ..net.reading import read
+from ..net.reading import probabilities
 from .finetune import FINETUNE_DEFAULTS, _check, default_replay, finetune
 
 __all__ = ["GUARD_FOLDS", "FORGET_LIMIT", "FINETUNE_SOFTER", "Guarded", "fold_ids", "default_forget_set",
@@ -93,6 +93,11 @@ class Guarded:
     softened: bool = False
     forgot: bool = False
 
+    @property
+    def nothing_to_learn(self) -> bool:
+        """Not tuned: the starting model already read every drawing (two or more) right."""
+        return self.folds == 0 and self.n >= 2 and self.before == self.n
+
 
 def fold_ids(labels: np.ndarray, folds: int) -> np.ndarray:
     """Fold of each drawing, ``(N,)`` int in ``[0, folds)``: each digit's drawings are dealt
@@ -108,7 +113,7 @@ def fold_ids(labels: np.ndarray, folds: int) -> np.ndarray:
 def _readings(model: Model, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whether each drawing is read right, as the window reads it (:func:`engine.read`), and
     for each, -log of the right digit's probability."""
-    p = read(model, X).proba
+    p = probabilities(model, X)
     return p.argmax(1) == y, -np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))
 
 

@@ -11,12 +11,13 @@ distortions of it (turned, shifted, scaled, slanted, thinner or thicker strokes,
 ranges of :data:`DISTORTION_RANGES`, milder than the training's): people's drawings vary in
 these ways and the model has learned to read each such variant, so their mean is steadier than
 one reading (on real pen digits of writers held out of the shipped model's training, 96.8% ->
-97.7-98.0%; ``docs/handwriting.md``). A model trained without augmentation reads the image
+98.0%; ``docs/handwriting.md``). A model trained without augmentation reads the image
 alone: it has not learned the distortions, and they do not help it. The "not a digit" check
 looks at the image itself.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from ..handwriting.nondigit import is_digit
 from .model import Model
 
-__all__ = ["Reading", "read", "averages_distortions", "VERDICTS", "NOT_SURE_BELOW", "DISTORTIONS",
+__all__ = ["Reading", "read", "probabilities", "averages_distortions", "VERDICTS", "NOT_SURE_BELOW", "DISTORTIONS",
            "DISTORTION_RANGES"]
 
 #: The verdicts, from sure to not a digit.
@@ -41,7 +42,6 @@ DISTORTIONS = 16
 #: :data:`engine.train.augment.AUGMENT_DEFAULTS`. Drawn once, from a fixed seed: the same for every image.
 DISTORTION_RANGES = {"shift": 1.0, "rotate": 8.0, "scale": (0.92, 1.08), "aspect": 0.05, "shear": 0.1,
                      "thickness": (-0.2, 0.3)}
-_MAPS: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -77,17 +77,15 @@ def averages_distortions(model: Model) -> bool:
     return isinstance(settings, dict) and bool(settings.get("augment"))
 
 
+@functools.cache
 def _maps() -> tuple[np.ndarray, np.ndarray]:
     """The distortions: affine maps ``(DISTORTIONS, 2, 3)`` and stroke width changes ``(DISTORTIONS,)``."""
-    global _MAPS
-    if _MAPS is None:
-        from ..train.augment import random_affines       # (numpy only)
-        rng = np.random.default_rng(0)
-        ranges = dict(DISTORTION_RANGES)
-        lo, hi = ranges.pop("thickness")
-        maps = random_affines(DISTORTIONS, rng, 28, **ranges)
-        _MAPS = maps, rng.uniform(lo, hi, DISTORTIONS)
-    return _MAPS
+    from ..train.augment import random_affines           # (numpy only)
+    rng = np.random.default_rng(0)
+    ranges = dict(DISTORTION_RANGES)
+    lo, hi = ranges.pop("thickness")
+    maps = random_affines(DISTORTIONS, rng, 28, **ranges)
+    return maps, rng.uniform(lo, hi, DISTORTIONS)
 
 
 def _averaged(model: Model, x: np.ndarray, proba: np.ndarray) -> np.ndarray:
@@ -99,6 +97,17 @@ def _averaged(model: Model, x: np.ndarray, proba: np.ndarray) -> np.ndarray:
     variants = warp(np.repeat(x, k, axis=0), np.tile(maps, (n, 1, 1)), np.tile(widths, n), 0.0)
     p = model.predict_proba(variants).reshape(n, k, -1)
     return (proba + p.sum(axis=1)) / (k + 1)
+
+
+def probabilities(model: Model, images, forward=None) -> np.ndarray:
+    """:func:`read`'s probabilities ``(N, 10)`` alone, without the verdict (no "not a digit" check).
+
+    ``images`` and ``forward`` as :func:`read`'s."""
+    x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
+    if forward is None and len(x) > _BATCH:          # bounded memory: a batch at a time
+        return np.concatenate([probabilities(model, x[i:i + _BATCH]) for i in range(0, len(x), _BATCH)])
+    proba = np.asarray(forward.proba) if forward is not None else model.predict_proba(x)
+    return _averaged(model, x, proba) if averages_distortions(model) and len(x) else proba
 
 
 def read(model: Model, images, forward=None) -> Reading:
@@ -122,9 +131,7 @@ def read(model: Model, images, forward=None) -> Reading:
         return Reading(*(np.concatenate([getattr(r, k) for r in parts]) for k in ("digit", "proba", "verdict")))
     if forward is None:
         forward = model.forward(model.prepare(x), maps=False)
-    proba = np.asarray(forward.proba)
-    if averages_distortions(model) and len(x):
-        proba = _averaged(model, x, proba)
+    proba = probabilities(model, x, forward)
     digit = proba.argmax(axis=1).astype(np.int64)
     top = proba.max(axis=1)
     verdict = np.where(top >= NOT_SURE_BELOW, "digit", "not sure").astype(object)
