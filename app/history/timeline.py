@@ -93,8 +93,9 @@ class TimelinePanel(QWidget):
     # -- the run -----------------------------------------------------------------------------
     def set_unit(self, unit: str) -> None:
         """Name the x axis and the snapshots after the run's unit ("iteration", "epoch")."""
-        self.unit = unit
-        self.plot.setLabel("bottom", unit)
+        if unit != getattr(self, "unit", None):        # (a run in progress sets it at every event)
+            self.unit = unit
+            self.plot.setLabel("bottom", unit)
 
     def follow(self, position: float, end: int, model=None) -> None:
         """A run in progress is at ``position`` (in its unit) of ``end``: say so, and with a

@@ -393,7 +393,7 @@ class TrainingPanel(QWidget):
         request.runs_dir = self.runs_dir             # (a Step too: it is a run, listed in Runs)
         self._request = request
         s = request.settings
-        self.plots.set_mode(s.mode)
+        self.plots.set_run(s.mode, request.start_iteration + (request.epochs or s.epochs))
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("loading data…")
@@ -437,11 +437,11 @@ class TrainingPanel(QWidget):
 
     def _run_ended(self, ev: RunEnded) -> None:
         fin, model, r = ev.finished, ev.model, self._request
-        self.owner.set_training(False)
         if model is not None and fin.reason != "failed" and (fin.iterations > 0 or fin.images > 0):
             model.record = ev.record           # made once, by the run's tracker
             model.name = words.model_name(r, model.record.iterations)
-            self.owner.set_model(model, unsaved=True)
+            self.owner.set_model(model, unsaved=True)   # (before: the window reads once, with it)
+        self.owner.set_training(False)
         bar, summary = words.ended(fin, ev.record, r, time.perf_counter() - self._t0)
         self.progress_bar.setFormat(bar)
         if fin.reason in ("max_iter", "converged"):

@@ -48,6 +48,8 @@ class TrainingPlots(QWidget):
     CURVE_SECONDS = 0.25
     STAGGER_MS = 10
     """While a run is on, at most one view is redrawn this often (the window paints between)."""
+    VIEW_SECONDS = 0.25
+    """While a run is on, each view is redrawn at most this often."""
     PLOT_MIN_WIDTH = 150
     """The smallest width of each plot (a narrow panel puts them in one column)."""
     PLOT_READABLE_WIDTH = 240
@@ -65,6 +67,8 @@ class TrainingPlots(QWidget):
         self.set_columns(2)
         self.kernels_updates = 0
         self.paced, self._pending = False, {}       # view -> its redraw, waiting for its turn
+        self._drawn = {}                             # view -> when it was last redrawn (paced)
+        self._span, self._error_top = None, 0.0      # a run's fixed axes (set_run)
         self._pace = QTimer(self)
         self._pace.setSingleShot(True)
         self._pace.setInterval(self.STAGGER_MS)
@@ -161,39 +165,80 @@ class TrainingPlots(QWidget):
     # While a run is on (``set_paced(True)``) the figures are kept at once but each view is
     # redrawn on an event-loop turn of its own, STAGGER_MS apart: the end of an iteration
     # changes all four views, and drawing and painting them in one turn held the window for
-    # 20-30 ms. Out of a run every view is redrawn at once.
+    # 20-30 ms. A view is redrawn at most every VIEW_SECONDS (short iterations end several
+    # times a second; every redraw takes the interpreter from the training thread), with what
+    # is newest. When the run ends, what waits is drawn a view a turn, then the axes fitted to
+    # the curves again; out of a run a change is drawn at once.
     def set_paced(self, on: bool) -> None:
-        """Pace the redrawing (a run is on) or not (and draw what is waiting now)."""
-        self.paced = bool(on)
+        """Pace the redrawing (a run is on) or not (what waits is drawn a view an event-loop
+        turn, then the curves' axes are fitted to them again)."""
+        on = bool(on)
+        if on == self.paced:
+            return
+        self.paced = on
+        self._pending.pop("axes", None)            # (a new run fixes them: set_run)
         if not on:
-            self.flush()
+            self._span, self._error_top = None, 0.0
+            self._pending["axes"] = self._fit_axes
+            self._schedule()
+
+    def _fit_axes(self) -> None:
+        for p in (self.error_plot, self.accuracy_plot):
+            p.getPlotItem().getViewBox().enableAutoRange(axis="x")
+        self.error_plot.getPlotItem().getViewBox().enableAutoRange(axis="y")
+
+    def up_to_date(self) -> bool:
+        """Whether every view shows the figures kept (none waits for its turn)."""
+        return not self._pending
 
     def flush(self) -> None:
         """Redraw now every view that waits for its turn."""
         self._pace.stop()
         while self._pending:
-            self._draw_oldest()
+            self._draw_view(next(iter(self._pending)))
 
     def _draw(self, view: str, redraw) -> None:
         if not self.paced:
+            self._pending.pop(view, None)          # (an older redraw waiting: this one is newer)
             redraw()
             return
         self._pending[view] = redraw               # a view already waiting keeps its place
-        if not self._pace.isActive():
-            self._pace.start()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Start the pace timer for the first waiting view's turn (not before STAGGER_MS)."""
+        if not self._pending or self._pace.isActive():
+            return
+        wait = 0.0
+        if self.paced:
+            now = self._clock()
+            wait = min(self._drawn.get(v, -1e9) + self.VIEW_SECONDS - now for v in self._pending)
+        self._pace.start(max(self.STAGGER_MS, int(1000 * wait) + 1))
 
     def _draw_next(self) -> None:
-        if self._pending:
-            self._draw_oldest()
-        if self._pending:
-            self._pace.start()
+        now = self._clock()
+        due = [v for v in self._pending
+               if not self.paced or now - self._drawn.get(v, -1e9) >= self.VIEW_SECONDS]
+        if due:
+            self._draw_view(due[0])
+        self._schedule()
 
-    def _draw_oldest(self) -> None:
-        self._pending.pop(next(iter(self._pending)))()
+    def _draw_view(self, view: str) -> None:
+        self._drawn[view] = self._clock()
+        self._pending.pop(view)()
+
+    def _fit_error_axis(self) -> None:
+        """Grow the error's y axis (a run is on) when a value rises above it."""
+        top = max((v for v in self._train_y + self._test_y + self._run_y if np.isfinite(v)), default=0.0)
+        if top > self._error_top:
+            self._error_top = 1.25 * top
+            self.error_plot.getPlotItem().getViewBox().setYRange(0, self._error_top, padding=0.02)
 
     def clear(self) -> None:
         """No curves (a new run)."""
         self._pending.clear()
+        if not self.paced:
+            self._fit_axes()
         self._train_x, self._train_y = [], []
         self._test_x, self._test_y, self._acc_argmax, self._acc_percent = [], [], [], []
         self.running_x, self._run_y = [], []
@@ -203,12 +248,17 @@ class TrainingPlots(QWidget):
             c.setData([], [])
         self.confusion = None
 
-    def set_mode(self, mode: str) -> None:
-        """Name the x axes after what one step of ``mode`` is: an iteration (the article's
-        mode) or an epoch (backprop)."""
+    def set_run(self, mode: str, end: int) -> None:
+        """The x axes of a run: named after what one step of ``mode`` is (an iteration in the
+        article's mode, an epoch in backprop) and, while it is on, spanning 0 to ``end`` (where
+        it will stop at the latest), the error's y axis only growing. Axes that do not move as
+        the curves grow are not laid out again at every redraw (that was most of a redraw's
+        time, taken from the training while it ran)."""
         unit = unit_of(mode)
-        self.error_plot.setLabel("bottom", unit)
-        self.accuracy_plot.setLabel("bottom", unit)
+        self._span, self._error_top = max(int(end), 1), 0.0
+        for p in (self.error_plot, self.accuracy_plot):
+            p.setLabel("bottom", unit)
+            p.getPlotItem().getViewBox().setXRange(0, self._span, padding=0.02)
 
     def forget_kernels(self) -> None:
         """No kernels and no confusion matrix shown (a new run, until its first snapshot)."""
@@ -237,6 +287,8 @@ class TrainingPlots(QWidget):
         self._draw("error", self._draw_error)
 
     def _draw_error(self) -> None:
+        if self.paced and self._span:
+            self._fit_error_axis()
         self.train_curve.setData(self._train_x, self._train_y)
         self.test_curve.setData(self._test_x, self._test_y)
         self.running_curve.setData(self.running_x, self._run_y)

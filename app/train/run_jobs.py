@@ -94,7 +94,7 @@ class RunRequest:
         The article mode's images per compiled call (its stop and pause granularity).
     report_seconds, snapshot_seconds : float
         At most one Progress per ``report_seconds``, one Snapshot per ``snapshot_seconds``
-        (and one after every iteration).
+        (after a Progress or the end of an iteration; the run's end hands the model over).
     runs_dir : str or Path or None
         Record the run there (:func:`engine.history.runs.save_run`); None: not recorded.
     """
@@ -171,8 +171,7 @@ def training_job(request: RunRequest, control, cache: DataCache | None = None) -
             continue
         yield ev
         now = control.clock()
-        if isinstance(ev, IterationEnd) or (isinstance(ev, Progress)
-                                            and now - last_snap >= request.snapshot_seconds):
+        if isinstance(ev, (IterationEnd, Progress)) and now - last_snap >= request.snapshot_seconds:
             last_snap = now
             yield Snapshot(model.copy())
 

@@ -11,7 +11,6 @@ numbers, so which one ran never shows in the results. Layouts and design:
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -26,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from numba import njit, prange  # noqa: E402
 
 __all__ = ["POOL_LOCK", "PARALLEL_MIN", "image_last", "conv_max_t", "winner_grad", "conv_max",
-           "warp", "single_thread_blas"]
+           "warp"]
 
 #: Held by a thread while numba's thread pool runs its parallel loop.
 POOL_LOCK = threading.Lock()
@@ -45,25 +44,6 @@ def _launch(parallel, serial, n: int, *args) -> None:
             POOL_LOCK.release()
     else:
         serial(*args)
-
-
-_CONTROLLER = None
-
-
-def single_thread_blas():
-    """A context in which BLAS runs on one thread (a no-op without threadpoolctl).
-
-    The compiled loops already use every core and a batch's dense products are small:
-    BLAS threads spinning at the same time slow a batch down several times.
-    """
-    global _CONTROLLER
-    try:
-        if _CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-            _CONTROLLER = ThreadpoolController()
-        return _CONTROLLER.limit(limits=1, user_api="blas")
-    except Exception:  # threadpoolctl missing or unable to find BLAS
-        return contextlib.nullcontext()
 
 
 # ------------------------------------------------------------------------------------------

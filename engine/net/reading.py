@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..handwriting.nondigit import is_digit
+from .blas import one_thread
 from .model import Model
 
 __all__ = ["Reading", "read", "probabilities", "averages_distortions", "VERDICTS", "NOT_SURE_BELOW", "DISTORTIONS",
@@ -95,7 +96,8 @@ def _averaged(model: Model, x: np.ndarray, proba: np.ndarray) -> np.ndarray:
     maps, widths = _maps()
     n, k = len(x), len(widths)
     variants = warp(np.repeat(x, k, axis=0), np.tile(maps, (n, 1, 1)), np.tile(widths, n), 0.0)
-    p = model.predict_proba(variants).reshape(n, k, -1)
+    with one_thread():               # the window's thread: no BLAS helper left spinning (.blas)
+        p = model.predict_proba(variants).reshape(n, k, -1)
     return (proba + p.sum(axis=1)) / (k + 1)
 
 

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..net.blas import one_thread
 from ..net.evaluate import targets
 from ..net.model import Config, Model, Pass, forward_pass, kernel_side
 from .augment import augment_batch
@@ -122,7 +123,7 @@ def gradients(params: dict, X: np.ndarray, Y: np.ndarray, loss: str = "xent",
     _check_loss(loss)
     X, Y, f = _batch(params, X, Y, config)
     mask = None if dropout_mask is None else np.asarray(dropout_mask, dtype=X.dtype)
-    with _loops().single_thread_blas():
+    with one_thread():
         t = forward_pass(params, X, f, mask=mask)
         losses = _losses(t, Y, loss)
         grads = _backward(params, X, t, Y, loss, f, mask)
@@ -134,7 +135,7 @@ def loss_and_proba(params: dict, X: np.ndarray, Y: np.ndarray, loss: str = "xent
     """Per-image losses ``(N,)`` and probabilities ``(N, 10)`` (no gradient, no dropout)."""
     _check_loss(loss)
     X, Y, f = _batch(params, X, Y, config)
-    with _loops().single_thread_blas():
+    with one_thread():
         t = forward_pass(params, X, f)
         return _losses(t, Y, loss), t.proba
 
@@ -271,7 +272,7 @@ class BackpropStepper:
                 mask = mask.astype(self.dtype) / self.dtype.type(keep)
             lr = self.dtype.type(learning_rate(self.alpha, self.schedule, (iteration * nb + b) / total))
             self.lr = float(lr)
-            with _loops().single_thread_blas():
+            with one_thread():
                 t = forward_pass(p, xb, f, mask=mask)
                 losses = _losses(t, yb, self.loss)
                 grads = _backward(p, xb, t, yb, self.loss, f, mask)

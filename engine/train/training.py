@@ -21,6 +21,7 @@ from typing import Callable, Generator, Iterator, Protocol
 
 import numpy as np
 
+from ..net.blas import one_thread
 from ..net.evaluate import evaluate
 from ..net.model import Model
 from .events import Checkpoint, Evaluated, Finished, IterationEnd, Progress
@@ -177,6 +178,14 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     Progress, IterationEnd, Evaluated, Finished
         ``Finished`` always comes last.
     """
+    with one_thread():           # every product of the run, its tests included (engine.net.blas)
+        yield from _run(model, stepper, max_iter, tol, stop, test, eval_every, pooled_tanh_at_test,
+                        report_seconds, start_iteration, clock, checkpoints, unit)
+
+
+def _run(model, stepper, max_iter, tol, stop, test, eval_every, pooled_tanh_at_test, report_seconds,
+         start_iteration, clock, checkpoints, unit):
+    """The body of :func:`train` (its parameters)."""
     timer = _Clock(clock, report_seconds)
     good = _LastGood(model.params)
     images = done_iters = 0

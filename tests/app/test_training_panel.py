@@ -59,6 +59,7 @@ def test_a_real_run_reports_and_hands_the_model_to_the_owner(panel, qtbot, owner
     assert model.record.iterations == 2 and model.record.mode == "article"
     assert 0 <= model.record.argmax_accuracy <= 100 and model.record.test.images == 200
     assert owner.is_unsaved() and not owner.is_training() and owner.live() is None
+    qtbot.waitUntil(panel.plots.up_to_date, timeout=2000)   # (a view a turn once the run ended)
     assert len(panel.plots.train_curve.getData()[0]) == 2
     assert len(panel.plots.argmax_curve.getData()[0]) == 1      # the article mode tests at the end
     assert panel.plots.confusion.sum() == 200
@@ -147,6 +148,7 @@ def test_step_continues_from_the_current_weights(panel, qtbot, gate, owner):
     second = owner.model()
     assert second is not first and second.record.iterations == 3
     assert second.params["K"][0, 0] != k00 and first.params["K"][0, 0] == k00
+    qtbot.waitUntil(panel.plots.up_to_date, timeout=2000)
     assert list(panel.plots.train_curve.getData()[0]) == [1, 2, 3]
 
 
@@ -203,16 +205,19 @@ def test_a_bad_data_path_is_reported(panel, qtbot, tmp_path, prompts):
 def test_the_kernels_view_changes_as_they_learn(panel, qtbot, gate):
     use_gated(panel, gate, size=60, chunk=10)
     panel.apply_settings(small_settings(epochs=1))
-    images, before = [], panel.plots.kernels_updates
-    panel.eventShown.connect(lambda ev: isinstance(ev, Snapshot) and images.append(
-        panel.plots.kernels.image.copy()))
+    plots = panel.plots
+    images, before = [], plots.kernels_updates
     with qtbot.waitSignal(panel.trainingStopped, timeout=TIMEOUT):
         panel.start()
+        for i in range(1, 3):               # a chunk, its snapshot drawn on a turn of its own
+            gate.release()
+            qtbot.waitUntil(lambda: plots.kernels_updates >= before + i, timeout=TIMEOUT)
+            images.append(plots.kernels.image.copy())
         gate.open_all()
-    # drawn in their own event-loop turns while the run is on, and the last snapshot once it ended
-    assert len(images) >= 2 and not np.array_equal(images[0], panel.plots.kernels.image)
-    assert panel.plots.kernels_updates >= before + 2
-    assert len(panel.plots.kernels.cells) == 4
+    qtbot.waitUntil(plots.up_to_date, timeout=2000)
+    assert not np.array_equal(images[0], images[1])                  # they changed as they learnt
+    assert not np.array_equal(images[1], plots.kernels.image)        # and the last is shown
+    assert len(plots.kernels.cells) == 4
 
 
 def test_download_reports_progress_then_success(panel, qtbot, monkeypatch, tmp_path):
@@ -250,6 +255,7 @@ def test_evaluated_events_fill_the_accuracy_plot(panel, qtbot, gate):
     tested = events(panel, Evaluated)
     with qtbot.waitSignal(panel.trainingStopped, timeout=60000):
         panel.start()
+    qtbot.waitUntil(panel.plots.up_to_date, timeout=2000)
     assert len(tested) == 2 and len(panel.plots.argmax_curve.getData()[0]) == 2
 
 
@@ -272,3 +278,32 @@ def test_while_a_run_is_on_the_views_are_redrawn_one_turn_at_a_time(panel, qtbot
     plots.set_paced(False)
     plots.add_iteration(IterationEnd(1, 0.3, 0.3, 1.0, 100.0))
     assert list(plots.train_curve.getData()[0]) == [1, 2]           # at once
+
+
+def test_while_a_run_is_on_a_view_is_redrawn_at_most_every_view_seconds_with_the_newest(panel, qtbot):
+    """Short iterations end several times a second: each view is redrawn at most every
+    VIEW_SECONDS, with the newest figures, and what waits is drawn once the run ends."""
+    from engine.train.record import TestFigures
+    plots = panel.plots
+    plots.VIEW_SECONDS = 1.0
+    plots.set_run("backprop", 10)
+    plots.set_paced(True)
+    drawn = []
+    real = plots._draw_confusion
+    plots._draw_confusion = lambda c: (drawn.append(int(c.sum())), real(c))
+    for i in range(5):                      # five iterations ending within a few milliseconds
+        plots.add_test(i, TestFigures(0.4, 60.0, 70.0, confusion=np.eye(10) * (i + 1)))
+    qtbot.waitUntil(lambda: len(drawn) == 1, timeout=2000)
+    assert drawn == [50]                    # once, with the newest
+    plots.add_test(5, TestFigures(0.4, 60.0, 70.0, confusion=np.eye(10) * 6))
+    qtbot.wait(100)
+    assert drawn == [50]                    # nothing more for VIEW_SECONDS
+    qtbot.waitUntil(lambda: len(drawn) == 2, timeout=5000)
+    assert drawn == [50, 60]
+    (x0, x1), _ = plots.error_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 0 and 10 <= x1 < 11        # the run's span, not the curves' so far
+    plots.add_test(6, TestFigures(0.4, 60.0, 70.0, confusion=np.eye(10) * 7))
+    plots.set_paced(False)                  # the run ended: what waits is drawn, then the axes fit
+    qtbot.waitUntil(plots.up_to_date, timeout=2000)
+    assert drawn == [50, 60, 70]
+    qtbot.waitUntil(lambda: plots.error_plot.getPlotItem().getViewBox().viewRange()[0][1] < 8, timeout=2000)

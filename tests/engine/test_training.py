@@ -129,3 +129,34 @@ def test_divergence_in_the_first_batch_keeps_the_starting_weights(small_model):
     for k, v in start.items():
         np.testing.assert_array_equal(m.params[k], v)
     assert fin.iterations == 0 and "the weights the run started from were kept" in fin.message
+
+
+def test_a_run_keeps_blas_on_one_thread_and_gives_its_threads_back(small_model):
+    """While a run trains and tests, NumPy's BLAS runs on one thread (a helper thread that spins
+    after a product took half a core from the training); the run leaves it as it found it, also
+    when it is abandoned midway."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        found = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+        if not found:
+            pytest.skip("no BLAS that threadpoolctl can see")
+        return found[0]
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        seen = []
+
+        class Watching(FakeStepper):
+            def epoch(self, iteration):
+                for ev in super().epoch(iteration):
+                    seen.append(blas_threads())
+                    yield ev
+
+        m = small_model(config=CONFIG)
+        events = train(m, Watching(m, [0.5]), max_iter=2, tol=None)
+        next(events)
+        assert blas_threads() == 1 and seen and set(seen) == {1}
+        events.close()                                  # abandoned midway
+        assert blas_threads() == 2
+        list(train(m, Watching(m, [0.5]), max_iter=1, tol=None))
+        assert blas_threads() == 2 and set(seen) == {1}
