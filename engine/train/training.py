@@ -178,14 +178,6 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
     Progress, IterationEnd, Evaluated, Finished
         ``Finished`` always comes last.
     """
-    with one_thread():           # every product of the run, its tests included (engine.net.blas)
-        yield from _run(model, stepper, max_iter, tol, stop, test, eval_every, pooled_tanh_at_test,
-                        report_seconds, start_iteration, clock, checkpoints, unit)
-
-
-def _run(model, stepper, max_iter, tol, stop, test, eval_every, pooled_tanh_at_test, report_seconds,
-         start_iteration, clock, checkpoints, unit):
-    """The body of :func:`train` (its parameters)."""
     timer = _Clock(clock, report_seconds)
     good = _LastGood(model.params)
     images = done_iters = 0
@@ -214,7 +206,8 @@ def _run(model, stepper, max_iter, tol, stop, test, eval_every, pooled_tanh_at_t
         due = (iteration - start_iteration + 1) % max(eval_every, 1) == 0
         if test is not None and (converged or due or iteration == end - 1):
             began = clock()
-            figures = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
+            with one_thread():       # (no BLAS helper left spinning through the run: engine.net.blas)
+                figures = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
             yield Evaluated(iteration, figures, clock() - began)
         if converged:
             reason = "converged"

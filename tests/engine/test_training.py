@@ -131,32 +131,54 @@ def test_divergence_in_the_first_batch_keeps_the_starting_weights(small_model):
     assert fin.iterations == 0 and "the weights the run started from were kept" in fin.message
 
 
-def test_a_run_keeps_blas_on_one_thread_and_gives_its_threads_back(small_model):
-    """While a run trains and tests, NumPy's BLAS runs on one thread (a helper thread that spins
-    after a product took half a core from the training); the run leaves it as it found it, also
-    when it is abandoned midway."""
+def blas_threads():
+    """How many threads NumPy's BLAS uses now (skips without threadpoolctl or a BLAS it sees;
+    SciPy, which JAX loads, may bring a BLAS of its own)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    found = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+             if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    if not found:
+        pytest.skip("no BLAS that threadpoolctl can see")
+    return found[0]
 
-    def blas_threads():
-        found = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-        if not found:
-            pytest.skip("no BLAS that threadpoolctl can see")
-        return found[0]
 
+def test_a_run_tests_with_blas_on_one_thread_and_gives_its_threads_back(small_model, monkeypatch):
+    """A run's tests run NumPy's BLAS on one thread (its helper thread, spinning after a
+    product, took half a core from the training); the run leaves it as it found it."""
+    import threadpoolctl
+    import engine.train.training as training
+    seen = []
+    real = training.evaluate
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: (seen.append(blas_threads()), real(*a, **k))[1])
+    m = small_model(config=CONFIG)
+    X, y = np.random.RandomState(0).rand(7, 28, 28), np.arange(7) % 10
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        seen = []
+        list(train(m, FakeStepper(m, [0.5]), max_iter=2, tol=None, test=(X, y)))
+        assert seen == [1, 1] and blas_threads() == 2
 
-        class Watching(FakeStepper):
-            def epoch(self, iteration):
-                for ev in super().epoch(iteration):
-                    seen.append(blas_threads())
-                    yield ev
 
-        m = small_model(config=CONFIG)
-        events = train(m, Watching(m, [0.5]), max_iter=2, tol=None)
-        next(events)
-        assert blas_threads() == 1 and seen and set(seen) == {1}
-        events.close()                                  # abandoned midway
+def test_one_thread_contexts_of_two_threads_that_overlap_put_blas_back_once_both_ended():
+    """The training thread's and the window's contexts overlap: the last to close, whichever
+    thread opened first, puts BLAS back."""
+    import threadpoolctl
+    from engine.net.blas import one_thread
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        first_in, second_in, seen = threading.Event(), threading.Event(), []
+
+        def other():                     # opens first, closes while the main thread's is open
+            with one_thread():
+                first_in.set()
+                second_in.wait(10)
+                seen.append(blas_threads())
+
+        t = threading.Thread(target=other)
+        t.start()
+        first_in.wait(10)
+        with one_thread():
+            second_in.set()
+            t.join(10)
+            seen.append(blas_threads())  # the other thread's closed: still one thread
+        assert seen == [1, 1] and blas_threads() == 2
+        with one_thread():               # and the main thread can set it again
+            assert blas_threads() == 1
         assert blas_threads() == 2
-        list(train(m, Watching(m, [0.5]), max_iter=1, tol=None))
-        assert blas_threads() == 2 and set(seen) == {1}
