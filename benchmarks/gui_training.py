@@ -9,7 +9,7 @@ Runs the same training twice in one process:
    ``QTimer`` firing every 5 ms on the main thread records the gaps between its ticks.
    A *stall* is a gap minus the 5 ms interval.
 
-The two alternate ``--repeats`` times (3); the medians of their images per second are compared
+The two alternate ``--repeats`` times (5); the medians of their images per second are compared
 (one run of a second or two moves by 10% with the machine's load), and the stalls are those of
 every window run.
 
@@ -119,7 +119,7 @@ def screenshot(path, data, settings, after_iterations=3):
     win, panel = make_window(1600, 940)
     panel.apply_settings(settings)
     panel.data_override = data
-    panel.plots.CURVE_SECONDS = 0.0          # draw the running curve at every progress event
+    panel.plots.VIEW_SECONDS = 0.0           # draw the running curve at every progress event
     QTest.qWaitForWindowExposed(win)
     draw_strokes(win.canvas, [three()])
     loop = QEventLoop()
@@ -190,8 +190,8 @@ def main(argv=None):
     p.add_argument("--train", type=int, default=10000, help="training images (at most)")
     p.add_argument("--data", default=os.path.join("..", "shared", "data", "mnist"),
                    help="folder of MNIST IDX files (the sample is used when it is absent)")
-    p.add_argument("--repeats", type=int, default=3,
-                   help="headless and window runs, alternated; the medians are compared (3)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="headless and window runs, alternated; the medians are compared (5)")
     p.add_argument("--chunk", type=int, default=64,
                    help="images per kernel call in the article mode (the window's default)")
     p.add_argument("--screenshot", metavar="PNG",

@@ -79,8 +79,8 @@ class TrainingPanel(QWidget):
         self.data_override = None
         self.stepper_factory = None
         self.chunk = 64
-        self.report_seconds = 0.05
-        self.snapshot_seconds = 0.25
+        self.report_seconds = RunRequest.report_seconds      # (their home: RunRequest)
+        self.snapshot_seconds = RunRequest.snapshot_seconds
         self.runs_dir = default_runs_dir()   # where runs are recorded (None: not recorded)
         self.quiet = False                 # no messages (the window is closing)
         self._job: str | None = None       # "run", "download" or None

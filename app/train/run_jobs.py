@@ -108,7 +108,7 @@ class RunRequest:
     stepper_factory: Callable | None = None
     chunk: int = 64
     report_seconds: float = 0.05
-    snapshot_seconds: float = 0.25
+    snapshot_seconds: float = 0.5          # the live probe and the kernels: twice a second
     runs_dir: object = None
 
 
