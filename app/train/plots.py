@@ -6,6 +6,7 @@ training thread: ``docs/performance.md``).
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -69,7 +70,7 @@ class TrainingPlots(QWidget):
         self.kernels_updates = 0
         self.paced, self._pending = False, {}       # view -> its redraw, waiting for its turn
         self._drawn = {}                             # view -> when it was last redrawn (paced)
-        self._span, self._error_top = None, 0.0      # a run's fixed axes (set_run)
+        self._span, self._x_top, self._error_top = None, 0.0, 0.0   # a run's axes (set_run)
         self._pace = QTimer(self)
         self._pace.setSingleShot(True)
         self._pace.setInterval(self.STAGGER_MS)
@@ -179,7 +180,7 @@ class TrainingPlots(QWidget):
         self.paced = on
         self._pending.pop("axes", None)            # (a new run fixes them: set_run)
         if not on:
-            self._span, self._error_top = None, 0.0
+            self._span, self._x_top, self._error_top = None, 0.0, 0.0
             self._pending["axes"] = self._fit_axes
             self._schedule()
 
@@ -250,15 +251,24 @@ class TrainingPlots(QWidget):
 
     def set_run(self, mode: str, end: int) -> None:
         """The x axes of a run: named after what one step of ``mode`` is (an iteration in the
-        article's mode, an epoch in backprop) and, while it is on, spanning 0 to ``end`` (where
-        it will stop at the latest), the error's y axis only growing. Axes that do not move as
-        the curves grow are not laid out again at every redraw (that was most of a redraw's
-        time, taken from the training while it ran)."""
-        unit = unit_of(mode)
-        self._span, self._error_top = max(int(end), 1), 0.0
+        article's mode, an epoch in backprop) and, while it is on, spanning 0 to a power of two
+        that doubles as the curves reach it, up to ``end`` (where the run stops at the latest);
+        the error's y axis only grows. Axes that do not move as the curves grow are not laid
+        out again at every redraw (that was most of a redraw's time, taken from the training
+        while it ran)."""
+        self._span, self._x_top, self._error_top = max(int(end), 1), 0.0, 0.0
         for p in (self.error_plot, self.accuracy_plot):
-            p.setLabel("bottom", unit)
-            p.getPlotItem().getViewBox().setXRange(0, self._span, padding=0.02)
+            p.setLabel("bottom", unit_of(mode))
+        self._fit_x_axes()
+
+    def _fit_x_axes(self) -> None:
+        """Widen the curves' x axes (a run is on) to the next power of two past the curves."""
+        reach = max(self._train_x + self._test_x + self.running_x, default=0.0)
+        top = float(min(self._span, 2 ** math.ceil(math.log2(max(reach + 0.5, 2.0)))))
+        if top > self._x_top:
+            self._x_top = top
+            for p in (self.error_plot, self.accuracy_plot):
+                p.getPlotItem().getViewBox().setXRange(0, top, padding=0.02)
 
     def forget_kernels(self) -> None:
         """No kernels and no confusion matrix shown (a new run, until its first snapshot)."""
@@ -285,6 +295,7 @@ class TrainingPlots(QWidget):
 
     def _draw_error(self) -> None:
         if self.paced and self._span:
+            self._fit_x_axes()
             self._fit_error_axis()
         self.train_curve.setData(self._train_x, self._train_y)
         self.test_curve.setData(self._test_x, self._test_y)
@@ -301,6 +312,8 @@ class TrainingPlots(QWidget):
             self.show_confusion(fig.confusion)
 
     def _draw_accuracy(self) -> None:
+        if self.paced and self._span:
+            self._fit_x_axes()
         self.argmax_curve.setData(self._test_x, self._acc_argmax)
         self.percent_curve.setData(self._test_x, self._acc_percent)
         values = [v for v in self._acc_argmax + self._acc_percent if np.isfinite(v)]
