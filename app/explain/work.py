@@ -12,6 +12,7 @@ from engine.explain.attribution import explain
 from engine.explain.backmap import attribution_rgba, to_canvas
 from engine.explain.neighbours import HiddenIndex, HiddenPCA
 from engine.explain.robustness import Robustness, robustness
+from engine.net.reading import probabilities
 
 __all__ = ["Context", "WhyResult", "RobustResult", "BreakResult", "LooksResult", "build_context",
            "why_task", "robust_task", "break_task", "rank_task", "looks_task", "SUBSAMPLE"]
@@ -79,6 +80,9 @@ class WhyResult:
         The class explained.
     attribution : ndarray, (28, 28)
     proba : ndarray, (10,)
+        The drawing's probabilities as the window reads it (:func:`engine.net.reading.probabilities`:
+        averaged over small distortions for a model trained with them), so that the tab names
+        the digit and the certainty the window shows.
     overlay : ndarray, (H, W, 4) uint8 or None
         On the canvas (the 28x28 input without a canvas image).
     seconds : float
@@ -96,9 +100,10 @@ class WhyResult:
 def why_task(model, gen: int, image28: np.ndarray, canvas: np.ndarray | None, preprocess: bool,
              method: str, target: int | None) -> WhyResult:
     t0 = time.perf_counter()
+    proba = probabilities(model, image28[None])[0]          # (the window's reading)
     if target is None:
-        target = int(model.predict_proba(image28[None])[0].argmax())
-    a, proba = explain(model, image28, target, method)
+        target = int(proba.argmax())
+    a, _ = explain(model, image28, target, method)
     lim = float(np.max(np.abs(a)))
     if canvas is None:
         overlay = attribution_rgba(a, lim)

@@ -72,6 +72,24 @@ def test_why_shows_the_attribution_of_the_reading_and_sends_the_overlay_in_canva
     assert f"Read as {int(np.argmax(proba))}" in panel.why_label.text()
 
 
+def test_why_names_the_digit_and_certainty_the_window_reads(qtbot, panel, model):
+    """A drawing the network alone reads as 9 (82%) and the window, averaging small distortions
+    as the shipped model is read, as 4 (85%): the tab explains the 4, with the window's 85%."""
+    image = load_sample().test_images[298] / 255.0            # a 4 (the sample's test image 298)
+    canvas = canvas_of(image)
+    x28 = to_mnist(canvas)
+    reading = engine.read(model, x28)
+    plain = model.predict_proba(x28[None])[0]
+    assert int(plain.argmax()) != int(reading.digit[0])       # (the case this test is about)
+    panel.set_model(model)
+    with qtbot.waitSignal(panel.attributionChanged, timeout=WAIT):
+        panel.set_drawing(x28, canvas)
+    d, p = int(reading.digit[0]), float(reading.proba[0].max())
+    assert f"Read as {d} ({p:.0%})" in panel.why_label.text()
+    want, _ = explain(model, x28, d, "gradient × input")
+    np.testing.assert_allclose(panel.attr_view.attribution, want, rtol=1e-6, atol=1e-12)
+
+
 def test_why_not_another_digit_by_occlusion(qtbot, panel, model, data):
     with qtbot.waitSignal(panel.attributionChanged, timeout=WAIT):
         x28, _ = show(qtbot, panel, model, data.test_images[1] / 255.0)
