@@ -193,12 +193,6 @@ class TrainingPlots(QWidget):
         """Whether every view shows the figures kept (none waits for its turn)."""
         return not self._pending
 
-    def flush(self) -> None:
-        """Redraw now every view that waits for its turn."""
-        self._pace.stop()
-        while self._pending:
-            self._draw_view(next(iter(self._pending)))
-
     def _draw(self, view: str, redraw) -> None:
         if not self.paced:
             self._pending.pop(view, None)          # (an older redraw waiting: this one is newer)
