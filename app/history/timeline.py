@@ -93,7 +93,7 @@ class TimelinePanel(QWidget):
     # -- the run -----------------------------------------------------------------------------
     def set_unit(self, unit: str) -> None:
         """Name the x axis and the snapshots after the run's unit ("iteration", "epoch")."""
-        if unit != getattr(self, "unit", None):        # (a run in progress sets it at every event)
+        if unit != self.unit:        # (a run in progress sets it at every event)
             self.unit = unit
             self.plot.setLabel("bottom", unit)
 

@@ -21,7 +21,7 @@ _CONTROLLER = None
 
 
 def _controller():
-    """threadpoolctl's controller of the loaded libraries (made once), or None."""
+    """threadpoolctl's controller of the loaded libraries (made once)."""
     global _CONTROLLER
     if _CONTROLLER is None:
         from threadpoolctl import ThreadpoolController

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..train.record import TestFigures
+from .blas import one_thread
 from .model import Model
 
 __all__ = ["evaluate", "targets", "onehot", "confusion_matrix"]
@@ -97,11 +98,12 @@ def evaluate(model: Model, X: np.ndarray, labels: np.ndarray, *, pooled_tanh: bo
     sq = 0.0
     correct_article = 0
     predicted = np.empty(n, dtype=np.int64)
-    for i in range(0, n, batch):
-        proba = model.forward(X[i:i + batch], pooled_tanh=pooled_tanh, maps=False).proba.astype(np.float64)
-        y = Y[i:i + batch]
-        sq += float(((proba - y) ** 2).sum())
-        correct_article += int((np.round(proba) == y).all(axis=1).sum())
-        predicted[i:i + batch] = proba.argmax(axis=1)
+    with one_thread():                   # (no BLAS helper left spinning after: .blas)
+        for i in range(0, n, batch):
+            proba = model.forward(X[i:i + batch], pooled_tanh=pooled_tanh, maps=False).proba.astype(np.float64)
+            y = Y[i:i + batch]
+            sq += float(((proba - y) ** 2).sum())
+            correct_article += int((np.round(proba) == y).all(axis=1).sum())
+            predicted[i:i + batch] = proba.argmax(axis=1)
     return TestFigures(sq / n, 100.0 * correct_article / n, 100.0 * float((predicted == labels).mean()),
                        n, confusion_matrix(labels, predicted, classes))

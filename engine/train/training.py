@@ -21,7 +21,6 @@ from typing import Callable, Generator, Iterator, Protocol
 
 import numpy as np
 
-from ..net.blas import one_thread
 from ..net.evaluate import evaluate
 from ..net.model import Model
 from .events import Checkpoint, Evaluated, Finished, IterationEnd, Progress
@@ -206,8 +205,7 @@ def train(model: Model, stepper: Stepper, *, max_iter: int = 50, tol: float | No
         due = (iteration - start_iteration + 1) % max(eval_every, 1) == 0
         if test is not None and (converged or due or iteration == end - 1):
             began = clock()
-            with one_thread():       # (no BLAS helper left spinning through the run: engine.net.blas)
-                figures = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
+            figures = evaluate(model, test[0], test[1], pooled_tanh=pooled_tanh_at_test)
             yield Evaluated(iteration, figures, clock() - began)
         if converged:
             reason = "converged"

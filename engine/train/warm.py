@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..net.blas import one_thread
 from ..net.conv_loops import PARALLEL_MIN
 from ..net.evaluate import evaluate
 from ..net.model import Normalisation
@@ -38,7 +37,6 @@ def warm_up(settings: RunSettings) -> None:
     model, stepper = make_run(tiny, PreparedData(X, y, X, y, norm, "warm-up"))
     for _ in stepper.epoch(0):
         pass
-    with one_thread():                           # as the run tests (no BLAS helper left spinning)
-        evaluate(model, X, y)
-        evaluate(model, X[:1], y[:1])            # a batch too small for the pool: the serial loop
+    evaluate(model, X, y)
+    evaluate(model, X[:1], y[:1])                # a batch too small for the pool: the serial loop
 

@@ -146,11 +146,10 @@ def test_a_run_tests_with_blas_on_one_thread_and_gives_its_threads_back(small_mo
     """A run's tests run NumPy's BLAS on one thread (its helper thread, spinning after a
     product, took half a core from the training); the run leaves it as it found it."""
     import threadpoolctl
-    import engine.train.training as training
     seen = []
-    real = training.evaluate
-    monkeypatch.setattr(training, "evaluate", lambda *a, **k: (seen.append(blas_threads()), real(*a, **k))[1])
     m = small_model(config=CONFIG)
+    real = m.forward                        # (the tests' products: one forward pass a test here)
+    monkeypatch.setattr(m, "forward", lambda *a, **k: (seen.append(blas_threads()), real(*a, **k))[1])
     X, y = np.random.RandomState(0).rand(7, 28, 28), np.arange(7) % 10
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         list(train(m, FakeStepper(m, [0.5]), max_iter=2, tol=None, test=(X, y)))
